@@ -1,0 +1,94 @@
+"""The one lambdify call site of symsys.
+
+``compile_exprs(exprs, args)`` turns sympy expressions into one numpy function of the
+arguments in the given (symbol-table) order, with common subexpressions shared (``cse=True``)
+and an in-process cache keyed on (expressions, arguments). Every output is broadcast to the
+common shape of the inputs, so a derivative that is identically zero comes back as an array of
+zeros, not a scalar 0. The generated source is kept for inspection (``.source``).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from symsys import symbols as S
+
+
+class _Printer(NumPyPrinter):
+    """numpy printer with elementwise max/min (``amax`` over a stacked tuple is slower)."""
+
+    def _nested(self, fn: str, args) -> str:
+        printed = [self._print(a) for a in args]
+        out = printed[-1]
+        for arg in reversed(printed[:-1]):
+            out = f"numpy.{fn}({arg}, {out})"
+        return out
+
+    def _print_Max(self, expr):
+        return self._nested("maximum", expr.args)
+
+    def _print_Min(self, expr):
+        return self._nested("minimum", expr.args)
+
+    def _print_Heaviside(self, expr):
+        # Only the two-argument form may reach numpy: the value at 0 must have been chosen
+        # (derive.one_sided does that); numpy's heaviside needs it explicitly anyway.
+        if len(expr.args) != 2 or expr.args[1] is sp.S.Half:
+            raise ValueError("Heaviside(0) must be resolved one-sided before compiling")
+        return f"numpy.heaviside({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled system: call with arrays (canonical magnitudes) in ``args`` order."""
+
+    exprs: tuple[sp.Expr, ...]
+    args: tuple[sp.Symbol, ...]
+    raw: object  # the lambdified function
+
+    @property
+    def source(self) -> str:
+        return inspect.getsource(self.raw)
+
+    def __call__(self, *values) -> tuple[np.ndarray, ...]:
+        arrays = [np.asarray(v, dtype=float) for v in values]
+        shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
+        results = self.raw(*arrays)
+        return tuple(_broadcast(r, shape) for r in results)
+
+
+def _broadcast(result, shape) -> np.ndarray:
+    result = np.asarray(result, dtype=float)
+    if result.shape == shape:
+        return result
+    return np.broadcast_to(result, shape).copy()
+
+
+@functools.lru_cache(maxsize=512)
+def _compile(exprs: tuple[sp.Expr, ...], args: tuple[sp.Symbol, ...]) -> Compiled:
+    missing = set().union(*(e.free_symbols for e in exprs)) - set(args)
+    if missing:
+        raise ValueError(f"expressions use {sorted(map(str, missing))}, not among the arguments")
+    raw = sp.lambdify(args, list(exprs), modules="numpy", printer=_Printer, cse=True,
+                      docstring_limit=0)
+    return Compiled(exprs, args, raw)
+
+
+def compile_exprs(exprs, args=None) -> Compiled:
+    """Compile ``exprs`` (one expression or a sequence) into a numpy function.
+
+    ``args`` defaults to every free symbol, in symbol-table order (never ``free_symbols``
+    order, which is a set).
+    """
+    if isinstance(exprs, sp.Basic):
+        exprs = (exprs,)
+    exprs = tuple(sp.sympify(e) for e in exprs)
+    if args is None:
+        args = S.order(set().union(*(e.free_symbols for e in exprs)))
+    return _compile(exprs, tuple(args))

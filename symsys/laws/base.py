@@ -1,0 +1,156 @@
+"""What a law is: an ordered system of named definitions over symbols from the symbol table.
+
+A law knows its inputs (ordered), its outputs, the results derived from it by calculus
+(never typed), its regimes (the terms of its max()), how to flatten an output to an
+expression of inputs only, and how to render itself as an aligned LaTeX derivation.
+Pure sympy: no numpy, no pint, no registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import sympy as sp
+
+from symsys import symbols as S
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A result obtained from the law by calculus, e.g. the ridge point.
+
+    ``build`` receives the law and returns the closed form. ``solves`` is the equation
+    ``(lhs, rhs)`` that was solved for ``unknown``; it is printed beside the result, rendered
+    from the same symbols, so the annotation cannot drift from what the code did.
+    """
+
+    symbol: sp.Symbol
+    build: Callable[[Law], sp.Expr]
+    solves: tuple[sp.Expr, sp.Expr]
+    unknown: sp.Symbol
+    given: dict = field(default_factory=dict)  # substitutions under which it holds
+
+    @staticmethod
+    def balance(symbol, lhs, rhs, unknown, given=None) -> Derived:
+        """The ``unknown`` at which outputs ``lhs`` and ``rhs`` are equal (flattened, exact)."""
+        given = given or {}
+
+        def build(law: Law) -> sp.Expr:
+            equation = sp.Eq(law.expr(lhs).xreplace(given), law.expr(rhs).xreplace(given))
+            solutions = sp.solve(equation, unknown)
+            if len(solutions) != 1:
+                raise ValueError(f"{law.name}: {lhs} = {rhs} has {len(solutions)} solutions")
+            return sp.simplify(solutions[0])
+
+        return Derived(symbol, build, (lhs, rhs), unknown, given)
+
+
+@dataclass(frozen=True, eq=False)
+class Law:
+    """An ordered system ``output = expression`` over table symbols."""
+
+    name: str
+    title: str
+    summary: str
+    inputs: tuple[sp.Symbol, ...]
+    definitions: tuple[tuple[sp.Symbol, sp.Expr], ...]
+    derived: tuple[Derived, ...] = ()
+    regimes: tuple[tuple[str, sp.Symbol], ...] = ()
+    defaults: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        # the one argument order of compiled functions: the symbol table's
+        object.__setattr__(self, "inputs", S.order(self.inputs))
+        known = set(self.inputs)
+        for output, rhs in self.definitions:
+            missing = rhs.free_symbols - known
+            if missing:
+                raise ValueError(f"law {self.name}: {output} uses undefined {sorted(map(str, missing))}")
+            known.add(output)
+
+    # --- structure ------------------------------------------------------------------------
+    @property
+    def outputs(self) -> tuple[sp.Symbol, ...]:
+        return tuple(output for output, _ in self.definitions)
+
+    def symbol(self, name: str | sp.Symbol) -> sp.Symbol:
+        """The input, output or derived symbol called ``name``."""
+        if isinstance(name, sp.Symbol):
+            name = name.name
+        for candidate in (*self.inputs, *self.outputs, *(d.symbol for d in self.derived)):
+            if candidate.name == name:
+                return candidate
+        valid = [s.name for s in (*self.inputs, *self.outputs, *(d.symbol for d in self.derived))]
+        from symsys.errors import InvalidParameter, suggest
+
+        raise InvalidParameter(
+            f"law {self.name!r} has no symbol {name!r}; it has {', '.join(valid)}."
+            + suggest(name, valid)
+        )
+
+    @cached_property
+    def _flat_outputs(self) -> dict[sp.Symbol, sp.Expr]:
+        flat: dict[sp.Symbol, sp.Expr] = {}
+        for output, rhs in self.definitions:
+            flat[output] = rhs.xreplace(flat)
+        return flat
+
+    @cached_property
+    def _flat(self) -> dict[sp.Symbol, sp.Expr]:
+        # derived results are built from the flattened outputs, never from each other
+        flat = dict(self._flat_outputs)
+        for derived in self.derived:
+            flat[derived.symbol] = derived.build(self)
+        return flat
+
+    def expr(self, name: str | sp.Symbol) -> sp.Expr:
+        """``name`` (an output or derived symbol) as an expression of the inputs only."""
+        symbol = self.symbol(name)
+        if symbol in self.inputs:
+            return symbol
+        if symbol in self._flat_outputs:
+            return self._flat_outputs[symbol]
+        return self._flat[symbol]
+
+    def rhs(self, name: str | sp.Symbol) -> sp.Expr:
+        """The right-hand side of ``name`` as written in the law (in terms of earlier outputs)."""
+        symbol = self.symbol(name)
+        for output, rhs in self.definitions:
+            if output == symbol:
+                return rhs
+        return self._flat[symbol]
+
+    def with_defaults(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` with the law's documented defaults (efficiency 1, overhead 0) substituted."""
+        return expr.subs(self.defaults)
+
+    # --- rendering ------------------------------------------------------------------------
+    def latex_of(self, expr: sp.Expr) -> str:
+        return sp.latex(expr, symbol_names=S.latex_names(), mul_symbol=" ")
+
+    def latex(self, derived: bool = True) -> str:
+        """The law as one aligned block: each definition a line, then the derived results."""
+        lines = [
+            f"{self.latex_of(out)} &= {self.latex_of(rhs)}" for out, rhs in self.definitions
+        ]
+        if derived:
+            for result in self.derived:
+                lhs, rhs = (self.latex_of(side) for side in result.solves)
+                given = ", ".join(f"{self.latex_of(k)} = {self.latex_of(v)}"
+                                  for k, v in result.given.items())
+                lines.append(
+                    f"{self.latex_of(result.symbol)} &= {self.latex_of(self._flat[result.symbol])}"
+                    rf" && \text{{solves }} {lhs} = {rhs} \text{{ for }} "
+                    f"{self.latex_of(result.unknown)}"
+                    + (rf" \text{{ with }} {given}" if given else "")
+                )
+        return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+    def __repr__(self) -> str:
+        return f"<Law {self.name}: {', '.join(o.name for o in self.outputs)}>"

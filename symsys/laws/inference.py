@@ -1,0 +1,94 @@
+"""One transformer inference step (decode or prefill) on the roofline.
+
+The step's work F and traffic Q are built from the model summaries of the parameter law
+(N_mm, N_e, N_emb, e_KV, a_attn) and the step's batch b and context s; the roofline's own
+definitions then give its latency. The roofline is reused, not retyped: these laws are the
+workload definitions followed by ``roofline.definitions``.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symsys.laws.base import Derived, Law
+from symsys.laws.roofline import RIDGE, roofline
+from symsys.symbols import (
+    E, E_hit, F, KV_read, KV_write, M, N_dense, N_embed, N_expert, N_total, Pi, Q, W_read, W_ws,
+    a_attn, b, b_cross, beta, bytes_kv, bytes_w, d, e_kv, eta_c, eta_m, k, n_tok, s, t_compute, t_memory, t_o,
+)
+
+_HARDWARE = (Pi, beta, eta_c, eta_m, t_o)
+_MODEL = (N_dense, N_expert, N_embed, N_total, E, k, d, e_kv, a_attn)
+_PRECISION = (bytes_w, bytes_kv)
+
+# Expected distinct experts hit per MoE layer when n_tok tokens each pick k of E experts
+# uniformly: each expert is missed by one token with probability 1 - k/E.
+_EXPERTS_TOUCHED = E * (1 - (1 - k / E) ** n_tok)
+
+# Weights read in a step: every matmul weight except routed experts no token picked, plus the
+# looked-up embedding rows (one d-vector per token) instead of the whole input table.
+_WEIGHTS_READ = bytes_w * (N_total - N_embed - (E - E_hit) * N_expert + n_tok * d)
+
+_NOTES = (
+    "Speed-of-light defaults: eta_c = eta_m = 1, t_o = 0, W_ws = 0. Weights, K/V cache and the "
+    "embedding rows are the only traffic counted: activations between kernels are assumed to "
+    "stay on chip, so Q is a lower bound on bytes and T a lower bound on latency.",
+    "MoE: tokens are assumed to pick experts uniformly and independently; a real router's "
+    "imbalance touches fewer experts at small batch.",
+)
+
+# The crossover batch has a closed form for dense models only: with E > 1 the expected number of
+# experts touched, E (1 - (1 - k/E)^b), makes the balance transcendental in b (solved numerically).
+_CROSSOVER = Derived.balance(b_cross, t_compute, t_memory, b, given={E: 1, k: 1})
+
+decode = Law(
+    name="decode",
+    title="Transformer decode step",
+    summary=(
+        "b sequences each generate one token, attending to s cached tokens. Every active weight "
+        "is multiplied once per token (2 FLOPs each) and each new token attends to the s cached "
+        "keys and values. With s = 0 the step is the textbook weights-only roofline: all the "
+        "traffic is the weights, so batch 1 sits at about 1 FLOP per byte (fp16)."
+    ),
+    inputs=(*_HARDWARE, *_MODEL, *_PRECISION, b, s, W_ws),
+    definitions=(
+        (n_tok, b),
+        (E_hit, _EXPERTS_TOUCHED),
+        (F, 2 * (N_dense + k * N_expert) * n_tok + a_attn * s * n_tok),
+        (W_read, _WEIGHTS_READ),
+        (KV_read, bytes_kv * e_kv * s * b),
+        (KV_write, bytes_kv * e_kv * n_tok),
+        (Q, W_read + KV_read + KV_write),
+        (M, bytes_w * N_total + bytes_kv * e_kv * b * (s + 1) + W_ws),
+        *roofline.definitions,
+    ),
+    derived=(RIDGE, _CROSSOVER),
+    regimes=roofline.regimes,
+    defaults={**roofline.defaults, W_ws: sp.Integer(0), s: sp.Integer(0)},
+    notes=_NOTES,
+)
+
+prefill = Law(
+    name="prefill",
+    title="Transformer prefill step",
+    summary=(
+        "b sequences of s prompt tokens are processed at once. Every active weight multiplies "
+        "every prompt token, and causal attention costs half of the full s x s score and value "
+        "products. The step writes the prompt's keys and values to the cache."
+    ),
+    inputs=(*_HARDWARE, *_MODEL, *_PRECISION, b, s, W_ws),
+    definitions=(
+        (n_tok, b * s),
+        (E_hit, _EXPERTS_TOUCHED),
+        (F, 2 * (N_dense + k * N_expert) * n_tok + a_attn * b * s**2 / 2),
+        (W_read, _WEIGHTS_READ),
+        (KV_write, bytes_kv * e_kv * n_tok),
+        (Q, W_read + KV_write),
+        (M, bytes_w * N_total + bytes_kv * e_kv * n_tok + W_ws),
+        *roofline.definitions,
+    ),
+    derived=(RIDGE, _CROSSOVER),
+    regimes=roofline.regimes,
+    defaults={**roofline.defaults, W_ws: sp.Integer(0)},
+    notes=_NOTES,
+)

@@ -1,0 +1,209 @@
+"""Shared pieces of the registries: provenance, field readers that name file and field in
+their errors, and the zoo (attribute, group, string and alias lookup)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from symsys.errors import RegistryError, UnknownName, suggest
+
+DATA = Path(__file__).with_name("data")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a number came from: a document, its URL and its date (or the retrieval date)."""
+
+    document: str
+    url: str
+    date: str = ""
+    retrieved: str = ""
+
+    def __str__(self) -> str:
+        when = self.date or f"retrieved {self.retrieved}"
+        return f"{self.document}, {self.url} ({when})"
+
+
+class Fields:
+    """Typed access to one TOML table; every error names the file, entry and field."""
+
+    def __init__(self, table: dict, where: str):
+        if not isinstance(table, dict):
+            raise RegistryError(f"{where}: expected a table, got {table!r}")
+        self.table = table
+        self.where = where
+
+    def _name(self, key: str) -> str:
+        return f"{self.where}.{key}"
+
+    def has(self, key: str) -> bool:
+        return key in self.table
+
+    def get(self, key: str, kind: type | tuple, default=...):
+        if key not in self.table:
+            if default is ...:
+                raise RegistryError(f"{self._name(key)}: required field is missing")
+            return default
+        value = self.table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise RegistryError(f"{self._name(key)}: expected {_kind_name(kind)}, got {value!r}")
+        return value
+
+    def positive(self, key: str, kind: type = int, default=...):
+        value = self.get(key, kind, default)
+        if value is not None and value is not default and not value > 0:
+            raise RegistryError(f"{self._name(key)}: must be positive, got {value!r}")
+        return value
+
+    def sub(self, key: str, required: bool = False) -> Fields | None:
+        if key not in self.table:
+            if required:
+                raise RegistryError(f"{self._name(key)}: required table is missing")
+            return None
+        return Fields(self.table[key], self._name(key))
+
+    def source(self, key: str = "source") -> Source:
+        return read_source(self.get(key, dict), self._name(key))
+
+
+def _kind_name(kind) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join({"str": "a string", "int": "an integer", "float": "a number",
+                        "bool": "true/false", "dict": "a table", "list": "a list"}
+                       .get(k.__name__, k.__name__) for k in kinds)
+
+
+def read_source(table: dict, where: str) -> Source:
+    fields = Fields(table, where)
+    date, retrieved = fields.get("date", str, ""), fields.get("retrieved", str, "")
+    if not (date or retrieved):
+        raise RegistryError(f"{where}: a source needs a 'date' or a 'retrieved' date")
+    for label, value in (("date", date), ("retrieved", retrieved)):
+        if value and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+            raise RegistryError(f"{where}.{label}: expected YYYY-MM-DD, got {value!r}")
+    return Source(fields.get("document", str), fields.get("url", str), date, retrieved)
+
+
+def normalize(name: str) -> str:
+    """Lookup key: case-insensitive, '-', '_', '.', '/' and spaces ignored."""
+    return re.sub(r"[\s_\-./]", "", name).lower()
+
+
+class Group:
+    """One group of a zoo (``Hardware.Cloud``): attribute access to its entries."""
+
+    def __init__(self, name: str, entries: dict):
+        self._name = name
+        self._entries = entries
+
+    def __getattr__(self, key: str):
+        try:
+            return self._entries[key]
+        except KeyError:
+            raise AttributeError(
+                f"{self._name} has no entry {key!r}." + suggest(key, self._entries)
+            ) from None
+
+    def __dir__(self) -> Iterable[str]:
+        return list(self._entries)
+
+    def __iter__(self) -> Iterator:
+        return iter(self._entries.values())
+
+    def list(self) -> list[str]:
+        return list(self._entries)
+
+
+class Zoo:
+    """A lazily loaded registry: ``Zoo.KEY``, ``Zoo.Group.KEY``, ``Zoo["alias"]``, ``.list()``."""
+
+    def __init__(self, kind: str, loader: Callable[[], list], error: type[UnknownName]):
+        self._kind = kind
+        self._loader = loader
+        self._error = error
+        self._entries: dict | None = None
+
+    def _load(self) -> dict:
+        if self._entries is None:
+            entries = {}
+            for entry in self._loader():
+                if entry.key in entries:
+                    raise RegistryError(f"{self._kind}: key {entry.key!r} defined twice")
+                entries[entry.key] = entry
+            lookup: dict[str, object] = {}
+            for entry in entries.values():
+                for name in (entry.key, entry.name, *entry.aliases, *_extra_names(entry)):
+                    other = lookup.setdefault(normalize(name), entry)
+                    if other is not entry:
+                        raise RegistryError(
+                            f"{self._kind}: name {name!r} refers to both {other.key} and {entry.key}"
+                        )
+            self._lookup = lookup
+            self._groups = {}
+            for entry in entries.values():
+                self._groups.setdefault(entry.group, {})[entry.key] = entry
+            self._entries = entries
+        return self._entries
+
+    def __getattr__(self, key: str):
+        if key.startswith("_"):
+            raise AttributeError(key)
+        entries = self._load()
+        if key in entries:
+            return entries[key]
+        if key in self._groups:
+            return Group(f"{self._kind}.{key}", self._groups[key])
+        raise AttributeError(f"{self._kind} has no entry {key!r}." + suggest(key, entries))
+
+    def __getitem__(self, name: str):
+        return self.get(name)
+
+    def get(self, name):
+        """The entry called ``name`` (key, name, alias or HF id; case-insensitive)."""
+        if not isinstance(name, str):
+            return name  # already an entry
+        self._load()
+        try:
+            return self._lookup[normalize(name)]
+        except KeyError:
+            raise self._error(
+                f"unknown {self._kind.lower()} {name!r}."
+                + (suggest(name, [*self._entries, *(e.name for e in self._entries.values())])
+                   or f" See symsys zoo {self._kind.lower()} for the list.")
+            ) from None
+
+    def __contains__(self, name) -> bool:
+        self._load()
+        return normalize(name) in self._lookup
+
+    def __iter__(self) -> Iterator:
+        return iter(self._load().values())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __dir__(self):
+        return [*self._load(), *self._groups]
+
+    def list(self, group: str | None = None) -> list[str]:
+        """Keys of every entry (of one group), in registry order."""
+        entries = self._load()
+        if group is None:
+            return list(entries)
+        if group not in self._groups:
+            raise self._error(f"no group {group!r}; groups: {', '.join(self._groups)}")
+        return list(self._groups[group])
+
+    def groups(self) -> list[str]:
+        self._load()
+        return list(self._groups)
+
+
+def _extra_names(entry) -> tuple[str, ...]:
+    hf_id = getattr(entry, "hf_id", None)
+    return (hf_id,) if hf_id else ()

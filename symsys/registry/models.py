@@ -1,0 +1,257 @@
+"""The model zoo: transformers given by shape, vision models by sourced totals.
+
+A transformer's parameter count is never stored: it is derived by the attention and
+parameter-count laws from the shape, and ``official_parameters`` is only there to test it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields as dc_fields
+from functools import cached_property
+
+import pint
+
+from symsys.errors import RegistryError, UnknownModel
+from symsys.registry.common import DATA, Fields, Source, Zoo
+from symsys.units import to_quantity
+
+GROUPS = ("Language", "Vision")
+NORMS = {"rmsnorm": 1, "layernorm": 2}  # d-sized vectors per norm: scale (+ bias)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Everything about a transformer that changes its cost. Validated on construction."""
+
+    layers: int
+    d_model: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    d_ff: int
+    vocab: int
+    gated_mlp: bool = False
+    tied_embeddings: bool = False
+    norm: str = "rmsnorm"
+    bias: bool | str = False
+    position: str = "rope"
+    max_positions: int = 0
+    norms_per_layer: int = 2
+    type_vocab: int = 0
+    pooler: bool = False
+    experts: int = 1
+    active_experts: int = 1
+    shared_experts: int = 0
+    expert_d_ff: int | None = None
+    dense_layers: int | None = None
+    q_lora_rank: int | None = None
+    kv_lora_rank: int | None = None
+    qk_rope_head_dim: int | None = None
+    qk_nope_head_dim: int | None = None
+    v_head_dim: int | None = None
+
+    def __post_init__(self):
+        from symsys.errors import InvalidParameter
+
+        def bad(name, why):
+            raise InvalidParameter(f"shape.{name} = {getattr(self, name)!r}: {why}")
+
+        for f in ("layers", "d_model", "heads", "kv_heads", "head_dim", "d_ff", "vocab",
+                  "experts", "active_experts", "norms_per_layer"):
+            value = getattr(self, f)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                bad(f, "must be a positive integer")
+        if self.heads % self.kv_heads:
+            bad("kv_heads", f"must divide heads = {self.heads}")
+        if self.active_experts > self.experts:
+            bad("active_experts", f"cannot exceed experts = {self.experts}")
+        if self.norm not in NORMS:
+            bad("norm", f"expected one of {', '.join(NORMS)}")
+        if self.bias not in (True, False, "qkv"):
+            bad("bias", "expected true, false or 'qkv'")
+        if self.position not in ("rope", "learned", "alibi"):
+            bad("position", "expected 'rope', 'learned' or 'alibi'")
+        if self.position == "learned" and self.max_positions <= 0:
+            bad("max_positions", "a learned position table needs its row count")
+        if self.is_moe and self.expert_d_ff is None:
+            bad("expert_d_ff", "an MoE model needs its experts' FFN dimension")
+        if self.dense_layers is not None and not 0 <= self.dense_layers <= self.layers:
+            bad("dense_layers", f"must be between 0 and layers = {self.layers}")
+        mla = (self.q_lora_rank, self.kv_lora_rank, self.qk_rope_head_dim,
+               self.qk_nope_head_dim, self.v_head_dim)
+        if any(v is not None for v in mla[1:4]) and not all(v is not None for v in mla[1:4]):
+            bad("kv_lora_rank", "MLA needs kv_lora_rank, qk_rope_head_dim, qk_nope_head_dim")
+
+    @property
+    def is_moe(self) -> bool:
+        return self.experts > 1
+
+    @property
+    def attention(self) -> str:
+        return "mla" if self.kv_lora_rank is not None else "gqa"
+
+    def attention_inputs(self) -> dict:
+        """Values of the attention law's inputs (``attention_gqa`` or ``attention_mla``)."""
+        if self.attention == "mla":
+            if self.q_lora_rank is None:
+                raise RegistryError("MLA without a query low-rank (q_lora_rank) is not modelled")
+            return dict(d=self.d_model, h=self.heads, r_q=self.q_lora_rank,
+                        r_kv=self.kv_lora_rank, d_rope=self.qk_rope_head_dim,
+                        d_nope=self.qk_nope_head_dim,
+                        d_v=self.v_head_dim or self.qk_nope_head_dim)
+        return dict(d=self.d_model, h=self.heads, h_kv=self.kv_heads, d_h=self.head_dim,
+                    z_qkv=int(self.bias in (True, "qkv")), z_lin=int(self.bias is True))
+
+    def parameter_inputs(self) -> dict:
+        """Values of the parameter law's shape inputs (attention summaries excluded)."""
+        vectors = NORMS[self.norm]
+        return dict(
+            L=self.layers, d=self.d_model, h=self.heads, d_ff=self.d_ff,
+            n_ff=3 if self.gated_mlp else 2, V=self.vocab, u_head=int(not self.tied_embeddings),
+            n_pos=self.max_positions if self.position == "learned" else 0, n_tt=self.type_vocab,
+            z_lin=int(self.bias is True), n_vec=self.norms_per_layer * vectors, n_vec_f=vectors,
+            z_pool=int(self.pooler), E=self.experts, k=self.active_experts,
+            E_s=self.shared_experts, d_e=self.expert_d_ff or self.d_ff,
+            L_d=self.layers if not self.is_moe else (self.dense_layers or 0),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Transformer:
+    """A transformer model (language or vision) defined by its shape."""
+
+    key: str
+    name: str
+    group: str
+    shape: Shape
+    source: Source
+    official_parameters: float
+    official_source: Source
+    aliases: tuple[str, ...] = ()
+    hf_id: str = ""
+    year: int = 0
+    official_is_label: bool = False
+    notes: str = ""
+    architecture: str = "transformer"
+
+    @cached_property
+    def summary(self) -> dict[str, float]:
+        """The parameter law's outputs (N, N_mm, N_e, N_emb, e_KV, a_attn, ...) as numbers."""
+        from symsys.registry.summaries import transformer_summary
+
+        return transformer_summary(self.shape)
+
+    @property
+    def parameters(self) -> pint.Quantity:
+        """Total parameters, derived from the shape by the parameter-count law."""
+        return to_quantity(self.summary["N_total"], "param")
+
+    @property
+    def active_parameters(self) -> pint.Quantity:
+        return to_quantity(self.summary["N_active"], "param")
+
+    @property
+    def layers(self) -> int:
+        return self.shape.layers
+
+    def kv_bytes_per_token(self, precision: str = "fp16") -> pint.Quantity:
+        from symsys.registry.hardware import PRECISION_BYTES, check_precision
+
+        check_precision(precision)
+        return to_quantity(self.summary["e_kv"] * PRECISION_BYTES[precision], "B")
+
+    def __repr__(self) -> str:
+        return f"<Transformer {self.key}: {self.parameters.to('Gparam'):.2f~P}>"
+
+    def __reduce__(self):
+        return (_lookup, (self.key,)) if self.key in Models else super().__reduce__()
+
+
+@dataclass(frozen=True, eq=False)
+class FixedWorkload:
+    """A model given by sourced totals per inference (CNNs), run through the same roofline."""
+
+    key: str
+    name: str
+    group: str
+    parameters_count: float
+    flops_per_inference: float
+    resolution: int
+    source: Source
+    aliases: tuple[str, ...] = ()
+    year: int = 0
+    architecture: str = "cnn"
+    notes: str = ""
+
+    @property
+    def parameters(self) -> pint.Quantity:
+        return to_quantity(self.parameters_count, "param")
+
+    def __repr__(self) -> str:
+        return f"<{self.architecture.upper()} {self.key}: {self.parameters.to('Mparam'):.1f~P}>"
+
+    def __reduce__(self):
+        return (_lookup, (self.key,))
+
+
+def _lookup(key: str):
+    return Models[key]
+
+
+_SHAPE_FIELDS = {f.name: f for f in dc_fields(Shape)}
+
+
+def read_shape(fields: Fields) -> Shape:
+    unknown = set(fields.table) - set(_SHAPE_FIELDS)
+    if unknown:
+        raise RegistryError(f"{fields.where}: unknown field(s) {', '.join(sorted(unknown))}")
+    values = dict(fields.table)
+    required = [n for n in ("layers", "d_model", "heads", "kv_heads", "head_dim", "d_ff", "vocab")
+                if n not in values]
+    if required:
+        raise RegistryError(f"{fields.where}: missing required field(s) {', '.join(required)}")
+    try:
+        return Shape(**values)
+    except Exception as exc:  # InvalidParameter from validation: name the file
+        raise RegistryError(f"{fields.where}: {exc}") from None
+
+
+def _model(fields: Fields):
+    key = fields.get("key", str)
+    group = fields.get("group", str)
+    if group not in GROUPS:
+        raise RegistryError(f"{fields.where}.group: {group!r} is not one of {', '.join(GROUPS)}")
+    common = dict(key=key, name=fields.get("name", str), group=group, source=fields.source(),
+                  aliases=tuple(fields.get("aliases", list, [])), year=fields.get("year", int, 0),
+                  notes=fields.get("notes", str, ""))
+    architecture = fields.get("architecture", str)
+    if fields.has("shape"):
+        return Transformer(
+            shape=read_shape(fields.sub("shape")), hf_id=fields.get("hf_id", str, ""),
+            official_parameters=fields.positive("official_parameters", float),
+            official_source=fields.source("official_source"),
+            official_is_label=fields.get("official_is_label", bool, False),
+            architecture=architecture, **common,
+        )
+    return FixedWorkload(
+        parameters_count=fields.positive("parameters", float),
+        flops_per_inference=fields.positive("flops_per_inference", float),
+        resolution=fields.positive("resolution"), architecture=architecture, **common,
+    )
+
+
+def load(paths=None) -> list:
+    models = []
+    for path in paths or sorted(DATA.glob("models_*.toml")):
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise RegistryError(f"{path.name}: not valid TOML ({exc})") from None
+        for i, table in enumerate(data.get("model", [])):
+            models.append(_model(Fields(table, f"{path.name}: model[{i}] ({table.get('key', '?')})")))
+    return models
+
+
+#: The model zoo: ``Models.Llama3_8B``, ``Models.Language.GPT3``, ``Models["meta-llama/..."]``.
+Models = Zoo("Models", load, UnknownModel)

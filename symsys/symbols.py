@@ -1,0 +1,139 @@
+"""The one symbol table of symsys.
+
+Every symbol is declared once, here, with its sympy assumptions, LaTeX name, canonical unit
+(the unit its magnitude has inside compiled functions) and one line of meaning. Laws import
+symbols from here; solvers find their argument order here; derivation documents print the
+table of symbols from here. Nothing else creates a physical symbol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+
+@dataclass(frozen=True)
+class SymbolInfo:
+    """What symsys knows about one symbol."""
+
+    symbol: sp.Symbol
+    latex: str
+    unit: str  # canonical unit; "1" for dimensionless
+    meaning: str
+
+    @property
+    def name(self) -> str:
+        return self.symbol.name
+
+
+#: name -> SymbolInfo, in declaration order (which is also the compile argument order).
+TABLE: dict[str, SymbolInfo] = {}
+
+
+def _declare(name: str, latex: str, unit: str, meaning: str, **assumptions) -> sp.Symbol:
+    assumptions.setdefault("positive", True)
+    symbol = sp.Symbol(name, **assumptions)
+    if name in TABLE:
+        raise ValueError(f"symbol {name!r} declared twice")
+    TABLE[name] = SymbolInfo(symbol, latex, unit, meaning)
+    return symbol
+
+
+def info(symbol: sp.Symbol | str) -> SymbolInfo:
+    """The table entry of a symbol (or of its name)."""
+    return TABLE[symbol if isinstance(symbol, str) else symbol.name]
+
+
+def latex_names() -> dict[sp.Symbol, str]:
+    """Mapping for ``sympy.latex(..., symbol_names=...)``."""
+    return {entry.symbol: entry.latex for entry in TABLE.values()}
+
+
+def order(symbols) -> tuple[sp.Symbol, ...]:
+    """``symbols`` sorted by declaration order: the one argument order of compiled functions."""
+    position = {name: i for i, name in enumerate(TABLE)}
+    return tuple(sorted(symbols, key=lambda s: position[s.name]))
+
+
+# --- roofline -------------------------------------------------------------------------------
+Pi = _declare("Pi", r"\Pi", "FLOP/s", "peak compute throughput of the device")
+beta = _declare("beta", r"\beta", "B/s", "memory bandwidth of the device")
+F = _declare("F", "F", "FLOP", "work: floating-point operations of the step")
+Q = _declare("Q", "Q", "B", "traffic: bytes moved between memory and the device")
+eta_c = _declare("eta_c", r"\eta_{c}", "1", "compute efficiency: achieved / peak FLOP/s")
+eta_m = _declare("eta_m", r"\eta_{m}", "1", "memory efficiency: achieved / peak bandwidth")
+t_o = _declare("t_o", "t_{o}", "s", "fixed overhead per step (launch, sync)", nonnegative=True,
+               positive=None)
+t_compute = _declare("t_compute", r"t_{\mathrm{compute}}", "s", "time if only compute bound")
+t_memory = _declare("t_memory", r"t_{\mathrm{memory}}", "s", "time if only memory bound")
+T = _declare("T", "T", "s", "latency of the step")
+I = _declare("I", "I", "FLOP/B", "arithmetic intensity: FLOP per byte moved")
+P_att = _declare("P_att", r"P_{\mathrm{att}}", "FLOP/s", "attainable compute throughput")
+I_ridge = _declare("I_ridge", "I^{*}", "FLOP/B", "ridge point: intensity where both bounds meet")
+p_smooth = _declare("p_smooth", "p", "1", "sharpness of the smooth roofline (p -> oo is max)")
+
+# --- transformer shape ------------------------------------------------------------------------
+_count = {"integer": True, "positive": True}
+_flag = {"integer": True, "nonnegative": True, "positive": None}
+L = _declare("L", "L", "1", "transformer layers (blocks)", **_count)
+d = _declare("d", "d", "1", "model (hidden) dimension", **_count)
+h = _declare("h", "h", "1", "attention (query) heads", **_count)
+h_kv = _declare("h_kv", r"h_{kv}", "1", "key/value heads (GQA/MQA when fewer than h)", **_count)
+d_h = _declare("d_h", r"d_{h}", "1", "dimension of one attention head", **_count)
+d_ff = _declare("d_ff", r"d_{ff}", "1", "FFN inner dimension of a dense layer", **_count)
+n_ff = _declare("n_ff", r"n_{ff}", "1", "weight matrices per FFN: 3 gated (SwiGLU/GeGLU), 2 plain",
+                **_count)
+V = _declare("V", "V", "1", "vocabulary size", **_count)
+u_head = _declare("u_head", "u", "1", "1 if the LM head is a separate matrix, 0 if tied", **_flag)
+n_pos = _declare("n_pos", r"n_{pos}", "1", "rows of a learned position table (0 for RoPE)", **_flag)
+n_tt = _declare("n_tt", r"n_{tt}", "1", "rows of a token-type table (BERT)", **_flag)
+z_qkv = _declare("z_qkv", r"z_{qkv}", "1", "1 if Q, K, V projections carry biases", **_flag)
+z_lin = _declare("z_lin", r"z_{lin}", "1", "1 if output and FFN projections carry biases", **_flag)
+n_vec = _declare("n_vec", r"n_{vec}", "1", "d-sized norm vectors per layer (LayerNorm has 2 each)",
+                 **_flag)
+n_vec_f = _declare("n_vec_f", r"n_{vec,f}", "1", "d-sized norm vectors outside the layers", **_flag)
+z_pool = _declare("z_pool", r"z_{pool}", "1", "1 if a d x d pooler (BERT) follows the encoder",
+                  **_flag)
+E = _declare("E", "E", "1", "routed experts per MoE layer (1 for a dense model)", **_count)
+k = _declare("k", "k", "1", "routed experts each token activates", **_count)
+E_s = _declare("E_s", "E_{s}", "1", "shared experts every token uses", **_flag)
+d_e = _declare("d_e", r"d_{e}", "1", "FFN inner dimension of one expert", **_count)
+L_d = _declare("L_d", r"L_{d}", "1", "dense (non-MoE) layers; L for a dense model", **_flag)
+r_q = _declare("r_q", r"r_{q}", "1", "MLA query low-rank dimension", **_count)
+r_kv = _declare("r_kv", r"r_{kv}", "1", "MLA key/value latent dimension (what is cached)", **_count)
+d_rope = _declare("d_rope", r"d_{rope}", "1", "MLA decoupled RoPE key dimension per head", **_count)
+d_nope = _declare("d_nope", r"d_{nope}", "1", "MLA non-RoPE query/key dimension per head", **_count)
+d_v = _declare("d_v", r"d_{v}", "1", "value dimension per head", **_count)
+
+# per-layer attention summary (from an attention law) and model totals (parameter law)
+P_attn = _declare("P_attn", r"P_{attn}", "param", "attention parameters per layer")
+e_kv_layer = _declare("e_kv_layer", r"e_{kv}", "1", "cached K/V elements per token per layer")
+d_qk = _declare("d_qk", r"d_{qk}", "1", "query/key dimension per head used in scores")
+P_ffn = _declare("P_ffn", r"P_{ffn}", "param", "parameters of one dense FFN")
+P_exp = _declare("P_exp", r"P_{exp}", "param", "parameters of one expert in one layer")
+N_total = _declare("N_total", r"N", "param", "total parameters")
+N_active = _declare("N_active", r"N_{act}", "param", "parameters used per token (MoE: k of E)")
+N_dense = _declare("N_dense", r"N_{mm}", "param",
+                   "matmul parameters every token uses (attention, dense FFN, shared, router, head)")
+N_expert = _declare("N_expert", r"N_{e}", "param", "parameters of one routed expert, all layers")
+N_embed = _declare("N_embed", r"N_{emb}", "param", "embedding tables read by lookup, not in full")
+e_kv = _declare("e_kv", r"e_{KV}", "1", "cached K/V elements per token, all layers")
+a_attn = _declare("a_attn", r"a_{attn}", "FLOP",
+                  "attention FLOPs per new token per context token, all layers")
+
+# --- inference step -----------------------------------------------------------------------------
+b = _declare("b", "b", "1", "batch: sequences processed together")
+s = _declare("s", "s", "1", "context: tokens already cached (decode) or prompt tokens (prefill)",
+             nonnegative=True, positive=None)
+bytes_w = _declare("bytes_w", r"\mathit{bw}_{w}", "B", "bytes per weight element")
+bytes_kv = _declare("bytes_kv", r"\mathit{bw}_{kv}", "B", "bytes per cached K/V element")
+W_ws = _declare("W_ws", r"W_{ws}", "B", "workspace bytes (activations, buffers)",
+                nonnegative=True, positive=None)
+n_tok = _declare("n_tok", r"n_{tok}", "1", "tokens processed in the step")
+E_hit = _declare("E_hit", r"E_{hit}", "1", "expected distinct experts a step touches per layer")
+W_read = _declare("W_read", r"W_{read}", "B", "weight bytes read in the step")
+KV_read = _declare("KV_read", r"KV_{read}", "B", "K/V cache bytes read in the step")
+KV_write = _declare("KV_write", r"KV_{write}", "B", "K/V cache bytes written in the step")
+M = _declare("M", "M", "B", "memory footprint: weights + K/V cache + workspace")
+b_cross = _declare("b_cross", r"b_{\times}", "1", "crossover batch: first compute-bound batch")

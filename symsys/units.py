@@ -1,0 +1,87 @@
+"""The one pint unit registry of symsys, and the crossing between Quantities and numbers.
+
+Inside compiled functions every value is a plain magnitude in its symbol's canonical unit
+(seconds, bytes, FLOP, FLOP/s, B/s, ...). At the API boundary values are pint Quantities.
+:func:`to_magnitude` and :func:`to_quantity` are the only two crossings, so a GB/GiB or
+FLOP/byte mix-up is a :class:`~symsys.errors.UnitError` that names the argument.
+
+The definitions added to pint's defaults live in ``units.txt`` beside this file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pint
+
+from symsys.errors import UnitError
+
+_DEFINITIONS = Path(__file__).with_name("units.txt")
+
+#: The unit registry shared by every symsys Quantity.
+ureg = pint.UnitRegistry(on_redefinition="ignore")  # units.txt redefines bit on purpose
+ureg.load_definitions(str(_DEFINITIONS))
+ureg._build_cache()  # drop dimensionalities cached while bit was still dimensionless
+ureg.formatter.default_format = "~P"
+Q_ = ureg.Quantity
+Quantity = ureg.Quantity
+
+
+def unit(text: str) -> pint.Unit:
+    """The pint unit spelled ``text`` (``"TB/s"``, ``"FLOP"``, ``"1"``)."""
+    return ureg.Unit("" if text == "1" else text)
+
+
+def to_magnitude(value, expected: str, name: str):
+    """Magnitude of ``value`` in the unit ``expected``; ``name`` is the argument it came from.
+
+    A dimensionless ``expected`` ("1") accepts plain numbers. Any other unit requires a
+    Quantity: a bare number for a bandwidth is exactly the mistake units exist to catch.
+    """
+    target = unit(expected)
+    if isinstance(value, pint.Quantity):
+        if value._REGISTRY is not ureg:
+            value = Q_(value.magnitude, str(value.units))
+        try:
+            return value.m_as(target)
+        except pint.DimensionalityError:
+            raise UnitError(
+                f"{name}: got {value:~P} ({value.dimensionality}), expected a quantity in "
+                f"{target:~P} ({target.dimensionality})"
+            ) from None
+    if target.dimensionless:
+        return value
+    raise UnitError(
+        f"{name}: got the bare number {value!r}; give it with units, e.g. "
+        f"symsys.Q_({value!r}, {f'{target:~P}'!r})"
+    )
+
+
+def to_quantity(magnitude, unit_text: str) -> pint.Quantity:
+    """Wrap a canonical magnitude (float or array) as a Quantity in ``unit_text``."""
+    if isinstance(magnitude, np.ndarray) and magnitude.ndim == 0:
+        magnitude = magnitude.item()
+    return Q_(magnitude, unit(unit_text))
+
+
+def parse_quantity(text: str, expected: str, where: str) -> pint.Quantity:
+    """Parse a registry string such as ``"3.35 TB/s"`` and check it has ``expected``'s dimension.
+
+    ``where`` names the file and field for the error message.
+    """
+    from symsys.errors import RegistryError
+
+    if not isinstance(text, str):
+        raise RegistryError(f"{where}: expected a string like '3.35 TB/s', got {text!r}")
+    try:
+        quantity = Q_(text)
+    except (pint.UndefinedUnitError, pint.DefinitionSyntaxError, ValueError, AttributeError) as exc:
+        raise RegistryError(f"{where}: cannot read {text!r} as a quantity ({exc})") from None
+    if not isinstance(quantity, pint.Quantity) or quantity.dimensionality != unit(
+        expected
+    ).dimensionality:
+        raise RegistryError(f"{where}: {text!r} is not a quantity in {expected}")
+    if not quantity.magnitude > 0:
+        raise RegistryError(f"{where}: {text!r} must be positive")
+    return quantity
