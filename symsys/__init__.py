@@ -1,0 +1,55 @@
+"""symsys: a symbolic-math modeling toolkit for ML systems performance.
+
+Every law (roofline, transformer decode/prefill, weight streaming, ...) is one sympy system;
+derivations, exact derivatives and fast numpy solvers all come from it. The public names
+below are imported lazily, so ``import symsys`` costs milliseconds and ``sympy``/``pint``
+load only when first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "ureg": "symsys.units",
+    "Q_": "symsys.units",
+    "Quantity": "symsys.units",
+    "Hardware": "symsys.registry.hardware",
+    "Models": "symsys.registry.models",
+    "evaluate": "symsys.solvers.evaluate",
+    "Engine": "symsys.solvers.inference",
+    "SingleNodeModel": "symsys.solvers.inference",
+    "Workload": "symsys.solvers.inputs",
+    "ServingModel": "symsys.solvers.serving",
+    "sweep": "symsys.solvers.sweep",
+    "WeightStreamingModel": "symsys.solvers.streaming",
+    "SensitivitySolver": "symsys.solvers.sensitivity",
+    "SynthesisSolver": "symsys.solvers.synthesis",
+    "calibrate": "symsys.calibration",
+    "SymsysError": "symsys.errors",
+    "InvalidParameter": "symsys.errors",
+    "UnitError": "symsys.errors",
+    "UnknownHardware": "symsys.errors",
+    "UnknownModel": "symsys.errors",
+    "UnsupportedPrecision": "symsys.errors",
+    "InfeasibleConfiguration": "symsys.errors",
+    "RegistryError": "symsys.errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'symsys' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # cache: the next access is a plain attribute
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

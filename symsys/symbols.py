@@ -137,3 +137,8 @@ KV_read = _declare("KV_read", r"KV_{read}", "B", "K/V cache bytes read in the st
 KV_write = _declare("KV_write", r"KV_{write}", "B", "K/V cache bytes written in the step")
 M = _declare("M", "M", "B", "memory footprint: weights + K/V cache + workspace")
 b_cross = _declare("b_cross", r"b_{\times}", "1", "crossover batch: first compute-bound batch")
+
+# --- fixed workloads (CNNs, user-given FLOPs/bytes) ---------------------------------------------
+F_1 = _declare("F_1", "F_{1}", "FLOP", "FLOPs of one inference (one sample)")
+Q_1 = _declare("Q_1", "Q_{1}", "B", "bytes moved per sample besides the weights (inputs, outputs)",
+               nonnegative=True, positive=None)

@@ -1,11 +1,20 @@
 """The laws of symsys: pure sympy, one module per law."""
 
 from symsys.laws.base import Derived, Law
+from symsys.laws.inference import decode, prefill
 from symsys.laws.roofline import roofline
+from symsys.laws.transformer import attention_gqa, attention_mla, transformer_parameters
+from symsys.laws.workload import fixed_workload
 
-__all__ = ["Derived", "Law", "roofline", "get", "ALL"]
+__all__ = ["Derived", "Law", "roofline", "decode", "prefill", "attention_gqa", "attention_mla",
+           "transformer_parameters", "fixed_workload", "get", "ALL"]
 
-ALL: dict[str, Law] = {roofline.name: roofline}
+#: Every law, by name, in the order derivation documents list them.
+ALL: dict[str, Law] = {
+    law.name: law
+    for law in (roofline, attention_gqa, attention_mla, transformer_parameters, decode, prefill,
+                fixed_workload)
+}
 
 
 def get(name: str) -> Law:

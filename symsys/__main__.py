@@ -1,0 +1,3 @@
+from symsys.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""The ``symsys`` command line.
+
+Each subcommand lives in ``symsys/commands/<name>.py`` with ``HELP``, ``EXAMPLES``,
+``add_arguments(parser)`` and ``run(args) -> (text, data)``: ``text`` is printed, ``data``
+(JSON-serialisable) is printed instead under ``--json``. User mistakes exit 1 with one
+readable line (or a JSON error object under ``--json``), usage errors exit 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+COMMANDS = ("solve", "serve", "sweep", "stream", "sensitivity", "synthesize", "derive", "zoo",
+            "show", "plot", "validate")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # usage error: one line, exit 2
+        self.print_usage(sys.stderr)
+        print(f"symsys: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _load(name: str):
+    try:
+        return importlib.import_module(f"symsys.commands.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"symsys.commands.{name}":
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from symsys import __version__
+
+    parser = _Parser(prog="symsys", description="Symbolic ML-systems performance models.",
+                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                     epilog="Run 'symsys COMMAND --help' for a command's options and examples.")
+    parser.add_argument("--version", action="version", version=f"symsys {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        module = _load(name)
+        if module is None:
+            continue
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP,
+                                 epilog="examples:\n" + module.EXAMPLES,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        command.add_argument("--json", action="store_true", help="machine-readable output")
+        module.add_arguments(command)
+        command.set_defaults(_module=module)
+    return parser
+
+
+def main(argv=None) -> int:
+    from symsys.errors import SymsysError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        text, data = args._module.run(args)
+    except SymsysError as exc:
+        if args.json:
+            print(json.dumps({"error": type(exc).__name__, "message": str(exc)}))
+        else:
+            print(f"symsys {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. piped into head
+        return 0
+    if args.json:
+        print(json.dumps(data, indent=2, default=_jsonable))
+    elif text:
+        print(text)
+    return 0
+
+
+def _jsonable(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {value!r}")

@@ -1,0 +1,1 @@
+"""One module per ``symsys`` subcommand (see :mod:`symsys.cli`)."""

@@ -1,0 +1,219 @@
+"""Single-node inference: ``Engine.solve`` / ``SingleNodeModel().solve``.
+
+The solver maps the model, device and options to the decode, prefill or fixed-workload law's
+inputs (:mod:`symsys.solvers.inputs`), calls the law's compiled function once, and wraps the
+outputs in units lazily (a Quantity is built only when a field is read, which keeps a solve
+in the tens of microseconds).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+
+from symsys import symbols as S
+from symsys.compile import Compiled, compile_exprs
+from symsys.errors import InfeasibleConfiguration
+from symsys.laws import Law
+from symsys.solvers.inputs import StepInputs, step_inputs
+from symsys.units import to_quantity
+
+
+@functools.cache
+def kernel(law: Law) -> Compiled:
+    """All outputs of a step law plus its ridge point, compiled once per process."""
+    outputs = (*law.outputs, S.I_ridge)
+    return compile_exprs([law.expr(o) for o in outputs], law.inputs)
+
+
+def evaluate_step(inputs: StepInputs) -> dict[str, float]:
+    law = inputs.law
+    fn = kernel(law)
+    raw = fn.raw(*(inputs.values[s.name] for s in law.inputs))
+    return {o.name: v for o, v in zip((*law.outputs, S.I_ridge), raw)}
+
+
+@dataclass(frozen=True, eq=False)
+class InferenceResult:
+    """One solved step. Fields are Quantities (built on access), plus labels and flags."""
+
+    inputs: StepInputs
+    raw: dict
+
+    # --- identity ------------------------------------------------------------------------
+    @property
+    def model(self):
+        return self.inputs.model
+
+    @property
+    def hardware(self):
+        return self.inputs.hardware
+
+    @property
+    def phase(self) -> str:
+        return self.inputs.phase
+
+    @property
+    def batch_size(self) -> int:
+        return self.inputs.values["b"]
+
+    # --- times and rates -----------------------------------------------------------------
+    @property
+    def latency(self):
+        return to_quantity(self.raw["T"], "s")
+
+    @property
+    def latency_compute(self):
+        return to_quantity(self.raw["t_compute"], "s")
+
+    @property
+    def latency_memory(self):
+        return to_quantity(self.raw["t_memory"], "s")
+
+    @property
+    def bottleneck(self) -> str:
+        return "Compute" if self.raw["t_compute"] >= self.raw["t_memory"] else "Memory"
+
+    @property
+    def _items(self) -> tuple[float, str]:
+        if "n_tok" in self.raw:
+            return self.raw["n_tok"], "token/s"
+        return self.inputs.values["b"], "sample/s"
+
+    @property
+    def throughput(self):
+        count, unit = self._items
+        return to_quantity(count / self.raw["T"], unit)
+
+    @property
+    def flops(self):
+        return to_quantity(self.raw["F"], "FLOP")
+
+    @property
+    def bytes_moved(self):
+        return to_quantity(self.raw["Q"], "B")
+
+    @property
+    def weight_bytes(self):
+        return to_quantity(self.raw["W_read"], "B")
+
+    @property
+    def arithmetic_intensity(self):
+        return to_quantity(self.raw["I"], "FLOP/B")
+
+    @property
+    def ridge_point(self):
+        return to_quantity(self.raw["I_ridge"], "FLOP/B")
+
+    @property
+    def mfu(self) -> float:
+        """Model FLOPs utilisation: achieved FLOP/s over the device's peak at this precision."""
+        return self.raw["F"] / self.raw["T"] / self.inputs.values["Pi"]
+
+    @property
+    def mbu(self) -> float:
+        """Memory bandwidth utilisation: achieved bytes/s over the device's peak bandwidth."""
+        return self.raw["Q"] / self.raw["T"] / self.inputs.values["beta"]
+
+    # --- memory --------------------------------------------------------------------------
+    @property
+    def memory_footprint(self):
+        return to_quantity(self.raw["M"], "B")
+
+    @property
+    def memory_capacity(self):
+        return self.hardware.memory.capacity
+
+    @property
+    def feasible(self) -> bool:
+        return self.raw["M"] <= self.memory_capacity.m_as("B")
+
+    @property
+    def reason(self) -> str:
+        """Why the configuration does not fit ('' when it does)."""
+        if self.feasible:
+            return ""
+        need = self.memory_footprint.to("GB")
+        weights = to_quantity(self.inputs.values["bytes_w"] * self.inputs.values["N_total"],
+                              "B").to("GB")
+        return (f"needs {need:.1f~P} (weights {weights:.1f~P} + KV cache and workspace) but "
+                f"{self.hardware.key} has {self.memory_capacity:~P}: "
+                f"{math.ceil(need.m_as('B') / self.memory_capacity.m_as('B'))} devices' memory")
+
+    def raise_if_infeasible(self) -> InferenceResult:
+        if not self.feasible:
+            raise InfeasibleConfiguration(f"{self.model.key} on {self.hardware.key}: {self.reason}")
+        return self
+
+    # --- crossover -----------------------------------------------------------------------
+    @property
+    def crossover_batch(self) -> int | None:
+        """First batch at which this step is compute-bound (None if no batch is)."""
+        from symsys.solvers.crossover import crossover_batch
+
+        return crossover_batch(self.inputs)
+
+    # --- presentation --------------------------------------------------------------------
+    def derivation(self) -> str:
+        """The law's definitions with this case's values: symbolic = numeric, in units."""
+        law = self.inputs.law
+        lines = []
+        for symbol, rhs in law.definitions:
+            value = to_quantity(self.raw[symbol.name], S.info(symbol).unit)
+            lines.append(f"{law.latex_of(symbol)} &= {law.latex_of(rhs)} = {value:.4g~L}")
+        ridge = to_quantity(self.raw["I_ridge"], "FLOP/B")
+        lines.append(f"{law.latex_of(S.I_ridge)} &= {law.latex_of(law.expr(S.I_ridge))} "
+                     f"= {ridge:.4g~L}")
+        note = ""
+        if self.phase == "decode" and not self.inputs.seq_len_given and "s" in self.inputs.values:
+            note = (r"\text{no seq\_len: decode with no cached context } (s = 0)"
+                    r"\text{, the weights-only roofline} \\" + "\n")
+        return "\\begin{aligned}\n" + note + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.derivation() + "$$"
+
+    def __repr__(self) -> str:
+        return (f"<InferenceResult {self.model.key} on {self.hardware.key} {self.phase} "
+                f"b={self.batch_size}: {self.latency.to('ms'):.3f~P}, {self.bottleneck}-bound"
+                f"{'' if self.feasible else ', INFEASIBLE'}>")
+
+
+def solve(model, hardware, batch_size=1, precision="fp16", **options) -> InferenceResult:
+    """Solve one inference step; see :meth:`Engine.solve` for the options."""
+    raise_if_infeasible = options.pop("raise_if_infeasible", False)
+    inputs = step_inputs(model, hardware, batch_size, precision, **options)
+    result = InferenceResult(inputs, evaluate_step(inputs))
+    return result.raise_if_infeasible() if raise_if_infeasible else result
+
+
+class Engine:
+    """The seeds' entry point: ``Engine.solve(model=, hardware=, batch_size=, precision=)``."""
+
+    @staticmethod
+    def solve(model, hardware, batch_size=1, precision="fp16", *, phase="decode", seq_len=None,
+              weight_precision=None, kv_precision=None, efficiency=None, overhead=None,
+              workspace=None, raise_if_infeasible=False) -> InferenceResult:
+        """Latency, throughput, bottleneck and footprint of one inference step.
+
+        ``phase``: "decode" (one new token per sequence after ``seq_len`` cached tokens; with
+        no ``seq_len`` there is no cached context: the weights-only roofline) or "prefill"
+        (``seq_len`` prompt tokens). ``efficiency``: a number in (0, 1] for both compute and
+        memory, or ``(compute, memory)``; default 1 (speed of light). ``overhead`` and
+        ``workspace`` are Quantities (time, bytes).
+        """
+        return solve(model, hardware, batch_size, precision, phase=phase, seq_len=seq_len,
+                     weight_precision=weight_precision, kv_precision=kv_precision,
+                     efficiency=efficiency, overhead=overhead, workspace=workspace,
+                     raise_if_infeasible=raise_if_infeasible)
+
+
+class SingleNodeModel:
+    """Object form of :meth:`Engine.solve`, as the wafer-scale seed uses it."""
+
+    def solve(self, model, hardware, batch_size=1, precision="fp16", **options):
+        return Engine.solve(model, hardware, batch_size, precision, **options)
+
+

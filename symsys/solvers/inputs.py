@@ -1,0 +1,126 @@
+"""From user arguments to the numeric inputs of a law.
+
+``step_inputs`` resolves the model and hardware (objects or names), checks every argument,
+and returns the law to use with its inputs as canonical magnitudes keyed by symbol name.
+Solvers, sweeps and sensitivities all start here, so an argument is validated in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from symsys.errors import InvalidParameter
+from symsys.laws import Law, decode, fixed_workload, prefill
+from symsys.registry.hardware import PRECISION_BYTES, Device, Hardware, check_precision
+from symsys.registry.models import FixedWorkload, Models, Transformer
+from symsys.solvers import validate
+from symsys.units import to_magnitude
+
+PHASES = ("decode", "prefill")
+
+
+@dataclass(frozen=True, eq=False)
+class Workload:
+    """A user-given workload: FLOPs and bytes per sample, plus bytes read once per batch."""
+
+    name: str
+    flops_per_sample: object  # Quantity in FLOP
+    bytes_per_sample: object = None  # Quantity in B
+    weight_bytes: object = None  # Quantity in B, read once per step
+    key: str = ""
+    group: str = "Custom"
+
+    def __post_init__(self):
+        object.__setattr__(self, "key", self.key or self.name)
+
+
+@dataclass(frozen=True, eq=False)
+class StepInputs:
+    law: Law
+    values: dict  # symbol name -> canonical magnitude
+    model: object
+    hardware: Device
+    precision: str
+    weight_precision: str
+    kv_precision: str
+    phase: str
+    seq_len_given: bool
+
+
+def resolve_model(model):
+    if isinstance(model, Transformer | FixedWorkload | Workload):
+        return model
+    if isinstance(model, str):
+        return Models.get(model)
+    raise InvalidParameter(f"model={model!r}: expected a registry model, its name, or a Workload")
+
+
+def resolve_hardware(hardware) -> Device:
+    if isinstance(hardware, Device):
+        return hardware
+    if isinstance(hardware, str):
+        return Hardware.get(hardware)
+    raise InvalidParameter(f"hardware={hardware!r}: expected a registry device or its name")
+
+
+def hardware_values(hw: Device, precision: str, efficiency, overhead) -> dict:
+    eta_c, eta_m = validate.efficiencies(efficiency)
+    return {
+        "Pi": to_magnitude(hw.compute.peak(precision), "FLOP/s", "peak"),
+        "beta": to_magnitude(hw.memory.bandwidth, "B/s", "bandwidth"),
+        "eta_c": eta_c,
+        "eta_m": eta_m,
+        "t_o": validate.nonnegative_quantity("overhead", overhead, "s"),
+    }
+
+
+def step_inputs(model, hardware, batch_size=1, precision="fp16", *, phase="decode",
+                seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
+                overhead=None, workspace=None) -> StepInputs:
+    model = resolve_model(model)
+    hw = resolve_hardware(hardware)
+    check_precision(precision)
+    weight_precision = check_precision(weight_precision or precision, "weight_precision")
+    kv_precision = check_precision(kv_precision or precision, "kv_precision")
+    validate.choice("phase", phase, PHASES)
+    b = validate.positive_int("batch_size", batch_size)
+    values = hardware_values(hw, precision, efficiency, overhead)
+    values["W_ws"] = validate.nonnegative_quantity("workspace", workspace, "B")
+    values["bytes_w"] = PRECISION_BYTES[weight_precision]
+    values["b"] = b
+
+    if isinstance(model, Transformer):
+        if seq_len is None:
+            if phase == "prefill":
+                raise InvalidParameter("phase='prefill' needs seq_len (the prompt length)")
+            s = 0
+        else:
+            s = validate.positive_int("seq_len", seq_len, allow_zero=phase == "decode")
+        summary = model.summary
+        values.update({name: summary[name] for name in
+                       ("N_dense", "N_expert", "N_embed", "N_total", "e_kv", "a_attn")})
+        values.update(E=model.shape.experts, k=model.shape.active_experts, d=model.shape.d_model,
+                      bytes_kv=PRECISION_BYTES[kv_precision], s=s)
+        law = decode if phase == "decode" else prefill
+    else:
+        if phase != "decode" or seq_len is not None:
+            raise InvalidParameter(
+                f"{model.key} is a fixed workload (FLOPs per sample): phase and seq_len apply "
+                "to transformers only"
+            )
+        if isinstance(model, Workload):
+            values["F_1"] = validate.nonnegative_quantity("flops_per_sample",
+                                                          model.flops_per_sample, "FLOP")
+            values["Q_1"] = validate.nonnegative_quantity("bytes_per_sample",
+                                                          model.bytes_per_sample, "B")
+            weight_bytes = validate.nonnegative_quantity("weight_bytes", model.weight_bytes, "B")
+            values["N_total"] = weight_bytes / values["bytes_w"]
+        else:
+            values.update(F_1=model.flops_per_inference, Q_1=0.0, N_total=model.parameters_count)
+        law = fixed_workload
+    return StepInputs(law, values, model, hw, precision, weight_precision, kv_precision, phase,
+                      seq_len is not None)
+
+
