@@ -27,8 +27,9 @@ def regime_labels(law: Law, values: Mapping) -> np.ndarray:
     return np.asarray(np.asarray(labels, dtype=object)[np.argmax(times, axis=0)], dtype=object)
 
 
-def magnitudes(law: Law, inputs: Mapping) -> list:
-    """Canonical magnitudes of ``inputs`` in ``law.inputs`` order, defaults filled in."""
+def magnitudes(law: Law, inputs: Mapping, needed=None) -> list:
+    """Canonical magnitudes of ``inputs`` in ``law.inputs`` order (only the ``needed`` ones,
+    default all), defaults filled in."""
     known = {s.name for s in law.inputs}
     unknown = set(inputs) - known
     if unknown:
@@ -39,6 +40,8 @@ def magnitudes(law: Law, inputs: Mapping) -> list:
         )
     values = []
     for symbol in law.inputs:
+        if needed is not None and symbol not in needed:
+            continue
         if symbol.name in inputs:
             value = to_magnitude(inputs[symbol.name], S.info(symbol).unit, symbol.name)
         elif symbol in law.defaults:
@@ -91,8 +94,10 @@ def evaluate(law: Law | str, outputs=None, **inputs) -> LawResult:
     names = outputs or [s.name for s in law.outputs] + [d.symbol.name for d in law.derived]
     symbols = [law.symbol(n) for n in names]
     regime_terms = [term for _, term in law.regimes if term not in symbols]
-    compiled = compile_exprs([law.expr(s) for s in (*symbols, *regime_terms)], law.inputs)
-    raw = compiled(*magnitudes(law, inputs))
+    exprs = [law.expr(s) for s in (*symbols, *regime_terms)]
+    needed = set().union(*(e.free_symbols for e in exprs))
+    args = tuple(s for s in law.inputs if s in needed)
+    raw = compile_exprs(exprs, args)(*magnitudes(law, inputs, needed))
     by_name = {s.name: r for s, r in zip((*symbols, *regime_terms), raw)}
     values = {s.name: to_quantity(by_name[s.name], S.info(s).unit) for s in symbols}
     if law.regimes:
