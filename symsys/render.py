@@ -45,7 +45,7 @@ def _symbol_rows(law: Law) -> list[tuple[str, str, str, str]]:
 
 def markdown(law: Law) -> str:
     """The derivation of ``law`` as Markdown with ``$$`` display blocks."""
-    from symsys import examples_registry  # noqa: F401  (registers the worked examples)
+    from symsys import worked_examples  # noqa: F401  (registers the worked examples)
 
     out = [f"# {law.title}", "", law.summary, "", "## Symbols", "",
            "| symbol | unit | role | meaning |", "|---|---|---|---|"]

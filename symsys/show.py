@@ -12,7 +12,7 @@ import numbers
 import pint
 
 _PREFERRED = {
-    "[time]": ["s", "ms", "us", "ns"],
+    "[time]": ["ns", "us", "ms", "s"],  # ascending: the largest unit with |m| >= 1 wins
     "[information]": ["B", "kB", "MB", "GB", "TB", "PB"],
     "[information] / [time]": ["B/s", "kB/s", "MB/s", "GB/s", "TB/s", "PB/s"],
     "[flop] / [time]": ["FLOP/s", "GFLOP/s", "TFLOP/s", "PFLOP/s", "EFLOP/s"],

@@ -10,6 +10,7 @@ The definitions added to pint's defaults live in ``units.txt`` beside this file.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ Q_ = ureg.Quantity
 Quantity = ureg.Quantity
 
 
+@functools.lru_cache(maxsize=256)
 def unit(text: str) -> pint.Unit:
     """The pint unit spelled ``text`` (``"TB/s"``, ``"FLOP"``, ``"1"``)."""
     return ureg.Unit("" if text == "1" else text)
@@ -61,6 +63,8 @@ def to_magnitude(value, expected: str, name: str):
 def to_quantity(magnitude, unit_text: str) -> pint.Quantity:
     """Wrap a canonical magnitude (float or array) as a Quantity in ``unit_text``."""
     if isinstance(magnitude, np.ndarray) and magnitude.ndim == 0:
+        magnitude = magnitude.item()
+    elif isinstance(magnitude, np.generic):
         magnitude = magnitude.item()
     return Q_(magnitude, unit(unit_text))
 

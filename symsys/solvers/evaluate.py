@@ -93,14 +93,18 @@ def evaluate(law: Law | str, outputs=None, **inputs) -> LawResult:
     law = get(law) if isinstance(law, str) else law
     names = outputs or [s.name for s in law.outputs] + [d.symbol.name for d in law.derived]
     symbols = [law.symbol(n) for n in names]
-    regime_terms = [term for _, term in law.regimes if term not in symbols]
+    # the regime is reported when the caller gave what the law's max() terms need
+    given = {n for n in inputs} | {s.name for s in law.defaults}
+    with_regime = law.regimes and all(
+        {s.name for s in law.expr(term).free_symbols} <= given for _, term in law.regimes)
+    regime_terms = [term for _, term in law.regimes if term not in symbols] if with_regime else []
     exprs = [law.expr(s) for s in (*symbols, *regime_terms)]
     needed = set().union(*(e.free_symbols for e in exprs))
     args = tuple(s for s in law.inputs if s in needed)
     raw = compile_exprs(exprs, args)(*magnitudes(law, inputs, needed))
     by_name = {s.name: r for s, r in zip((*symbols, *regime_terms), raw)}
     values = {s.name: to_quantity(by_name[s.name], S.info(s).unit) for s in symbols}
-    if law.regimes:
+    if with_regime:
         labels = regime_labels(law, by_name)
         values["regime"] = labels.item() if labels.ndim == 0 else labels.astype(str)
     return LawResult(law, values)

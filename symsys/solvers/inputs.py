@@ -7,6 +7,7 @@ Solvers, sweeps and sensitivities all start here, so an argument is validated in
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,11 +66,19 @@ def resolve_hardware(hardware) -> Device:
     raise InvalidParameter(f"hardware={hardware!r}: expected a registry device or its name")
 
 
+@functools.lru_cache(maxsize=1024)
+def device_numbers(hw: Device, precision: str) -> tuple[float, float]:
+    """(peak FLOP/s at ``precision``, bandwidth B/s) as magnitudes; registry data is frozen."""
+    return (to_magnitude(hw.compute.peak(precision), "FLOP/s", "peak"),
+            to_magnitude(hw.memory.bandwidth, "B/s", "bandwidth"))
+
+
 def hardware_values(hw: Device, precision: str, efficiency, overhead) -> dict:
     eta_c, eta_m = validate.efficiencies(efficiency)
+    peak, bandwidth = device_numbers(hw, precision)
     return {
-        "Pi": to_magnitude(hw.compute.peak(precision), "FLOP/s", "peak"),
-        "beta": to_magnitude(hw.memory.bandwidth, "B/s", "bandwidth"),
+        "Pi": peak,
+        "beta": bandwidth,
         "eta_c": eta_c,
         "eta_m": eta_m,
         "t_o": validate.nonnegative_quantity("overhead", overhead, "s"),

@@ -19,6 +19,8 @@ def _finite(name: str, value) -> None:
 
 def positive_int(name: str, value, allow_zero: bool = False):
     """A count (batch, tokens): an integer >= 1 (>= 0 with ``allow_zero``), scalar or array."""
+    if type(value) is int and value >= (0 if allow_zero else 1):
+        return value  # the common case, checked without numpy
     if isinstance(value, bool | str) or value is None:
         raise InvalidParameter(f"{name}={value!r}: expected an integer")
     array = np.asarray(value)

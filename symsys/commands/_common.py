@@ -1,0 +1,45 @@
+"""Arguments and conversions shared by the solver subcommands."""
+
+from __future__ import annotations
+
+from symsys.errors import InvalidParameter
+
+
+def add_step_arguments(parser, phase=True):
+    parser.add_argument("model", help="model name, alias or Hugging Face id (symsys zoo models)")
+    parser.add_argument("hardware", help="device name or alias (symsys zoo hardware)")
+    parser.add_argument("--batch-size", "-b", type=int, default=1, help="sequences (default 1)")
+    parser.add_argument("--precision", "-p", default="fp16", help="compute precision (fp16)")
+    parser.add_argument("--seq-len", "-s", type=int, default=None,
+                        help="decode: cached context; prefill: prompt tokens")
+    if phase:
+        parser.add_argument("--phase", choices=("decode", "prefill"), default="decode")
+    parser.add_argument("--weight-precision", default=None, help="e.g. int8, int4 (weight-only)")
+    parser.add_argument("--kv-precision", default=None, help="K/V cache precision")
+    parser.add_argument("--efficiency", type=_efficiency, default=None,
+                        help="compute,memory efficiency in (0,1], one value for both, "
+                             "or 'calibrated'")
+
+
+def _efficiency(text: str):
+    if text == "calibrated":
+        return text
+    try:
+        parts = [float(p) for p in text.split(",")]
+    except ValueError:
+        raise InvalidParameter(f"--efficiency {text!r}: expected a number, 'c,m' or "
+                               "'calibrated'") from None
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def step_options(args) -> dict:
+    options = dict(batch_size=args.batch_size, precision=args.precision, seq_len=args.seq_len,
+                   weight_precision=args.weight_precision, kv_precision=args.kv_precision,
+                   efficiency=args.efficiency)
+    if hasattr(args, "phase"):
+        options["phase"] = args.phase
+    return options
+
+
+def magnitude(quantity, unit: str) -> float:
+    return float(quantity.m_as(unit))
