@@ -142,3 +142,53 @@ b_cross = _declare("b_cross", r"b_{\times}", "1", "crossover batch: first comput
 F_1 = _declare("F_1", "F_{1}", "FLOP", "FLOPs of one inference (one sample)")
 Q_1 = _declare("Q_1", "Q_{1}", "B", "bytes moved per sample besides the weights (inputs, outputs)",
                nonnegative=True, positive=None)
+
+# --- weight streaming ---------------------------------------------------------------------------
+beta_inj = _declare("beta_inj", r"\beta_{inj}", "B/s",
+                    "injection bandwidth: external weight store to the device (bytes, not bits)")
+C_chip = _declare("C_chip", r"C_{chip}", "B",
+                  "device-local memory holding K/V, activations and weight buffers (SRAM, HBM)")
+bytes_a = _declare("bytes_a", r"\mathit{bw}_{a}", "B", "bytes per activation element")
+z_ovl = _declare("z_ovl", r"z_{ovl}", "1",
+                 "1 if the next layer streams in while this one computes (double buffer), 0 serial",
+                 **_flag)
+W_layer = _declare("W_layer", r"W_{layer}", "B", "weight bytes streamed per layer")
+W_step = _declare("W_step", r"W_{step}", "B", "weight bytes streamed per step (all layers)")
+F_layer = _declare("F_layer", r"F_{layer}", "FLOP", "FLOPs of one layer for the step's tokens")
+t_inj = _declare("t_inj", r"t_{\mathrm{inj}}", "s", "time to inject one layer's weights")
+t_cmp = _declare("t_cmp", r"t_{\mathrm{cmp}}", "s", "time to compute one layer")
+t_layer = _declare("t_layer", r"t_{\mathrm{layer}}", "s", "time per layer (overlapped or serial)")
+R_tok = _declare("R_tok", r"R_{tok}", "token/s", "tokens processed per second")
+e_act = _declare("e_act", r"e_{act}", "1", "activation elements held on chip per token in flight")
+M_kv = _declare("M_kv", r"M_{kv}", "B", "K/V cache bytes held on chip")
+M_act = _declare("M_act", r"M_{act}", "B", "activation bytes held on chip")
+M_wbuf = _declare("M_wbuf", r"M_{wbuf}", "B", "layer-weight buffer bytes held on chip")
+M_chip = _declare("M_chip", r"M_{chip}", "B", "on-chip footprint: K/V + activations + buffers")
+U_chip = _declare("U_chip", r"U_{chip}", "1", "on-chip memory utilisation: M_chip / C_chip")
+B_star = _declare("B_star", r"B^{*}", "1", "optimal batch: sequences at which compute = injection")
+n_star = _declare("n_star", r"n_{tok}^{*}", "1", "tokens per step at which compute = injection")
+b_max = _declare("b_max", r"b_{max}", "1", "batch whose on-chip footprint equals the capacity")
+
+# --- calibration ---------------------------------------------------------------------------------
+M_g = _declare("M_g", r"M_{g}", "1", "GEMM rows: tokens of the activation matrix", **_count)
+N_g = _declare("N_g", r"N_{g}", "1", "GEMM columns: output features (per tensor-parallel rank)",
+               **_count)
+K_g = _declare("K_g", r"K_{g}", "1", "GEMM depth: input features (per tensor-parallel rank)",
+               **_count)
+bytes_e = _declare("bytes_e", r"\mathit{bw}_{e}", "B", "bytes per matrix element of a GEMM")
+m_tile = _declare("m_tile", r"m_{tile}", "1", "rows of one GEMM output tile (rows pad to it)",
+                  **_count)
+F_x = _declare("F_x", r"F_{x}", "FLOP", "executed work: FLOPs including tile padding")
+
+# --- serving ----------------------------------------------------------------------------------
+j = _declare("j", "j", "1", "index of a generated token after the first", **_count)
+j_0 = _declare("j_0", "j_{0}", "1", "first token index of a run of decode steps", **_count)
+j_1 = _declare("j_1", "j_{1}", "1", "last token index of a run of decode steps", **_count)
+s_p = _declare("s_p", "s_{p}", "1", "prompt length", **_count)
+S_c = _declare("S_c", r"S_{\mathrm{compute}}", "s",
+               "sum of compute-bound decode latencies over tokens j_0..j_1")
+S_m = _declare("S_m", r"S_{\mathrm{memory}}", "s",
+               "sum of memory-bound decode latencies over tokens j_0..j_1")
+s_cross = _declare("s_cross", r"s_{\times}", "1",
+                   "context at which a decode step's compute and memory times are equal",
+                   positive=None, real=True)
