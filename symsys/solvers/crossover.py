@@ -18,12 +18,13 @@ from symsys.laws import Law
 
 @functools.cache
 def _closed_form(law: Law):
-    return compile_exprs([law.expr(S.b_cross)], law.inputs)
+    return compile_exprs([law.expr(S.b_cross)], law.inputs, scalar=True)
 
 
 @functools.cache
 def _balance(law: Law):
-    return compile_exprs([law.expr(S.t_compute) - law.expr(S.t_memory)], law.inputs)
+    return compile_exprs([law.expr(S.t_compute) - law.expr(S.t_memory)], law.inputs,
+                         scalar=True)
 
 
 def _gap(law: Law, values: dict, batch: float) -> float:

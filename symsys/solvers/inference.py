@@ -22,7 +22,7 @@ from symsys.units import to_quantity
 
 
 @functools.cache
-def kernel(law: Law, dense: bool = False) -> Compiled:
+def kernel(law: Law, dense: bool = False, scalar: bool = False) -> Compiled:
     """All outputs of a step law plus its ridge point, compiled once per process.
 
     ``dense=True`` specialises E = k = 1 before compiling: the expected-experts power
@@ -30,12 +30,12 @@ def kernel(law: Law, dense: bool = False) -> Compiled:
     """
     outputs = (*law.outputs, S.I_ridge)
     fixed = {S.E: 1, S.k: 1} if dense else {}
-    return compile_exprs([law.expr(o).subs(fixed) for o in outputs], law.inputs)
+    return compile_exprs([law.expr(o).subs(fixed) for o in outputs], law.inputs, scalar)
 
 
 def evaluate_step(inputs: StepInputs) -> dict[str, float]:
     law = inputs.law
-    fn = kernel(law)
+    fn = kernel(law, scalar=True)
     raw = fn.raw(*(inputs.values[s.name] for s in law.inputs))
     return {o.name: v for o, v in zip((*law.outputs, S.I_ridge), raw)}
 

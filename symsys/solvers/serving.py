@@ -22,7 +22,8 @@ from symsys.units import to_quantity
 @functools.cache
 def _sums():
     law = decode_sums
-    return compile_exprs([law.expr(S.S_c), law.expr(S.S_m), law.expr(S.s_cross)], law.inputs)
+    return compile_exprs([law.expr(S.S_c), law.expr(S.S_m), law.expr(S.s_cross)], law.inputs,
+                         scalar=True)
 
 
 def decode_total(values: dict, prompt_len: int, steps: int) -> tuple[float, int]:
