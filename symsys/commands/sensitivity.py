@@ -1,0 +1,66 @@
+"""symsys sensitivity: exact elasticities of latency (or throughput, crossover batch)."""
+
+from __future__ import annotations
+
+import io
+
+from symsys.commands._common import add_step_arguments, step_options
+
+HELP = "exact partial derivatives and elasticities of an output w.r.t. every input"
+EXAMPLES = """  symsys sensitivity Llama3_8B H100
+  symsys sensitivity Llama3_8B A100 --batch-size 512 --output throughput --json
+  symsys sensitivity Llama3_8B H100 --uncertainty memory_bandwidth=0.05,compute_efficiency=0.1"""
+
+
+def _uncertainty(text: str) -> dict:
+    from symsys.errors import InvalidParameter
+
+    out = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise InvalidParameter(f"--uncertainty {part!r}: expected LEVER=RELATIVE") from None
+    return out
+
+
+def add_arguments(parser):
+    add_step_arguments(parser)
+    parser.add_argument("--output", default="latency",
+                        choices=("latency", "throughput", "crossover_batch"))
+    parser.add_argument("--uncertainty", type=_uncertainty, default=None,
+                        help="relative 1-sigma per lever, e.g. memory_bandwidth=0.05")
+
+
+def run(args):
+    from symsys.show import info, table
+    from symsys.solvers.sensitivity import OneSided, SensitivitySolver
+
+    options = step_options(args)
+    r = SensitivitySolver().solve(args.model, args.hardware, output=args.output,
+                                  uncertainty=args.uncertainty, **options)
+
+    def plain(v):
+        return {"left": v.left, "right": v.right} if isinstance(v, OneSided) else v
+
+    data = {"model": r.baseline.model.key, "hardware": r.baseline.hardware.key,
+            "output": r.output, "value": r.value, "unit": r.unit, "regime": r.regime,
+            "binding_constraint": r.binding_constraint, "feasible": r.feasible,
+            "conditional_on_fitting": r.conditional,
+            "elasticities": {k: plain(v) for k, v in r.sensitivities.items()},
+            "partials": {k: {"value": plain(v), "unit": u}
+                         for k, (v, u) in r.raw_partials.items()}}
+    buffer = io.StringIO()
+    header = info("symsys sensitivity", file=buffer, Output=f"{r.output} = "
+                  f"{r.value:.6g} {r.unit}", Regime=r.regime,
+                  Binding_constraint=r.binding_constraint,
+                  Feasible=r.feasible if r.feasible else
+                  f"no: {r.baseline.reason} (sensitivities conditional on fitting)")
+    rows = [[k, f"{v:+.4f}"] for k, v in r.sensitivities.items()]
+    body = table(["lever", "elasticity d ln y / d ln x"], rows, file=io.StringIO())
+    text = header + "\n" + body
+    if args.uncertainty:
+        data["relative_uncertainty"] = r.relative_uncertainty
+        text += f"\n\nfirst-order uncertainty: +/-{r.relative_uncertainty:.2%}"
+    return text, data
