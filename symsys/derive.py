@@ -10,7 +10,6 @@ both sides agree with the ordinary derivative.
 
 from __future__ import annotations
 
-
 import sympy as sp
 
 SIDES = ("left", "right")

@@ -115,7 +115,8 @@ P_exp = _declare("P_exp", r"P_{exp}", "param", "parameters of one expert in one 
 N_total = _declare("N_total", r"N", "param", "total parameters")
 N_active = _declare("N_active", r"N_{act}", "param", "parameters used per token (MoE: k of E)")
 N_dense = _declare("N_dense", r"N_{mm}", "param",
-                   "matmul parameters every token uses (attention, dense FFN, shared, router, head)")
+                   "matmul parameters every token uses (attention, dense FFN, shared, router, "
+                   "head)")
 N_expert = _declare("N_expert", r"N_{e}", "param", "parameters of one routed expert, all layers")
 N_embed = _declare("N_embed", r"N_{emb}", "param", "embedding tables read by lookup, not in full")
 e_kv = _declare("e_kv", r"e_{KV}", "1", "cached K/V elements per token, all layers")
@@ -178,6 +179,7 @@ K_g = _declare("K_g", r"K_{g}", "1", "GEMM depth: input features (per tensor-par
 bytes_e = _declare("bytes_e", r"\mathit{bw}_{e}", "B", "bytes per matrix element of a GEMM")
 m_tile = _declare("m_tile", r"m_{tile}", "1", "rows of one GEMM output tile (rows pad to it)",
                   **_count)
+M_x = _declare("M_x", r"M_{x}", "1", "executed GEMM rows: M, padded to whole tiles above one")
 F_x = _declare("F_x", r"F_{x}", "FLOP", "executed work: FLOPs including tile padding")
 
 # --- serving ----------------------------------------------------------------------------------

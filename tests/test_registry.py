@@ -61,7 +61,7 @@ def test_unknown_names_suggest_close_matches():
     with pytest.raises(UnknownModel, match="Did you mean"):
         Models["Llama3_9B"]
     with pytest.raises(AttributeError, match="Did you mean"):
-        Hardware.Cloud.H10
+        _ = Hardware.Cloud.H10
 
 
 def test_a_missing_precision_lists_the_ones_the_device_has():

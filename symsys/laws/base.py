@@ -68,7 +68,8 @@ class Law:
         for output, rhs in self.definitions:
             missing = rhs.free_symbols - known
             if missing:
-                raise ValueError(f"law {self.name}: {output} uses undefined {sorted(map(str, missing))}")
+                undefined = sorted(map(str, missing))
+                raise ValueError(f"law {self.name}: {output} uses undefined {undefined}")
             known.add(output)
 
     # --- structure ------------------------------------------------------------------------

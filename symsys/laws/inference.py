@@ -13,8 +13,36 @@ import sympy as sp
 from symsys.laws.base import Derived, Law
 from symsys.laws.roofline import RIDGE, roofline
 from symsys.symbols import (
-    E, E_hit, F, KV_read, KV_write, M, N_dense, N_embed, N_expert, N_total, Pi, Q, W_read, W_ws,
-    a_attn, b, b_cross, beta, bytes_kv, bytes_w, d, e_kv, eta_c, eta_m, k, n_tok, s, t_compute, t_memory, t_o,
+    E,
+    E_hit,
+    F,
+    KV_read,
+    KV_write,
+    M,
+    N_dense,
+    N_embed,
+    N_expert,
+    N_total,
+    Pi,
+    Q,
+    W_read,
+    W_ws,
+    a_attn,
+    b,
+    b_cross,
+    beta,
+    bytes_kv,
+    bytes_w,
+    d,
+    e_kv,
+    eta_c,
+    eta_m,
+    k,
+    n_tok,
+    s,
+    t_compute,
+    t_memory,
+    t_o,
 )
 
 _HARDWARE = (Pi, beta, eta_c, eta_m, t_o)

@@ -10,7 +10,19 @@ import sympy as sp
 
 from symsys.laws.base import Derived, Law
 from symsys.symbols import (
-    F, I, I_ridge, P_att, Pi, Q, T, beta, eta_c, eta_m, t_compute, t_memory, t_o,
+    F,
+    I,
+    I_ridge,
+    P_att,
+    Pi,
+    Q,
+    T,
+    beta,
+    eta_c,
+    eta_m,
+    t_compute,
+    t_memory,
+    t_o,
 )
 
 

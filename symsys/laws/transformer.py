@@ -8,13 +8,46 @@ attention) reduce a layer's attention to three summaries, which the parameter la
 
 from __future__ import annotations
 
-import sympy as sp
-
 from symsys.laws.base import Law
 from symsys.symbols import (
-    E, E_s, L, L_d, N_active, N_dense, N_embed, N_expert, N_total, P_attn, P_exp, P_ffn, V,
-    a_attn, d, d_e, d_ff, d_h, d_nope, d_qk, d_rope, d_v, e_kv, e_kv_layer, h, h_kv, k, n_ff,
-    n_pos, n_tt, n_vec, n_vec_f, r_kv, r_q, u_head, z_lin, z_pool, z_qkv,
+    E,
+    E_s,
+    L,
+    L_d,
+    N_active,
+    N_dense,
+    N_embed,
+    N_expert,
+    N_total,
+    P_attn,
+    P_exp,
+    P_ffn,
+    V,
+    a_attn,
+    d,
+    d_e,
+    d_ff,
+    d_h,
+    d_nope,
+    d_qk,
+    d_rope,
+    d_v,
+    e_kv,
+    e_kv_layer,
+    h,
+    h_kv,
+    k,
+    n_ff,
+    n_pos,
+    n_tt,
+    n_vec,
+    n_vec_f,
+    r_kv,
+    r_q,
+    u_head,
+    z_lin,
+    z_pool,
+    z_qkv,
 )
 
 attention_gqa = Law(

@@ -11,7 +11,21 @@ import sympy as sp
 from symsys.laws.base import Law
 from symsys.laws.roofline import RIDGE, roofline
 from symsys.symbols import (
-    F, F_1, M, N_total, Pi, Q, Q_1, W_read, W_ws, b, beta, bytes_w, eta_c, eta_m, t_o,
+    F_1,
+    Q_1,
+    F,
+    M,
+    N_total,
+    Pi,
+    Q,
+    W_read,
+    W_ws,
+    b,
+    beta,
+    bytes_w,
+    eta_c,
+    eta_m,
+    t_o,
 )
 
 fixed_workload = Law(

@@ -141,7 +141,8 @@ class Zoo:
                     other = lookup.setdefault(normalize(name), entry)
                     if other is not entry:
                         raise RegistryError(
-                            f"{self._kind}: name {name!r} refers to both {other.key} and {entry.key}"
+                            f"{self._kind}: name {name!r} refers to both {other.key} and "
+                            f"{entry.key}"
                         )
             self._lookup = lookup
             self._groups = {}

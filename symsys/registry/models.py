@@ -7,7 +7,8 @@ parameter-count laws from the shape, and ``official_parameters`` is only there t
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, fields as dc_fields
+from dataclasses import dataclass
+from dataclasses import fields as dc_fields
 from functools import cached_property
 
 import pint
@@ -249,7 +250,8 @@ def load(paths=None) -> list:
         except tomllib.TOMLDecodeError as exc:
             raise RegistryError(f"{path.name}: not valid TOML ({exc})") from None
         for i, table in enumerate(data.get("model", [])):
-            models.append(_model(Fields(table, f"{path.name}: model[{i}] ({table.get('key', '?')})")))
+            where = f"{path.name}: model[{i}] ({table.get('key', '?')})"
+            models.append(_model(Fields(table, where)))
     return models
 
 

@@ -12,7 +12,6 @@ import functools
 import math
 from dataclasses import dataclass
 
-
 from symsys import symbols as S
 from symsys.compile import Compiled, compile_exprs
 from symsys.errors import InfeasibleConfiguration

@@ -10,8 +10,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-import numpy as np
-
 from symsys.errors import InvalidParameter
 from symsys.laws import Law, decode, fixed_workload, prefill
 from symsys.registry.hardware import PRECISION_BYTES, Device, Hardware, check_precision
