@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.pycode import PythonCodePrinter
 
 from symsys import symbols as S
 
@@ -48,12 +50,25 @@ class _Printer(NumPyPrinter):
                    f"{out})")
         return out
 
+    def _print_OneSidedStep(self, expr):
+        u, scale, at_zero = (self._print(a) for a in expr.args)
+        return (f"numpy.where({u} > {scale}, 1.0, numpy.where({u} < -({scale}), 0.0, "
+                f"{at_zero}))")
+
     def _print_Heaviside(self, expr):
         # Only the two-argument form may reach numpy: the value at 0 must have been chosen
         # (derive.one_sided does that); numpy's heaviside needs it explicitly anyway.
         if len(expr.args) != 2 or expr.args[1] is sp.S.Half:
             raise ValueError("Heaviside(0) must be resolved one-sided before compiling")
         return f"numpy.heaviside({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+
+class _ScalarPrinter(PythonCodePrinter):
+    """Python-float printer: conditional expressions, max(), math functions."""
+
+    def _print_OneSidedStep(self, expr):
+        u, scale, at_zero = (self._print(a) for a in expr.args)
+        return f"(1.0 if ({u}) > ({scale}) else 0.0 if ({u}) < -({scale}) else ({at_zero}))"
 
 
 @dataclass(frozen=True)
@@ -90,7 +105,8 @@ def _compile(exprs: tuple[sp.Expr, ...], args: tuple[sp.Symbol, ...], scalar: bo
     if scalar:
         # plain Python floats: max(), conditional expressions and the math module run a
         # single configuration ~25x faster than numpy's array machinery on 0-d values
-        raw = sp.lambdify(args, list(exprs), modules="math", cse=True, docstring_limit=0)
+        raw = sp.lambdify(args, list(exprs), modules=[{"math": math}, "math"],
+                          printer=_ScalarPrinter, cse=True, docstring_limit=0)
     else:
         raw = sp.lambdify(args, list(exprs), modules="numpy", printer=_Printer, cse=True,
                           docstring_limit=0)

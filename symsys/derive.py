@@ -13,6 +13,8 @@ from __future__ import annotations
 import sympy as sp
 
 SIDES = ("left", "right")
+#: relative difference of two max() arguments below which they are taken as equal (a kink)
+KINK_TOLERANCE = sp.Float(1e-12)
 
 
 def _check_side(side: str) -> None:
@@ -20,6 +22,35 @@ def _check_side(side: str) -> None:
         from symsys.errors import InvalidParameter
 
         raise InvalidParameter(f"side={side!r}: expected one of {SIDES}")
+
+
+class OneSidedStep(sp.Function):
+    """Heaviside with its value at the kink chosen: 1 where ``u > scale``, 0 where
+    ``u < -scale``, and ``at_zero`` (the one-sided value) in between.
+
+    A Function rather than a Piecewise so sympy keeps it as written (a Piecewise whose
+    conditions hold Abs() sends sympy's simplifier into recursion); compile.py prints it.
+    """
+
+    nargs = 3
+
+    @classmethod
+    def eval(cls, u, scale, at_zero):
+        if u.is_number and scale.is_number:
+            if u > scale:
+                return sp.Integer(1)
+            if u < -scale:
+                return sp.Integer(0)
+            if at_zero.is_number:
+                return at_zero
+        return None
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(0)  # piecewise constant: no derivative away from the step
+
+    def _latex(self, printer):
+        u, _, at_zero = (printer._print(a) for a in self.args)
+        return rf"\theta_{{\pm}}\left({u}\right)"
 
 
 def _resolve_heaviside(derivative: sp.Expr, x: sp.Symbol, side: str) -> sp.Expr:
@@ -32,7 +63,10 @@ def _resolve_heaviside(derivative: sp.Expr, x: sp.Symbol, side: str) -> sp.Expr:
         slope = sp.diff(u, x)
         grows = slope > 0 if side == "right" else slope < 0
         at_zero = sp.Piecewise((1, grows), (0, True))
-        return sp.Piecewise((1, u > 0), (0, u < 0), (at_zero, True))
+        # "at the kink" means equal to rounding: within KINK_TOLERANCE of the terms' scale,
+        # so a kink reached by floating-point arithmetic is reported, not missed by 1 ulp
+        scale = KINK_TOLERANCE * sp.Add(*(sp.Abs(t) for t in sp.Add.make_args(u)))
+        return OneSidedStep(u, scale, at_zero)
 
     return derivative.replace(sp.Heaviside, one_sided)
 

@@ -120,3 +120,14 @@ prefill = Law(
     defaults={**roofline.defaults, W_ws: sp.Integer(0)},
     notes=_NOTES,
 )
+
+
+def dense(expr: sp.Expr) -> sp.Expr:
+    """``expr`` for a dense model (E = k = 1): every expert is always touched.
+
+    The expected-experts term E (1 - (1 - k/E)^n) becomes 1 - 0^n; n is the step's token
+    count, at least 1 (validated), so 0^n = 0. sympy cannot fold 0^(b s) alone because s may
+    be 0, and left unfolded its derivative in b carries log(0).
+    """
+    folded = expr.subs({E: 1, k: 1})
+    return folded.replace(lambda e: e.is_Pow and e.base == 0, lambda e: sp.Integer(0))

@@ -27,9 +27,11 @@ def kernel(law: Law, dense: bool = False, scalar: bool = False) -> Compiled:
     ``dense=True`` specialises E = k = 1 before compiling: the expected-experts power
     E (1 - (1 - k/E)^b) folds to 1, which saves a float power per configuration in sweeps.
     """
+    from symsys.laws.inference import dense as dense_case
+
     outputs = (*law.outputs, S.I_ridge)
-    fixed = {S.E: 1, S.k: 1} if dense else {}
-    return compile_exprs([law.expr(o).subs(fixed) for o in outputs], law.inputs, scalar)
+    exprs = [law.expr(o) for o in outputs]
+    return compile_exprs([dense_case(e) for e in exprs] if dense else exprs, law.inputs, scalar)
 
 
 def evaluate_step(inputs: StepInputs) -> dict[str, float]:

@@ -55,8 +55,10 @@ def _target(target) -> tuple[str, float]:
 @functools.cache
 def _solutions(law, output: str, lever: str, dense: bool):
     """Closed-form branch solutions of output = y_target for the lever, compiled."""
-    fixed = {S.E: 1, S.k: 1} if dense else {}
-    y = OUTPUTS[output][0](law).subs(fixed)
+    from symsys.laws.inference import dense as dense_case
+
+    y = OUTPUTS[output][0](law)
+    y = dense_case(y) if dense else y
     x = LEVERS[lever]
     found = derive.solve_for(y, _TARGET, x)
     args = (*law.inputs, _TARGET)
