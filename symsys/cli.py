@@ -70,12 +70,16 @@ def main(argv=None) -> int:
         else:
             print(f"symsys {args.command}: {exc}", file=sys.stderr)
         return 1
-    except BrokenPipeError:  # e.g. piped into head
-        return 0
-    if args.json:
-        print(json.dumps(data, indent=2, default=_jsonable))
-    elif text:
-        print(text)
+    try:
+        if args.json:
+            print(json.dumps(data, indent=2, default=_jsonable))
+        elif text:
+            print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # piped into head: the reader has what it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

@@ -1,0 +1,79 @@
+"""symsys show: everything the registry knows about one device or model, with sources."""
+
+from __future__ import annotations
+
+import io
+
+HELP = "describe one device or model from the registry, with the source of every number"
+EXAMPLES = """  symsys show H100
+  symsys show Llama3_8B
+  symsys show meta-llama/Meta-Llama-3-8B --json"""
+
+
+def add_arguments(parser):
+    parser.add_argument("name", help="device or model name, alias or Hugging Face id")
+
+
+def run(args):
+    from symsys.errors import UnknownName
+    from symsys.registry import Hardware, Models
+
+    if args.name in Hardware:
+        return _device(Hardware[args.name])
+    try:
+        return _model(Models[args.name])
+    except UnknownName:
+        raise UnknownName(f"no device or model {args.name!r}; see symsys zoo hardware|models"
+                          ) from None
+
+
+def _device(d):
+    from symsys.show import info
+
+    fields = dict(Name=d.name, Vendor=d.vendor, Group=d.group, Year=d.year, TDP=d.tdp)
+    for p, q in d.compute.peak_dense.items():
+        fields[f"{p} dense"] = q.to("TFLOP/s")
+    for p, q in d.compute.peak_sparse.items():
+        fields[f"{p} sparse (2:4)"] = q.to("TFLOP/s")
+    fields.update(Memory=f"{d.memory.capacity:~P} {d.memory.type}",
+                  Bandwidth=d.memory.bandwidth.to("TB/s"))
+    if d.onchip.sram is not None:
+        fields["On-chip SRAM"] = d.onchip.sram
+    if d.interconnect and d.interconnect.bandwidth is not None:
+        fields["Interconnect"] = (f"{d.interconnect.name} {d.interconnect.bandwidth:~P} "
+                                  f"({d.interconnect.direction})")
+    if d.streaming:
+        fields["Weight streaming"] = (f"{d.streaming.name}: "
+                                      f"{d.streaming.injection_bandwidth:~P}")
+    if d.price:
+        fields["List price"] = f"{d.price.list:~P} ({d.price.source})"
+    fields["Source"] = str(d.source)
+    for name, source in d.field_sources.items():
+        fields[f"Source of {name}"] = str(source)
+    if d.notes:
+        fields["Notes"] = d.notes
+    text = info(f"{d.key}", file=io.StringIO(), **fields)
+    data = {k: str(v) for k, v in fields.items()}
+    return text, data
+
+
+def _model(m):
+    from symsys.show import info
+
+    fields = dict(Name=m.name, Group=m.group, Architecture=m.architecture,
+                  Parameters=m.parameters.to("Gparam"))
+    if hasattr(m, "shape"):
+        shape = m.shape
+        fields.update(Official=f"{m.official_parameters:.4g} ({m.official_source})",
+                      Active=m.active_parameters.to("Gparam"),
+                      Shape=(f"L={shape.layers} d={shape.d_model} h={shape.heads} "
+                             f"h_kv={shape.kv_heads} d_h={shape.head_dim} d_ff={shape.d_ff} "
+                             f"V={shape.vocab}"),
+                      KV_per_token_fp16=m.kv_bytes_per_token("fp16").to("KiB"),
+                      HF_id=m.hf_id)
+    else:
+        fields.update(FLOPs_per_inference=f"{m.flops_per_inference:.4g} at {m.resolution}px")
+    fields["Source"] = str(m.source)
+    if m.notes:
+        fields["Notes"] = m.notes
+    return info(m.key, file=io.StringIO(), **fields), {k: str(v) for k, v in fields.items()}

@@ -1,0 +1,56 @@
+"""symsys zoo: list the hardware or model registry."""
+
+from __future__ import annotations
+
+HELP = "list the hardware or model registry (with key specs and sources)"
+EXAMPLES = """  symsys zoo hardware
+  symsys zoo models --json
+  symsys zoo hardware --group Edge"""
+
+
+def add_arguments(parser):
+    parser.add_argument("kind", choices=("hardware", "models"))
+    parser.add_argument("--group", default=None, help="only one group (Cloud, Edge, Language...)")
+
+
+def _fmt(quantity, unit: str) -> str:
+    return "" if quantity is None else f"{quantity.m_as(unit):.4g}"
+
+
+def run(args):
+    import io
+
+    from symsys.registry import Hardware, Models
+    from symsys.show import table
+
+    if args.kind == "hardware":
+        devices = [Hardware[k] for k in Hardware.list(args.group)]
+        rows = [[d.key, d.vendor, d.group, d.year, _fmt(d.compute.peak_flops, "TFLOP/s"),
+                 _fmt(d.memory.bandwidth, "TB/s"), _fmt(d.memory.capacity, "GB"),
+                 f"{d.ridge_point(_sixteen(d)).m_as('FLOP/B'):.0f}"] for d in devices]
+        text = table(["key", "vendor", "group", "year", "16-bit TFLOP/s", "TB/s", "GB",
+                      "ridge FLOP/B"], rows, file=io.StringIO())
+        data = [{"key": d.key, "name": d.name, "vendor": d.vendor, "group": d.group,
+                 "year": d.year, "aliases": list(d.aliases),
+                 "peak_dense_tflops": {p: q.m_as("TFLOP/s") for p, q in
+                                       d.compute.peak_dense.items()},
+                 "peak_sparse_tflops": {p: q.m_as("TFLOP/s") for p, q in
+                                        d.compute.peak_sparse.items()},
+                 "memory_capacity_gb": d.memory.capacity.m_as("GB"),
+                 "memory_bandwidth_tbs": d.memory.bandwidth.m_as("TB/s"),
+                 "source": str(d.source)} for d in devices]
+        return text, data
+    models = [Models[k] for k in Models.list(args.group)]
+    rows = [[m.key, m.group, m.architecture, f"{m.parameters.m_as('Gparam'):.4g}",
+             f"{m.active_parameters.m_as('Gparam'):.4g}" if hasattr(m, "shape") else "",
+             getattr(m, "hf_id", "")] for m in models]
+    text = table(["key", "group", "architecture", "params (G)", "active (G)", "HF id"], rows,
+                 file=io.StringIO())
+    data = [{"key": m.key, "name": m.name, "group": m.group, "architecture": m.architecture,
+             "parameters": m.parameters.m_as("param"), "hf_id": getattr(m, "hf_id", ""),
+             "source": str(m.source)} for m in models]
+    return text, data
+
+
+def _sixteen(device) -> str:
+    return "fp16" if "fp16" in device.compute.peak_dense else "bf16"
