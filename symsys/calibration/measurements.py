@@ -1,0 +1,190 @@
+"""Measured kernel times: the data a calibration is fitted on and validated against.
+
+A :class:`Measurements` holds one device's kernels as parallel numpy arrays in canonical
+units (FLOP, B, s), with the GEMM shape where the kernel is a matrix multiply, and labels
+(model, operation, tensor-parallel degree) that validation groups by and cross-validation
+holds out by.
+
+The Vidur linear-layer profiles (``<gpu>__<model>.csv``) are read here. Each row times four
+GEMMs of one decoder layer for ``num_tokens`` rows of activations; their shapes follow from
+the model columns, divided by the tensor-parallel degree the way Megatron splits them:
+column-parallel ops (QKV, up) split their output dimension, row-parallel ops (O, down)
+their input dimension.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from symsys.errors import InvalidParameter, RegistryError
+from symsys.registry.common import DATA
+
+#: The shipped compact copy of the Vidur profiles (see its README.md for provenance).
+SHIPPED = DATA / "measured" / "vidur-linear"
+#: Microbenchmarks (BabelStream, cuBLASLt) of the same GPUs, with the source of every row.
+MICROBENCHMARKS = DATA / "measured" / "microbenchmarks.csv"
+
+#: The linear-layer operations of a Vidur profile, in the order tables list them.
+OPS = ("attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj")
+
+#: Columns a Vidur profile must have (besides ``time_stats.<op>.median``).
+SHAPE_COLUMNS = ("n_head", "n_kv_head", "n_embd", "n_expanded_embd", "use_gated_mlp",
+                 "num_tokens", "num_tensor_parallel_workers")
+
+
+@dataclass(frozen=True, eq=False)
+class Measurements:
+    """Kernels measured on one device: arrays of equal length, canonical units."""
+
+    device: str  # a Hardware key or name, e.g. "A100"
+    precision: str
+    flops: np.ndarray  # FLOP
+    bytes: np.ndarray  # B
+    time: np.ndarray  # s, measured
+    m: np.ndarray | None = None  # GEMM rows (tokens), when the kernels are GEMMs
+    n: np.ndarray | None = None  # GEMM output columns
+    k: np.ndarray | None = None  # GEMM depth
+    model: np.ndarray | None = None  # labels, for grouping and cross-validation
+    op: np.ndarray | None = None
+    tp: np.ndarray | None = None
+    source: str = ""
+
+    def __post_init__(self):
+        size = len(self.time)
+        for name in ("flops", "bytes", "time", "m", "n", "k", "model", "op", "tp"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if len(value) != size:
+                raise InvalidParameter(f"measurements.{name}: {len(value)} values, expected {size}")
+            if name in ("flops", "bytes", "time", "m", "n", "k"):
+                array = np.asarray(value, dtype=float)
+                if not np.all(np.isfinite(array) & (array > 0)):
+                    raise InvalidParameter(f"measurements.{name}: every value must be positive")
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    @property
+    def has_shapes(self) -> bool:
+        return self.m is not None and self.n is not None and self.k is not None
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.model))) if self.model is not None else ()
+
+    def labels(self, name: str) -> np.ndarray:
+        """The ``model``/``op`` labels, or ``""`` for each kernel when there are none."""
+        value = getattr(self, name)
+        return value if value is not None else np.full(len(self), "", dtype=object)
+
+    def select(self, mask) -> Measurements:
+        """The kernels where ``mask`` is true (a boolean array)."""
+        mask = np.asarray(mask, dtype=bool)
+        fields = {name: (None if getattr(self, name) is None else getattr(self, name)[mask])
+                  for name in ("flops", "bytes", "time", "m", "n", "k", "model", "op", "tp")}
+        return Measurements(self.device, self.precision, source=self.source, **fields)
+
+    @staticmethod
+    def of(kernels: Iterable, device: str, precision: str = "fp16",
+           source: str = "") -> Measurements:
+        """Measurements from ``(flops, bytes, time)`` triples of pint Quantities."""
+        from symsys.units import to_magnitude
+
+        rows = [(to_magnitude(f, "FLOP", "flops"), to_magnitude(q, "B", "bytes"),
+                 to_magnitude(t, "s", "time")) for f, q, t in kernels]
+        if not rows:
+            raise InvalidParameter("measurements: no kernels given")
+        flops, traffic, time = (np.array(column, dtype=float) for column in zip(*rows))
+        return Measurements(device, precision, flops, traffic, time, source=source)
+
+
+def gemm_shapes(row: dict, where: str) -> dict[str, tuple[int, int]]:
+    """``op -> (in features K, out features N)`` per tensor-parallel rank for one CSV row."""
+    try:
+        heads, kv_heads = int(row["n_head"]), int(row["n_kv_head"])
+        d, d_ff = int(row["n_embd"]), int(row["n_expanded_embd"])
+        tp = int(row["num_tensor_parallel_workers"])
+        gated = {"true": True, "false": False}[row["use_gated_mlp"].strip().lower()]
+    except (KeyError, ValueError) as exc:
+        raise RegistryError(f"{where}: cannot read the model shape ({exc})") from None
+    d_h = d // heads
+    full = {"attn_pre_proj": (d, (heads + 2 * kv_heads) * d_h, "out"),
+            "attn_post_proj": (heads * d_h, d, "in"),
+            "mlp_up_proj": (d, (2 if gated else 1) * d_ff, "out"),
+            "mlp_down_proj": (d_ff, d, "in")}
+    shapes = {}
+    for op, (k_in, n_out, split) in full.items():
+        divided = n_out if split == "out" else k_in
+        if divided % tp:
+            raise RegistryError(f"{where}: {op} dimension {divided} does not split {tp} ways")
+        shapes[op] = (k_in // tp, n_out) if split == "in" else (k_in, n_out // tp)
+    return shapes
+
+
+def read_vidur(path: Path, precision: str = "fp16") -> tuple[str, str, list[tuple]]:
+    """One Vidur CSV: ``(gpu, model, [(op, tokens, tp, K, N, median seconds), ...])``."""
+    path = Path(path)
+    if "__" not in path.stem:
+        raise InvalidParameter(f"{path.name}: expected a file named <gpu>__<model>.csv")
+    gpu, model = path.stem.split("__", 1)
+    kernels = []
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        wanted = [*SHAPE_COLUMNS, *(f"time_stats.{op}.median" for op in OPS)]
+        missing = [c for c in wanted if c not in (reader.fieldnames or ())]
+        if missing:
+            raise RegistryError(f"{path.name}: missing column(s) {', '.join(missing)}")
+        for line, row in enumerate(reader, start=2):
+            where = f"{path.name}:{line}"
+            shapes = gemm_shapes(row, where)
+            tokens, tp = int(row["num_tokens"]), int(row["num_tensor_parallel_workers"])
+            for op in OPS:
+                median_ms = float(row[f"time_stats.{op}.median"])
+                kernels.append((op, tokens, tp, *shapes[op], median_ms * 1e-3))
+    return gpu, model, kernels
+
+
+def load_vidur(folder: Path | None = None, precision: str = "fp16") -> dict[str, Measurements]:
+    """Every ``<gpu>__<model>.csv`` in ``folder`` (default: the shipped copy), per device key.
+
+    FLOPs are 2 M N K; bytes are each matrix streamed once at the precision's element size,
+    ``w (M K + K N + M N)``: the least traffic the kernel can have.
+    """
+    from symsys.registry.hardware import PRECISION_BYTES, Hardware
+
+    folder = SHIPPED if folder is None else Path(folder)
+    paths = sorted(folder.glob("*__*.csv")) if folder.is_dir() else [folder]
+    if not paths:
+        raise InvalidParameter(f"{folder}: no <gpu>__<model>.csv files found")
+    source = _source_text(folder)
+    grouped: dict[str, list] = {}
+    for path in paths:
+        gpu, model, kernels = read_vidur(path, precision)
+        key = Hardware[gpu].key  # UnknownHardware names the file's prefix
+        grouped.setdefault(key, []).extend((model, *kernel) for kernel in kernels)
+    width = PRECISION_BYTES[precision]
+    out = {}
+    for key, rows in grouped.items():
+        model, op, tokens, tp, k_in, n_out, seconds = (np.array(c) for c in zip(*rows))
+        m, k, n = (a.astype(float) for a in (tokens, k_in, n_out))
+        out[key] = Measurements(
+            device=key, precision=precision, flops=2 * m * n * k,
+            bytes=width * (m * k + k * n + m * n), time=seconds.astype(float), m=m, n=n, k=k,
+            model=model.astype(object), op=op.astype(object), tp=tp.astype(int), source=source)
+    return out
+
+
+def _source_text(folder: Path) -> str:
+    """The provenance line of a data folder: its README's first paragraph, else its path."""
+    readme = folder / "README.md" if folder.is_dir() else None
+    if readme is not None and readme.exists():
+        for block in readme.read_text().split("\n\n"):
+            if block.strip() and not block.lstrip().startswith("#"):
+                return " ".join(block.split())
+    return str(folder)
