@@ -134,3 +134,20 @@ def test_derivation_substitutes_this_case():
     text = Engine.solve(LLAMA, Hardware.H100).derivation()
     assert "no cached context" in text
     assert r"T &= t_{o} + \max\left(t_{\mathrm{compute}}, t_{\mathrm{memory}}\right) = 0.004481" in text
+
+
+def test_calibrated_efficiency_uses_the_shipped_profile_per_kernel():
+    from symsys.calibration import profile_for
+
+    profile = profile_for("H100", "fp16")
+    base = Engine.solve(LLAMA, Hardware.H100)
+    r = Engine.solve(LLAMA, Hardware.H100, efficiency="calibrated")
+    kernels = 4 * 32 + 1  # QKV, O, up, down per layer, plus the LM head
+    expected = base.latency_memory.m_as("s") / profile.eta_m + kernels * profile.t_o
+    assert r.latency.m_as("s") == pytest.approx(expected, rel=1e-12)
+    assert "calibrated profile H100 fp16" in r.efficiency_source
+    assert Engine.solve(LLAMA, Hardware.H100, efficiency=profile).latency == r.latency
+    with pytest.raises(InvalidParameter, match="profiles exist for A100 fp16, H100 fp16"):
+        Engine.solve(LLAMA, Hardware.B200, efficiency="calibrated")
+    with pytest.raises(InvalidParameter, match="efficiency='fast'"):
+        Engine.solve(LLAMA, Hardware.H100, efficiency="fast")

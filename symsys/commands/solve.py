@@ -34,6 +34,7 @@ def as_dict(r) -> dict:
         "memory_footprint_gb": magnitude(r.memory_footprint, "GB"),
         "memory_capacity_gb": magnitude(r.memory_capacity, "GB"),
         "feasible": r.feasible, "reason": r.reason, "mfu": r.mfu, "mbu": r.mbu,
+        "efficiency": r.efficiency_source,
     }
 
 
@@ -52,7 +53,7 @@ def run(args):
         Intensity=r.arithmetic_intensity, Ridge_point=r.ridge_point,
         Memory_footprint=r.memory_footprint, Capacity=r.memory_capacity,
         Feasible=r.feasible if r.feasible else f"no: {r.reason}",
-        MFU=f"{r.mfu:.1%}", MBU=f"{r.mbu:.1%}",
+        MFU=f"{r.mfu:.1%}", MBU=f"{r.mbu:.1%}", Efficiency=r.efficiency_source,
     )
     import io
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from symsys import symbols as S
 from symsys.compile import Compiled, compile_exprs
-from symsys.errors import InfeasibleConfiguration
+from symsys.errors import InfeasibleConfiguration, InvalidParameter
 from symsys.laws import Law
 from symsys.solvers.inputs import StepInputs, step_inputs
 from symsys.units import to_quantity
@@ -34,11 +34,32 @@ def kernel(law: Law, dense: bool = False, scalar: bool = False) -> Compiled:
     return compile_exprs([dense_case(e) for e in exprs] if dense else exprs, law.inputs, scalar)
 
 
+@functools.cache
+def _names(law: Law) -> tuple[str, ...]:
+    return tuple(o.name for o in (*law.outputs, S.I_ridge))
+
+
 def evaluate_step(inputs: StepInputs) -> dict[str, float]:
     law = inputs.law
     fn = kernel(law, scalar=True)
-    raw = fn.raw(*(inputs.values[s.name] for s in law.inputs))
-    return {o.name: v for o, v in zip((*law.outputs, S.I_ridge), raw)}
+    names = _names(law)
+    try:
+        raw = fn.raw(*(inputs.values[s.name] for s in law.inputs))
+    except (ZeroDivisionError, OverflowError) as exc:  # math-module floats raise, not inf
+        raise _not_finite(inputs, f"result ({exc})") from None
+    if not all(map(math.isfinite, raw)):  # only at extreme inputs: never let inf/NaN out
+        raise _not_finite(inputs, ", ".join(n for n, v in zip(names, raw)
+                                            if not math.isfinite(v)))
+    return dict(zip(names, raw))
+
+
+def _not_finite(inputs: StepInputs, what: str) -> InvalidParameter:
+    v = inputs.values
+    return InvalidParameter(
+        f"{inputs.model.key} on {inputs.hardware.key}, batch_size={v['b']}"
+        + (f", seq_len={v['s']}" if "s" in v else "")
+        + f": the step's {what} would be inf or NaN; an input is zero where it divides, or "
+        "far outside any physical range")
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +81,19 @@ class InferenceResult:
     @property
     def phase(self) -> str:
         return self.inputs.phase
+
+    @property
+    def efficiency_source(self) -> str:
+        """Which efficiencies produced this answer: speed of light, given, or a profile."""
+        profile = self.inputs.profile
+        if profile is not None:
+            return (f"calibrated profile {profile.device} {profile.precision} ({profile.law}): "
+                    f"eta_c {profile.eta_c:.3f}, eta_m {profile.eta_m:.3f}, "
+                    f"{profile.t_o * 1e6:.2f} us per GEMM kernel")
+        v = self.inputs.values
+        if v["eta_c"] == v["eta_m"] == 1 and v["t_o"] == 0:
+            return "speed of light (efficiency 1, no overhead)"
+        return f"given: eta_c {v['eta_c']:.3g}, eta_m {v['eta_m']:.3g}, overhead {v['t_o']:.3g} s"
 
     @property
     def batch_size(self) -> int:

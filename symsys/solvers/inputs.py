@@ -46,6 +46,7 @@ class StepInputs:
     kv_precision: str
     phase: str
     seq_len_given: bool
+    profile: object = None  # the calibration profile used, if any
 
 
 def resolve_model(model):
@@ -71,9 +72,36 @@ def device_numbers(hw: Device, precision: str) -> tuple[float, float]:
             to_magnitude(hw.memory.bandwidth, "B/s", "bandwidth"))
 
 
-def hardware_values(hw: Device, precision: str, efficiency, overhead) -> dict:
-    eta_c, eta_m = validate.efficiencies(efficiency)
+def calibration_profile(hw: Device, precision: str, efficiency):
+    """The calibration profile ``efficiency`` asks for ("calibrated" or a profile), else None."""
+    if isinstance(efficiency, str):
+        if efficiency != "calibrated":
+            raise InvalidParameter(f"efficiency={efficiency!r}: expected a number in (0, 1], "
+                                   "(compute, memory), 'calibrated' or a CalibrationProfile")
+        from symsys.calibration import profile_for
+
+        return profile_for(hw, precision)
+    if type(efficiency).__name__ == "CalibrationProfile":
+        if (efficiency.device, efficiency.precision) != (hw.key, precision):
+            raise InvalidParameter(f"profile for {efficiency.device} {efficiency.precision} "
+                                   f"used on {hw.key} {precision}")
+        return efficiency
+    return None
+
+
+def hardware_values(hw: Device, precision: str, efficiency, overhead, kernels: int = 1) -> dict:
+    """Roofline inputs of the device. A calibration profile gives eta_c, eta_m and a per-kernel
+    overhead; the step's overhead is that times ``kernels`` (its GEMM launches), since the
+    profiles are fitted on single GEMM kernels."""
     peak, bandwidth = device_numbers(hw, precision)
+    profile = calibration_profile(hw, precision, efficiency)
+    if profile is not None:
+        if overhead is not None:
+            raise InvalidParameter("overhead: a calibration profile already carries the fitted "
+                                   "per-kernel overhead; give one or the other")
+        return {"Pi": peak, "beta": bandwidth, "eta_c": profile.eta_c, "eta_m": profile.eta_m,
+                "t_o": profile.t_o * kernels}
+    eta_c, eta_m = validate.efficiencies(efficiency)
     return {
         "Pi": peak,
         "beta": bandwidth,
@@ -89,14 +117,19 @@ def step_inputs(model, hardware, batch_size=1, precision="fp16", *, phase="decod
     model = resolve_model(model)
     hw = resolve_hardware(hardware)
     check_precision(precision)
-    weight_precision = check_precision(weight_precision or precision, "weight_precision")
-    kv_precision = check_precision(kv_precision or precision, "kv_precision")
+    weight_precision = check_precision(precision if weight_precision is None
+                                       else weight_precision, "weight_precision")
+    kv_precision = check_precision(precision if kv_precision is None else kv_precision,
+                                   "kv_precision")
     validate.choice("phase", phase, PHASES)
     b = validate.positive_int("batch_size", batch_size)
-    values = hardware_values(hw, precision, efficiency, overhead)
+    # GEMM launches per step: Q/K/V, O, FFN up and down per layer, plus the LM head
+    kernels = 4 * model.shape.layers + 1 if isinstance(model, Transformer) else 1
+    values = hardware_values(hw, precision, efficiency, overhead, kernels)
     values["W_ws"] = validate.nonnegative_quantity("workspace", workspace, "B")
     values["bytes_w"] = PRECISION_BYTES[weight_precision]
     values["b"] = b
+    profile = calibration_profile(hw, precision, efficiency)
 
     if isinstance(model, Transformer):
         if seq_len is None:
@@ -124,10 +157,15 @@ def step_inputs(model, hardware, batch_size=1, precision="fp16", *, phase="decod
                                                           model.bytes_per_sample, "B")
             weight_bytes = validate.nonnegative_quantity("weight_bytes", model.weight_bytes, "B")
             values["N_total"] = weight_bytes / values["bytes_w"]
+            if values["Q_1"] == 0 and weight_bytes == 0:
+                raise InvalidParameter(
+                    f"Workload {model.name!r} moves no bytes (bytes_per_sample and weight_bytes "
+                    "are both 0 or absent): its time on memory and its intensity F/Q are "
+                    "undefined; give bytes_per_sample or weight_bytes (a Quantity in B)")
         else:
             values.update(F_1=model.flops_per_inference, Q_1=0.0, N_total=model.parameters_count)
         law = fixed_workload
     return StepInputs(law, values, model, hw, precision, weight_precision, kv_precision, phase,
-                      seq_len is not None)
+                      seq_len is not None, profile)
 
 
