@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from symsys.errors import InvalidParameter
+import argparse
 
 
 def add_step_arguments(parser, phase=True):
@@ -26,9 +26,9 @@ def _efficiency(text: str):
         return text
     try:
         parts = [float(p) for p in text.split(",")]
-    except ValueError:
-        raise InvalidParameter(f"--efficiency {text!r}: expected a number, 'c,m' or "
-                               "'calibrated'") from None
+    except ValueError:  # argparse prints an ArgumentTypeError's own message (exit 2)
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number, 'c,m' or "
+                                         "'calibrated'") from None
     return parts[0] if len(parts) == 1 else tuple(parts)
 
 

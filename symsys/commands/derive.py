@@ -29,14 +29,20 @@ def run(args):
         if args.out is None:
             text = "\n\n".join(render.render(n, args.format) for n in ALL)
             return text, {n: render.render(n, args.format) for n in ALL}
-        paths = render.write_all(args.out, args.format)
+        try:
+            paths = render.write_all(args.out, args.format)
+        except OSError as exc:
+            raise InvalidParameter(f"--out {args.out}: cannot write there ({exc})") from None
         return "\n".join(f"wrote {p}" for p in paths), [str(p) for p in paths]
     if not args.name:
         raise InvalidParameter("give a law name or --all; laws: " + ", ".join(ALL))
     text = render.render(args.name, args.format)
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
         path = args.out / f"{args.name}.{args.format}"
-        path.write_text(text)
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        except OSError as exc:
+            raise InvalidParameter(f"--out {args.out}: cannot write there ({exc})") from None
         return f"wrote {path}", str(path)
     return text, {"name": args.name, "format": args.format, "document": text}

@@ -13,15 +13,16 @@ EXAMPLES = """  symsys sensitivity Llama3_8B H100
 
 
 def _uncertainty(text: str) -> dict:
-    from symsys.errors import InvalidParameter
+    import argparse
 
     out = {}
     for part in text.split(","):
         name, _, value = part.partition("=")
         try:
             out[name.strip()] = float(value)
-        except ValueError:
-            raise InvalidParameter(f"--uncertainty {part!r}: expected LEVER=RELATIVE") from None
+        except ValueError:  # argparse prints an ArgumentTypeError's own message (exit 2)
+            raise argparse.ArgumentTypeError(f"{part!r}: expected LEVER=RELATIVE, e.g. "
+                                             "memory_bandwidth=0.05") from None
     return out
 
 

@@ -16,10 +16,17 @@ def _ints(text: str):
     try:
         if ":" in text:
             start, stop, *step = (int(x) for x in text.split(":"))
-            return np.arange(start, stop, step[0] if step else 1)
-        return [int(x) for x in text.split(",")]
+            if len(step) > 1 or step == [0]:
+                raise ValueError
+            values = np.arange(start, stop, step[0] if step else 1)
+        else:
+            values = [int(x) for x in text.split(",")]
     except ValueError:
-        raise InvalidParameter(f"{text!r}: expected N, N,M,... or START:STOP[:STEP]") from None
+        raise InvalidParameter(f"{text!r}: expected N, N,M,... or START:STOP[:STEP] "
+                               "(STEP not 0)") from None
+    if not len(values):
+        raise InvalidParameter(f"{text!r}: the range START:STOP[:STEP] is empty")
+    return values
 
 
 def add_arguments(parser):
@@ -33,9 +40,12 @@ def add_arguments(parser):
 
 
 def run(args):
+    from symsys.errors import InvalidParameter
     from symsys.registry import Hardware
     from symsys.solvers.sweep import sweep
 
+    if args.rows < 0:
+        raise InvalidParameter(f"--rows {args.rows}: expected a number of rows >= 0")
     hardware = Hardware.list() if args.hardware == "all" else args.hardware.split(",")
     result = sweep(model=args.models.split(","), hardware=hardware,
                    batch_size=_ints(args.batch_size),

@@ -11,24 +11,31 @@ EXAMPLES = """  symsys synthesize Llama3_8B H100 --target "3 ms" --lever memory_
 
 
 def add_arguments(parser):
-    from symsys.solvers.synthesis import SOLVABLE
-
     add_step_arguments(parser)
     parser.add_argument("--target", required=True, help="e.g. '3 ms' or '20000 token/s'")
-    parser.add_argument("--lever", default="memory_bandwidth", choices=SOLVABLE)
+    # checked by the solver, whose error lists the levers (importing it here would load
+    # sympy for every command)
+    parser.add_argument("--lever", default="memory_bandwidth",
+                        help="memory_bandwidth, peak_flops, compute_efficiency, "
+                             "memory_efficiency, batch_size, bytes_per_weight, memory_capacity")
 
 
 def run(args):
+    import re
+
     from symsys.errors import InvalidParameter
     from symsys.show import format_value
     from symsys.solvers.synthesis import SynthesisSolver
     from symsys.units import Q_
 
+    # NUMBER UNIT only: pint's own parser evaluates expressions ('[1,2] ms' reads as 12 ms)
+    match = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*)?",
+                         args.target)
     try:
-        target = Q_(args.target)
+        target = Q_(float(match[1]), match[2] or "")
     except Exception:
-        raise InvalidParameter(f"--target {args.target!r}: expected e.g. '3 ms' or "
-                               "'20000 token/s'") from None
+        raise InvalidParameter(f"--target {args.target!r}: expected a number and a unit, e.g. "
+                               "'3 ms' or '20000 token/s'") from None
     r = SynthesisSolver().solve(args.model, args.hardware, target=target, lever=args.lever,
                                 **step_options(args))
     data = {"lever": r.lever, "output": r.output, "target": r.target,

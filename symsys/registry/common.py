@@ -173,7 +173,7 @@ class Zoo:
             return self._lookup[normalize(name)]
         except KeyError:
             raise self._error(
-                f"unknown {self._kind.lower()} {name!r}."
+                f"unknown {self._kind.lower().removesuffix('s')} {name!r}."
                 + (suggest(name, [*self._entries, *(e.name for e in self._entries.values())])
                    or f" See symsys zoo {self._kind.lower()} for the list.")
             ) from None

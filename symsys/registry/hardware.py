@@ -8,7 +8,7 @@ from functools import cached_property
 
 import pint
 
-from symsys.errors import RegistryError, UnknownHardware, UnsupportedPrecision
+from symsys.errors import RegistryError, UnknownHardware, UnsupportedPrecision, suggest
 from symsys.registry.common import DATA, Fields, Source, Zoo
 from symsys.units import parse_quantity
 
@@ -19,9 +19,10 @@ GROUPS = ("Cloud", "Workstation", "Edge")
 
 
 def check_precision(precision: str, what: str = "precision") -> str:
-    if precision not in PRECISION_BYTES:
+    if not isinstance(precision, str) or precision not in PRECISION_BYTES:
         raise UnsupportedPrecision(
-            f"{what}={precision!r}: symsys knows {', '.join(PRECISION_BYTES)}"
+            f"{what}={precision!r}: symsys knows {', '.join(PRECISION_BYTES)}."
+            + suggest(str(precision), PRECISION_BYTES)
         )
     return precision
 

@@ -16,7 +16,7 @@ import numpy as np
 from symsys import symbols as S
 from symsys.compile import compile_exprs
 from symsys.errors import InvalidParameter, suggest
-from symsys.laws import Law, get
+from symsys.laws import ALL, Law, get
 from symsys.units import to_magnitude, to_quantity
 
 
@@ -43,7 +43,8 @@ def magnitudes(law: Law, inputs: Mapping, needed=None) -> list:
         if needed is not None and symbol not in needed:
             continue
         if symbol.name in inputs:
-            value = to_magnitude(inputs[symbol.name], S.info(symbol).unit, symbol.name)
+            value = _checked(symbol, to_magnitude(inputs[symbol.name], S.info(symbol).unit,
+                                                  symbol.name), inputs[symbol.name])
         elif symbol in law.defaults:
             value = float(law.defaults[symbol])
         else:
@@ -51,6 +52,40 @@ def magnitudes(law: Law, inputs: Mapping, needed=None) -> list:
                                    f"({S.info(symbol).meaning}, in {S.info(symbol).unit})")
         values.append(value)
     return values
+
+
+#: inputs that are fractions of a peak: (0, 1], 1 = speed of light
+FRACTIONS = frozenset({"eta_c", "eta_m"})
+
+
+def _checked(symbol, value, given):
+    """``value`` (a magnitude, scalar or array) inside the symbol's declared domain: finite,
+    > 0 for positive symbols, >= 0 for nonnegative ones, whole for integer ones, (0, 1] for
+    efficiencies. The message names the input, the (first) bad value and the domain."""
+    meaning = S.info(symbol).meaning
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        array = np.asarray(None)
+    if array.dtype.kind not in "iuf" or array.size == 0:
+        raise InvalidParameter(f"{symbol.name}={given!r}: expected a number ({meaning})")
+    checks = [(~np.isfinite(array), "must be finite, not NaN or inf")]
+    if symbol.name in FRACTIONS:
+        checks.append(((array <= 0) | (array > 1), "an efficiency must be in (0, 1] (1 = "
+                                                    "speed of light)"))
+    if symbol.is_nonnegative:  # 0 passes (a dense model has no experts); where the law
+        checks.append((array < 0, f"must be >= 0 ({meaning})"))  # divides by it, see below
+    if symbol.is_integer:
+        checks.append((array != np.round(array), f"must be a whole number ({meaning})"))
+    for bad, why in checks:
+        if np.any(bad):
+            if array.ndim == 0:
+                shown = f"{given:~P}" if hasattr(given, "units") else repr(given)
+                raise InvalidParameter(f"{symbol.name}={shown}: {why}")
+            i = int(np.flatnonzero(bad)[0])
+            shown = f"{array.flat[i].item()!r} (of {array.size} values, in {S.info(symbol).unit})"
+            raise InvalidParameter(f"{symbol.name}[{i}]={shown}: {why}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -90,7 +125,11 @@ def evaluate(law: Law | str, outputs=None, **inputs) -> LawResult:
     ``evaluate("roofline", Pi=Q_(989.4, "TFLOP/s"), beta=Q_(3.35, "TB/s"),
     F=Q_(16.06, "GFLOP"), Q=Q_(16.06, "GB"))``.
     """
-    law = get(law) if isinstance(law, str) else law
+    if isinstance(law, str):
+        law = get(law)
+    elif not isinstance(law, Law):
+        raise InvalidParameter(f"law={law!r}: expected a law or its name; laws: "
+                               + ", ".join(ALL))
     names = outputs or [s.name for s in law.outputs] + [d.symbol.name for d in law.derived]
     symbols = [law.symbol(n) for n in names]
     # the regime is reported when the caller gave what the law's max() terms need
@@ -101,7 +140,18 @@ def evaluate(law: Law | str, outputs=None, **inputs) -> LawResult:
     exprs = [law.expr(s) for s in (*symbols, *regime_terms)]
     needed = set().union(*(e.free_symbols for e in exprs))
     args = tuple(s for s in law.inputs if s in needed)
-    raw = compile_exprs(exprs, args)(*magnitudes(law, inputs, needed))
+    with np.errstate(all="ignore"):  # non-finite results are reported just below
+        raw = compile_exprs(exprs, args)(*magnitudes(law, inputs, needed))
+    for symbol, values in zip((*symbols, *regime_terms), raw):
+        if not np.all(np.isfinite(values)):
+            zeros = [s.name for s in args if s.name in inputs and np.any(
+                to_magnitude(inputs[s.name], S.info(s).unit, s.name) == 0)]
+            why = (f"{', '.join(zeros)} = 0 where the law divides by it" if zeros else
+                   "an input far outside any physical range")
+            raise InvalidParameter(
+                f"{law.name}: {symbol.name} would be inf or NaN at "
+                f"{np.size(values) - np.count_nonzero(np.isfinite(values))} of "
+                f"{np.size(values)} points ({why})")
     by_name = {s.name: r for s, r in zip((*symbols, *regime_terms), raw)}
     values = {s.name: to_quantity(by_name[s.name], S.info(s).unit) for s in symbols}
     if with_regime:

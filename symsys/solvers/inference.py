@@ -12,39 +12,40 @@ import functools
 import math
 from dataclasses import dataclass
 
-from symsys import symbols as S
-from symsys.compile import Compiled, compile_exprs
+from symsys import kernels
 from symsys.errors import InfeasibleConfiguration, InvalidParameter
-from symsys.laws import Law
 from symsys.solvers.inputs import StepInputs, step_inputs
 from symsys.units import to_quantity
 
 
 @functools.cache
-def kernel(law: Law, dense: bool = False, scalar: bool = False) -> Compiled:
-    """All outputs of a step law plus its ridge point, compiled once per process.
+def kernel(law, dense: bool = False, scalar: bool = False) -> kernels.Kernel:
+    """All outputs of a step law (a Law or LawRef) plus its ridge point, compiled once.
 
     ``dense=True`` specialises E = k = 1 before compiling: the expected-experts power
     E (1 - (1 - k/E)^b) folds to 1, which saves a float power per configuration in sweeps.
+    Through :mod:`symsys.kernels` a cold process loads it from disk without sympy.
     """
-    from symsys.laws.inference import dense as dense_case
 
-    outputs = (*law.outputs, S.I_ridge)
-    exprs = [law.expr(o) for o in outputs]
-    return compile_exprs([dense_case(e) for e in exprs] if dense else exprs, law.inputs, scalar)
+    def build():
+        from symsys import symbols as S
+        from symsys.laws import get
+        from symsys.laws.inference import dense as dense_case
 
+        real = get(law.name)
+        outputs = (*real.outputs, S.I_ridge)
+        exprs = [real.expr(o) for o in outputs]
+        exprs = [dense_case(e) for e in exprs] if dense else exprs
+        return exprs, real.inputs, [o.name for o in outputs]
 
-@functools.cache
-def _names(law: Law) -> tuple[str, ...]:
-    return tuple(o.name for o in (*law.outputs, S.I_ridge))
+    return kernels.kernel(f"{law.name}{'-dense' if dense else ''}", build, scalar)
 
 
 def evaluate_step(inputs: StepInputs) -> dict[str, float]:
-    law = inputs.law
-    fn = kernel(law, scalar=True)
-    names = _names(law)
+    fn = kernel(inputs.law, scalar=True)
+    names = fn.outputs
     try:
-        raw = fn.raw(*(inputs.values[s.name] for s in law.inputs))
+        raw = fn.raw(*(inputs.values[a] for a in fn.args))
     except (ZeroDivisionError, OverflowError) as exc:  # math-module floats raise, not inf
         raise _not_finite(inputs, f"result ({exc})") from None
     if not all(map(math.isfinite, raw)):  # only at extreme inputs: never let inf/NaN out
@@ -198,6 +199,8 @@ class InferenceResult:
     # --- presentation --------------------------------------------------------------------
     def derivation(self) -> str:
         """The law's definitions with this case's values: symbolic = numeric, in units."""
+        from symsys import symbols as S
+
         law = self.inputs.law
         lines = []
         for symbol, rhs in law.definitions:

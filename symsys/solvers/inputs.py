@@ -11,13 +11,30 @@ import functools
 from dataclasses import dataclass
 
 from symsys.errors import InvalidParameter
-from symsys.laws import Law, decode, fixed_workload, prefill
 from symsys.registry.hardware import PRECISION_BYTES, Device, Hardware, check_precision
 from symsys.registry.models import FixedWorkload, Models, Transformer
 from symsys.solvers import validate
 from symsys.units import to_magnitude
 
 PHASES = ("decode", "prefill")
+
+
+@dataclass(frozen=True)
+class LawRef:
+    """A law by name, loaded (with sympy) only when one of its attributes is read.
+
+    A single solve needs only the law's compiled kernel, which :mod:`symsys.kernels` can
+    load from its disk cache without importing sympy; derivations and calculus read through.
+    """
+
+    name: str
+
+    def __getattr__(self, attribute):
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        from symsys.laws import get
+
+        return getattr(get(self.name), attribute)
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,7 +54,7 @@ class Workload:
 
 @dataclass(frozen=True, eq=False)
 class StepInputs:
-    law: Law
+    law: LawRef
     values: dict  # symbol name -> canonical magnitude
     model: object
     hardware: Device
@@ -143,7 +160,7 @@ def step_inputs(model, hardware, batch_size=1, precision="fp16", *, phase="decod
                        ("N_dense", "N_expert", "N_embed", "N_total", "e_kv", "a_attn")})
         values.update(E=model.shape.experts, k=model.shape.active_experts, d=model.shape.d_model,
                       bytes_kv=PRECISION_BYTES[kv_precision], s=s)
-        law = decode if phase == "decode" else prefill
+        law = LawRef(phase)  # the decode or prefill law
     else:
         if phase != "decode" or seq_len is not None:
             raise InvalidParameter(
@@ -164,7 +181,7 @@ def step_inputs(model, hardware, batch_size=1, precision="fp16", *, phase="decod
                     "undefined; give bytes_per_sample or weight_bytes (a Quantity in B)")
         else:
             values.update(F_1=model.flops_per_inference, Q_1=0.0, N_total=model.parameters_count)
-        law = fixed_workload
+        law = LawRef("fixed_workload")
     return StepInputs(law, values, model, hw, precision, weight_precision, kv_precision, phase,
                       seq_len is not None, profile)
 

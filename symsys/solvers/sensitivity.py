@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -169,8 +170,20 @@ class SensitivitySolver:
             raise InvalidParameter("crossover_batch has no closed form for MoE models "
                                    "(expected experts touched is transcendental in b)")
         levers, fn = _kernel(law, output, dense)
-        raw = [float(x) for x in fn.raw(*(values[s.name] for s in law.inputs))]
+        try:
+            raw = [float(x) for x in fn.raw(*(values[s.name] for s in law.inputs))]
+        except (ZeroDivisionError, OverflowError):  # math-module floats raise, not inf
+            raw = [math.nan]
+        if not all(map(math.isfinite, raw)):
+            raise InvalidParameter(f"{output} or one of its derivatives is inf or NaN for "
+                                   f"{baseline.model.key} on {baseline.hardware.key} at these "
+                                   "inputs (an input far outside any physical range)")
         y = raw[0]
+        if output == "crossover_batch" and not y > 0:
+            raise InvalidParameter(
+                f"crossover_batch: {baseline.model.key} on {baseline.hardware.key} never turns "
+                f"compute-bound here (the closed form gives b = {y:.4g} <= 0: the K/V traffic "
+                "per sequence outweighs its FLOPs), so it has no sensitivities")
         unit = OUTPUTS[output][1] or str(baseline.throughput.units)
         partials, elasticities = {}, {}
         for i, name in enumerate(levers):
@@ -185,11 +198,15 @@ class SensitivitySolver:
             else:
                 partials[name] = (OneSided(left, right), d_unit)
                 elasticities[name] = OneSided(el_left, el_right)
+        if uncertainty is not None and not isinstance(uncertainty, Mapping):
+            raise InvalidParameter(f"uncertainty={uncertainty!r}: expected a mapping "
+                                   "{lever: relative 1-sigma}, e.g. {'memory_bandwidth': 0.05}")
         for lever, relative in (uncertainty or {}).items():
             if lever not in elasticities:
                 raise InvalidParameter(f"uncertainty: no lever {lever!r}; levers: "
                                        + ", ".join(elasticities))
-            if not (isinstance(relative, int | float) and 0 <= relative < 1):
+            if not (isinstance(relative, int | float) and not isinstance(relative, bool)
+                    and 0 <= relative < 1):
                 raise InvalidParameter(f"uncertainty[{lever!r}]={relative!r}: a relative "
                                        "1-sigma in [0, 1), e.g. 0.05 for +/-5%")
         return SensitivityResult(baseline, output, y, unit, partials, elasticities,

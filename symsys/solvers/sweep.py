@@ -15,6 +15,7 @@ import numpy as np
 
 from symsys.errors import InvalidParameter, UnsupportedPrecision
 from symsys.registry.hardware import check_precision
+from symsys.solvers import validate
 from symsys.solvers.inference import kernel
 from symsys.solvers.inputs import resolve_hardware, resolve_model, step_inputs
 from symsys.units import to_quantity
@@ -109,14 +110,14 @@ class SweepResult:
 
 
 def _law_of(model, phase):
-    from symsys.laws import decode, fixed_workload, prefill
     from symsys.registry.models import Transformer
+    from symsys.solvers.inputs import LawRef
 
     if isinstance(model, Transformer):
-        return decode if phase == "decode" else prefill
+        return LawRef(phase)  # the decode or prefill law
     if phase != "decode":
         raise InvalidParameter(f"{model.key}: phase={phase!r} applies to transformers only")
-    return fixed_workload
+    return LawRef("fixed_workload")
 
 
 def sweep(model, hardware, batch_size=1, seq_len=None, precision="fp16", phase="decode",
@@ -126,8 +127,9 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="fp16", phase="
     devices = [resolve_hardware(h) for h in _listify(hardware)]
     precisions = [check_precision(p) for p in _listify(precision)]
     phases = _listify(phase)
-    batches = _axis(batch_size)
-    seqs = None if seq_len is None else _axis(seq_len)
+    batches = _axis(validate.positive_int("batch_size", batch_size, array=True))
+    seqs = (None if seq_len is None else
+            _axis(validate.positive_int("seq_len", seq_len, allow_zero=True, array=True)))
 
     pieces, skipped = [], []
     for phase_value, law_models in ((p, _group(models, p)) for p in phases):
@@ -160,6 +162,12 @@ def _evaluate(law, models, pairs, batches, seqs, phase, weight_precision, kv_pre
               efficiency) -> dict:
     """One broadcast call over (model, device/precision, batch, seq_len)."""
     transformer = law.name in ("decode", "prefill")
+    if phase == "prefill" and transformer:  # the checks step_inputs makes for one prefill
+        if seqs is None:
+            raise InvalidParameter("phase='prefill' needs seq_len (the prompt length)")
+        if np.any(seqs < 1):
+            raise InvalidParameter(f"seq_len={seqs.tolist()}: a prefill needs prompts of at "
+                                   "least 1 token (0 is allowed for decode only)")
     seq_axis = seqs if (seqs is not None and transformer) else np.array([None], dtype=object)
     # per-model and per-pair inputs come from step_inputs at a reference point, so the
     # validation and the mapping from registry to symbols are the single ones in inputs.py
@@ -172,9 +180,11 @@ def _evaluate(law, models, pairs, batches, seqs, phase, weight_precision, kv_pre
                             efficiency=efficiency).values for hw, prec in pairs]
     shape = (len(models), len(pairs), len(batches), len(seq_axis))
     hardware_names = {"Pi", "beta", "eta_c", "eta_m", "t_o", "bytes_w", "bytes_kv"}
+    names = [_COLUMNS[c][0] for c in _COLUMNS] + ["n_tok"] * transformer
+    dense = all(v.get("E", 1) == 1 for v in per_model)
+    outputs = kernel(law, dense)
     args = []
-    for symbol in law.inputs:
-        name = symbol.name
+    for name in outputs.args:
         if name == "b":
             value = batches.astype(float).reshape(1, 1, -1, 1)
         elif name == "s":
@@ -185,18 +195,14 @@ def _evaluate(law, models, pairs, batches, seqs, phase, weight_precision, kv_pre
         else:
             value = np.array([v[name] for v in per_model], dtype=float).reshape(-1, 1, 1, 1)
         args.append(value)
-    if np.any(batches < 1) or np.any(batches != np.round(batches)):
-        raise InvalidParameter("batch_size: every value must be a whole number >= 1")
-    if seqs is not None and (np.any(seqs < 0) or np.any(seqs != np.round(seqs))):
-        raise InvalidParameter("seq_len: every value must be a whole number >= 0")
-    if phase == "prefill" and seqs is None and transformer:
-        raise InvalidParameter("phase='prefill' needs seq_len (the prompt length)")
-    names = [_COLUMNS[c][0] for c in _COLUMNS] + ["n_tok"] * transformer
-    dense = all(v.get("E", 1) == 1 for v in per_model)
-    outputs = kernel(law, dense)
-    wanted = [law.outputs.index(law.symbol(n)) for n in names]
-    raw = outputs.raw(*args)
+    wanted = [outputs.outputs.index(n) for n in names]
+    with np.errstate(all="ignore"):  # non-finite results are reported just below
+        raw = outputs.raw(*args)
     values = {n: _full(raw[i], shape) for n, i in zip(names, wanted)}
+    bad = [n for n, v in values.items() if not np.all(np.isfinite(v))]
+    if bad:
+        raise InvalidParameter(f"sweep: {', '.join(bad)} would be inf or NaN at some points "
+                               "(an input far outside any physical range)")
     index = np.indices(shape).reshape(4, -1)
     capacity = np.array([hw.memory.capacity.m_as("B") for hw, _ in pairs])
     out = {

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from dataclasses import dataclass
 
+import numpy as np
 import sympy as sp
 
 from symsys import derive
@@ -32,6 +34,10 @@ _TARGET = sp.Symbol("y_target", positive=True)
 
 def _target(target) -> tuple[str, float]:
     """("latency", seconds) or ("throughput", items per second) from a Quantity."""
+    if hasattr(target, "magnitude") and (np.ndim(target.magnitude) or not isinstance(
+            target.magnitude, numbers.Real) or isinstance(target.magnitude, bool)):
+        raise InvalidParameter(f"target={target!r}: expected one number with units, e.g. "
+                               "Q_(5, 'ms') (for several targets, call solve once per target)")
     for output, unit in (("latency", "s"), ("throughput", "1/s")):
         try:
             value = to_magnitude(target, unit if output == "latency" else "1/s", "target")
@@ -48,7 +54,8 @@ def _target(target) -> tuple[str, float]:
         if not value > 0 or not math.isfinite(value):
             raise InvalidParameter(f"target={target}: must be positive and finite")
         return output, value
-    raise InvalidParameter(f"target={target!r}: expected a latency (e.g. Q_(5, 'ms')) or a "
+    shown = f"{target:~P} ({target.dimensionality})" if hasattr(target, "units") else repr(target)
+    raise InvalidParameter(f"target={shown}: expected a latency (e.g. Q_(5, 'ms')) or a "
                            "throughput (e.g. Q_(1000, 'token/s'))")
 
 

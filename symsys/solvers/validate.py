@@ -6,8 +6,9 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import pint
 
-from symsys.errors import InvalidParameter
+from symsys.errors import InvalidParameter, UnitError
 from symsys.units import to_magnitude
 
 
@@ -17,22 +18,56 @@ def _finite(name: str, value) -> None:
         raise InvalidParameter(f"{name}={value!r}: must be a finite number, not NaN or inf")
 
 
-def positive_int(name: str, value, allow_zero: bool = False):
-    """A count (batch, tokens): an integer >= 1 (>= 0 with ``allow_zero``), scalar or array."""
-    if type(value) is int and value >= (0 if allow_zero else 1):
-        return value  # the common case, checked without numpy
-    if isinstance(value, bool | str) or value is None:
-        raise InvalidParameter(f"{name}={value!r}: expected an integer")
-    array = np.asarray(value)
-    if array.dtype.kind not in "iuf" or array.size == 0:
-        raise InvalidParameter(f"{name}={value!r}: expected an integer")
-    _finite(name, array)
-    if np.any(array != np.round(array)):
-        raise InvalidParameter(f"{name}={value!r}: must be a whole number")
+#: the largest count accepted: integers above 2**53 are not exact as floats (and would let
+#: products of counts overflow to inf)
+MAX_COUNT = 2**53
+
+
+def positive_int(name: str, value, allow_zero: bool = False, array: bool = False):
+    """A count (batch, tokens): an integer in [1, 2**53] ([0, 2**53] with ``allow_zero``).
+
+    ``array=True`` also accepts a non-empty 1-D sequence of them (returned as an array);
+    otherwise a sequence is an error that points to :func:`symsys.sweep`.
+    """
     low = 0 if allow_zero else 1
-    if np.any(array < low):
-        raise InvalidParameter(f"{name}={value!r}: must be >= {low}")
-    return value if array.ndim else int(array)
+    if type(value) is int and low <= value <= MAX_COUNT:
+        return value  # the common case, checked without numpy
+    if isinstance(value, pint.Quantity):
+        if not value.dimensionless:
+            raise UnitError(f"{name}={value:~P}: a count is a plain number, not a quantity in "
+                            f"{value.units:~P}")
+        value = value.m_as("")
+    if isinstance(value, bool | str | bytes) or value is None:
+        raise InvalidParameter(f"{name}={value!r}: expected an integer")
+    if isinstance(value, int) and not low <= value <= MAX_COUNT:  # beyond int64 too
+        raise InvalidParameter(_range(name, value, low))
+    try:
+        values = np.asarray(value)
+    except (TypeError, ValueError):
+        values = np.asarray(None)
+    if values.ndim and not array:
+        raise InvalidParameter(f"{name}={value!r}: expected one integer (for several values "
+                               "use symsys.sweep)")
+    if values.ndim > 1:
+        raise InvalidParameter(f"{name}: expected an integer or a 1-D sequence of them, got "
+                               f"shape {values.shape}")
+    if values.size == 0:
+        raise InvalidParameter(f"{name}={value!r}: empty; give at least one value")
+    if values.dtype.kind not in "iuf":
+        raise InvalidParameter(f"{name}={value!r}: expected an integer")
+    if not np.all(np.isfinite(values)):
+        raise InvalidParameter(f"{name}={value!r}: must be a finite number, not NaN or inf")
+    if np.any(values != np.round(values)):
+        raise InvalidParameter(f"{name}={value!r}: must be a whole number")
+    if np.any(values < low) or np.any(values > MAX_COUNT):
+        raise InvalidParameter(_range(name, value, low))
+    return values if values.ndim else int(values)
+
+
+def _range(name: str, value, low: int) -> str:
+    if np.any(np.asarray(value, dtype=float) < low):
+        return f"{name}={value!r}: must be >= {low}"
+    return f"{name}={value!r}: must be at most 2**53 = {MAX_COUNT} (exact as a float)"
 
 
 def fraction(name: str, value) -> float:
@@ -70,6 +105,13 @@ def nonnegative_quantity(name: str, value, unit: str) -> float:
     if value is None:
         return 0.0
     magnitude = to_magnitude(value, unit, name)
+    if np.ndim(magnitude):
+        raise InvalidParameter(f"{name}={value}: expected one value (for several use "
+                               "symsys.sweep)")
+    if isinstance(magnitude, np.ndarray):
+        magnitude = magnitude.item()
+    if not isinstance(magnitude, numbers.Real) or isinstance(magnitude, bool):
+        raise InvalidParameter(f"{name}={value!r}: expected a number with units")
     _finite(name, magnitude)
     if np.any(np.asarray(magnitude) < 0):
         raise InvalidParameter(f"{name}={value}: must be >= 0")
