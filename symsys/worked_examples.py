@@ -151,3 +151,126 @@ def _fixed():
     intro = (f"{model.name} at {model.resolution} x {model.resolution} "
              f"({model.flops_per_inference:.3g} FLOPs per image) on the {hw.name}, fp16:")
     return intro, rows
+
+
+@example("decode_sums")
+def _decode_sums():
+    from symsys.solvers.inference import Engine
+    from symsys.solvers.serving import ServingModel
+
+    model, hw, prompt, output, batch = "Llama3_8B", "H100", 512, 256, 8
+    r = ServingModel().solve(model, hw, prompt_len=prompt, output_len=output, batch_size=batch)
+    loop = sum(Engine.solve(model, hw, batch, seq_len=prompt + j).latency.m_as("s")
+               for j in range(1, output))
+    intro = (f"Llama-3-8B on the H100, {batch} requests of {prompt} prompt tokens generating "
+             f"{output} tokens each (fp16): the closed-form sums against a loop over the "
+             f"{output - 1} decode steps:")
+    rows = [(r"\text{TTFT}", _q(r.ttft, "ms")),
+            (r"S_{\mathrm{memory}} + S_{\mathrm{compute}}",
+             _q(r.decode_seconds * _unit("s"), "s", 10)),
+            (r"\textstyle\sum_j T_{\mathrm{decode}}(s_p + j)\ \text{(loop)}",
+             _q(loop * _unit("s"), "s", 10)),
+            (r"\text{memory-bound steps}", f"{r.memory_bound_steps}"),
+            (r"\text{end to end}", _q(r.e2e_latency, "s")),
+            (r"\text{tokens/s (all requests)}", f"{r.tokens_per_sec.m_as('token/s'):.4g}")]
+    return intro, rows
+
+
+def _unit(text: str):
+    from symsys.units import Q_
+
+    return Q_(1, text)
+
+
+def _streaming_rows(r) -> list[tuple[str, str]]:
+    return [(r"W_{layer}", _q(r.layer_weight_bytes, "GB")),
+            (r"t_{\mathrm{inj}}", _q(r.layer_injection_time, "ms")),
+            (r"t_{\mathrm{cmp}}\,(b = 1)", _q(r.layer_compute_time, "us")),
+            (r"B^{*}", f"{r.optimal_batch_exact:.6g}" + rf"\quad\text{{(first integer "
+                       rf"{r.optimal_batch_size})}}"),
+            (r"b_{max}", str(r.max_feasible_batch)),
+            (r"\text{operating batch}",
+             f"{r.operating_batch}\\quad\\text{{({r.operating_wall} binds)}}"),
+            (r"\text{tokens/s at } b = 1", f"{r.throughput_tokens_per_sec:.4g}")]
+
+
+@example("weight_streaming")
+def _streaming():
+    from symsys.registry import Hardware
+    from symsys.solvers.streaming import WeightStreamingModel
+
+    hw = Hardware.Cerebras_CS3
+    r = WeightStreamingModel().solve("GPT3", hw, seq_len=2048, batch_size=1)
+    claimed = _unit("TB/s") * 1.2  # the mlsysim tutorial's reading of "1.2 Tb/s"
+    intro = (f"GPT-3 (175B) fp16 decode at seq_len 2048 on the {hw.name}, streaming from "
+             f"{hw.streaming.name} at {_plain(hw.streaming.injection_bandwidth, 'GB/s')} (the "
+             f"vendor's {hw.streaming.injection_bandwidth:~P}: bits, not bytes) with the "
+             f"{_plain(hw.compute.peak('fp16'), 'PFLOP/s')} dense fp16 estimate (the 125 "
+             "PFLOP/s headline counts sparsity). Read as 1.2 TB/s, the link would inject a "
+             f"layer in {_plain(r.layer_weight_bytes / claimed, 'ms')}, 8x too fast:")
+    return intro, _streaming_rows(r)
+
+
+@example("weight_streaming_prefill")
+def _streaming_prefill():
+    from symsys.solvers.streaming import WeightStreamingModel
+
+    r = WeightStreamingModel().solve("GPT3", "Cerebras_CS3", seq_len=2048, batch_size=1,
+                                     phase="prefill")
+    intro = ("GPT-3 fp16 prefill of one 2048-token prompt on the Cerebras CS-3: every layer's "
+             "weights are reused by 2048 tokens, so compute and injection come much closer:")
+    return intro, _streaming_rows(r)
+
+
+@example("smooth_roofline")
+def _smooth():
+    from symsys.calibration import profile_for
+    from symsys.registry import Hardware
+    from symsys.solvers.evaluate import evaluate
+    from symsys.units import Q_
+
+    hw = Hardware.H100
+    profile = profile_for(hw, "fp16", law="smooth")
+    # a Llama-3-8B FFN up-projection GEMM at 512 tokens: 512 x 4096 by 4096 x 28672
+    work, traffic = Q_(2 * 512 * 4096 * 28672, "FLOP"), Q_(2 * (512 * 4096 + 4096 * 28672
+                                                               + 512 * 28672), "B")
+    rows = []
+    for p in (1, 2, 8, 64):
+        r = evaluate("smooth_roofline", ["T"], Pi=hw.compute.peak("fp16"),
+                     beta=hw.memory.bandwidth, F=work, Q=traffic, p_smooth=p)
+        rows.append((rf"T\,(p = {p})", _q(r["T"], "us")))
+    hard = evaluate("roofline", ["T"], Pi=hw.compute.peak("fp16"), beta=hw.memory.bandwidth,
+                    F=work, Q=traffic)
+    rows.append((r"T\,(\max)", _q(hard["T"], "us")))
+    fitted = evaluate("smooth_roofline", ["T"], Pi=hw.compute.peak("fp16"),
+                      beta=hw.memory.bandwidth, F=work, Q=traffic, p_smooth=profile.p_smooth,
+                      eta_c=profile.eta_c, eta_m=profile.eta_m, t_o=Q_(profile.t_o, "s"))
+    rows.append((rf"T\,(\text{{H100 profile: }} p = {profile.p_smooth:.3g})",
+                 _q(fitted["T"], "us")))
+    intro = ("A Llama-3-8B FFN up-projection at 512 tokens (512 x 4096 by 4096 x 28672, fp16) "
+             "on the H100, near the ridge where the smooth law differs most from max(); p -> oo "
+             "recovers max, and the calibrated profile's p, efficiencies and overhead give the "
+             "realistic time:")
+    return intro, rows
+
+
+@example("gemm_tiled")
+def _gemm():
+    from symsys.calibration import profile_for
+    from symsys.registry import Hardware
+    from symsys.solvers.evaluate import evaluate
+    from symsys.units import Q_
+
+    hw = Hardware.A100
+    profile = profile_for(hw, "fp16", law="gemm")
+    rows = []
+    for tokens in (128, 129, 256):
+        r = evaluate("gemm_tiled", ["F_x", "T"], Pi=hw.compute.peak("fp16"),
+                     beta=hw.memory.bandwidth, M_g=tokens, N_g=14336, K_g=4096,
+                     bytes_e=Q_(2, "B"), m_tile=profile.m_tile, eta_c=profile.eta_c,
+                     eta_m=profile.eta_m, t_o=Q_(profile.t_o, "s"), p_smooth=profile.p_smooth)
+        rows.append((rf"T\,(M = {tokens})", _q(r["T"], "us")
+                     + rf"\quad F_{{x}} = {r['F_x'].m_as('GFLOP'):.4g}\ \mathrm{{GFLOP}}"))
+    intro = (f"A 4096 x 14336 fp16 projection on the A100 with the calibrated tiled-GEMM "
+             f"profile (m_tile = {profile.m_tile}): 129 tokens execute as many FLOPs as 256:")
+    return intro, rows

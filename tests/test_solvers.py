@@ -186,3 +186,21 @@ def test_bad_targets_and_levers():
         SynthesisSolver().solve("Llama3_8B", "H100", target=Q_(3, "ms"), lever="voltage")
     with pytest.raises(InvalidParameter, match="expected a latency"):
         SynthesisSolver().solve("Llama3_8B", "H100", target=Q_(3, "GB"))
+
+
+def test_streaming_outputs_b_star_and_b_max():
+    ss = SensitivitySolver()
+    star = ss.solve(model="GPT3", hardware="Cerebras_CS3", seq_len=2048, output="optimal_batch")
+    # B* = bytes_w eta_c Pi L W_layer / (beta_inj F per token): proportional to Pi / beta_inj
+    assert star.sensitivities["peak_flops"] == pytest.approx(1)
+    assert star.sensitivities["injection_bandwidth"] == pytest.approx(-1)
+    from symsys import WeightStreamingModel
+
+    r = WeightStreamingModel().solve("GPT3", "Cerebras_CS3", seq_len=2048)
+    assert star.value == pytest.approx(r.optimal_batch_exact)
+    cap = ss.solve(model="GPT3", hardware="Cerebras_CS3", seq_len=2048, output="max_batch")
+    # b_max = (C - 2 W_layer) / (K/V + activations per sequence): elasticity C / (C - 2 W_layer)
+    weights = 2 * r.layer_weight_bytes.m_as("B")
+    capacity = 44e9
+    assert cap.sensitivities["onchip_capacity"] == pytest.approx(capacity / (capacity - weights))
+    assert cap.sensitivities["bytes_per_kv"] == pytest.approx(-1, abs=1e-3)

@@ -29,7 +29,8 @@ def _uncertainty(text: str) -> dict:
 def add_arguments(parser):
     add_step_arguments(parser)
     parser.add_argument("--output", default="latency",
-                        choices=("latency", "throughput", "crossover_batch"))
+                        choices=("latency", "throughput", "crossover_batch", "optimal_batch",
+                                 "max_batch"))
     parser.add_argument("--uncertainty", type=_uncertainty, default=None,
                         help="relative 1-sigma per lever, e.g. memory_bandwidth=0.05")
 

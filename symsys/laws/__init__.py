@@ -18,8 +18,8 @@ __all__ = ["Derived", "Law", "roofline", "decode", "prefill", "attention_gqa", "
 ALL: dict[str, Law] = {
     law.name: law
     for law in (roofline, attention_gqa, attention_mla, transformer_parameters, decode, prefill,
-                fixed_workload, decode_sums, weight_streaming, weight_streaming_prefill, smooth_roofline,
-                gemm_tiled)
+                fixed_workload, decode_sums, weight_streaming, weight_streaming_prefill,
+                smooth_roofline, gemm_tiled)
 }
 
 

@@ -30,6 +30,8 @@ LEVERS = {
     "memory_bandwidth": S.beta, "peak_flops": S.Pi, "memory_efficiency": S.eta_m,
     "compute_efficiency": S.eta_c, "overhead": S.t_o, "batch_size": S.b, "seq_len": S.s,
     "bytes_per_weight": S.bytes_w, "bytes_per_kv": S.bytes_kv,
+    # weight streaming (present only in the streaming laws)
+    "injection_bandwidth": S.beta_inj, "onchip_capacity": S.C_chip,
 }
 HARDWARE_LEVERS = ("memory_bandwidth", "peak_flops", "memory_efficiency", "compute_efficiency",
                    "overhead")
@@ -45,7 +47,11 @@ OUTPUTS = {
     "latency": (lambda law: law.expr(S.T), "s"),
     "throughput": (_throughput, None),
     "crossover_batch": (lambda law: law.expr(S.b_cross), "1"),
+    # weight streaming: B* (compute = injection) and b_max (on-chip footprint = capacity)
+    "optimal_batch": (lambda law: law.expr(S.B_star), "1"),
+    "max_batch": (lambda law: law.expr(S.b_max), "1"),
 }
+STREAMING_OUTPUTS = ("optimal_batch", "max_batch")
 
 
 @dataclass(frozen=True)
@@ -157,11 +163,19 @@ class SensitivitySolver:
 
     def solve(self, model, hardware, precision="fp16", batch_size=1, seq_len=None,
               phase="decode", output="latency", uncertainty=None, **options):
-        if output not in OUTPUTS:
+        if not isinstance(output, str) or output not in OUTPUTS:
             raise InvalidParameter(f"output={output!r}: expected one of {', '.join(OUTPUTS)}")
-        inputs = step_inputs(model, hardware, batch_size, precision, phase=phase,
-                             seq_len=seq_len, **options)
-        baseline = InferenceResult(inputs, evaluate_step(inputs))
+        if output in STREAMING_OUTPUTS:
+            from symsys.solvers.streaming import WeightStreamingModel, streaming_inputs
+
+            inputs = streaming_inputs(model, hardware, seq_len, batch_size, precision,
+                                      phase=phase, **options)
+            baseline = WeightStreamingModel().solve(model, hardware, seq_len, batch_size,
+                                                    precision, phase=phase, **options)
+        else:
+            inputs = step_inputs(model, hardware, batch_size, precision, phase=phase,
+                                 seq_len=seq_len, **options)
+            baseline = InferenceResult(inputs, evaluate_step(inputs))
         law, values = inputs.law, inputs.values
         if output == "crossover_batch" and law.name not in ("decode", "prefill"):
             raise InvalidParameter("crossover_batch applies to transformer decode/prefill")
