@@ -1,0 +1,43 @@
+"""Numbers quoted in the README are the code's numbers."""
+
+from pathlib import Path
+
+import pytest
+
+import symsys
+from symsys import (Engine, SensitivitySolver, ServingModel, SynthesisSolver,
+                    WeightStreamingModel)
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def test_memory_wall_block():
+    for key in ("A100", "H100"):
+        r = Engine.solve(model=symsys.Models.Llama3_8B, hardware=symsys.Hardware[key],
+                         batch_size=1, precision="fp16")
+        line = (f"{key} {r.latency.to('ms'):.3f~P} {r.bottleneck} "
+                f"{r.throughput.m_as('token/s'):.1f} token/s {r.crossover_batch}")
+        assert line in README
+    a = Engine.solve("Llama3_8B", "A100").latency / Engine.solve("Llama3_8B", "H100").latency
+    assert f"The speedup is {a.m_as(''):.2f}x" in README
+    assert f"{symsys.Models.Llama3_8B.parameters.m_as('param'):,.0f}" in README
+
+
+def test_what_it_models_block():
+    Q_ = symsys.Q_
+    assert repr(ServingModel().solve("Llama3_8B", "H100", prompt_len=512, output_len=256,
+                                     batch_size=8)) in README
+    s = SensitivitySolver().solve(model="Llama3_8B", hardware="A100", batch_size=512)
+    assert repr((s.binding_constraint, s.sensitivities["peak_flops"])) in README
+    assert repr(SynthesisSolver().solve("Llama3_8B", "H100", target=Q_(3, "ms"),
+                                        lever="memory_bandwidth")) in README
+    w = repr(WeightStreamingModel().solve("GPT3", "Cerebras_CS3", seq_len=2048, batch_size=1))
+    head, tail = w.split(" tokens/s, ")
+    assert head + " tokens/s," in README and tail in README
+    assert "3 sequences of 2048 tokens" in README
+    assert WeightStreamingModel().solve("GPT3", "Cerebras_CS3", seq_len=2048).max_feasible_batch == 3
+
+
+@pytest.mark.parametrize("quoted,computed", [("16.06 / 3.35", 16.06 / 3.35)])
+def test_quickstart_hand_number(quoted, computed):
+    assert "4.794 ms" in README and f"{computed:.3f}" == "4.794"
