@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 
 import symsys
-from symsys import (Engine, SensitivitySolver, ServingModel, SynthesisSolver,
-                    WeightStreamingModel)
+from symsys import Engine, SensitivitySolver, ServingModel, SynthesisSolver, WeightStreamingModel
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

@@ -136,7 +136,9 @@ class SensitivityResult:
     def binding_constraint(self) -> str:
         if not self.feasible:
             return "memory_capacity"
-        return max(self.sensitivities, key=lambda k: (abs(self.sensitivities[k]),
+        # magnitudes equal to rounding (-1 vs -0.9999999999999999) tie, and ties go to the
+        # lever listed first: a spec (bandwidth, peak) before its efficiency
+        return max(self.sensitivities, key=lambda k: (round(abs(self.sensitivities[k]), 9),
                                                       -list(LEVERS).index(k)))
 
     @property

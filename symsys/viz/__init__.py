@@ -1,0 +1,1 @@
+"""Presentation in figures (matplotlib); the public functions live in :mod:`symsys.viz.plots`."""
