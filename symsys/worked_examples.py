@@ -49,19 +49,22 @@ def _roofline():
     return intro, rows
 
 
+def _attention_rows(model) -> list[tuple[str, str]]:
+    s = model.summary
+    return [(_latex("P_attn"), f"{s['P_attn']:.0f}"),
+            (_latex("e_kv_layer"), f"{s['e_kv_layer']:.0f}"),
+            (r"\text{KV bytes per token (fp16, all layers)}",
+             _q(model.kv_bytes_per_token("fp16"), "KiB"))]
+
+
 @example("attention_gqa")
 def _gqa():
     from symsys.registry import Models
 
     model = Models.Llama3_8B
-    s = model.summary
     intro = (f"{model.name}: {model.shape.heads} query heads, {model.shape.kv_heads} KV heads of "
              f"dimension {model.shape.head_dim}, d = {model.shape.d_model}:")
-    rows = [(_latex("P_attn"), f"{s['P_attn']:.0f}"),
-            (_latex("e_kv_layer"), f"{s['e_kv_layer']:.0f}"),
-            (r"\text{KV bytes per token (fp16, all layers)}",
-             _q(model.kv_bytes_per_token("fp16"), "KiB"))]
-    return intro, rows
+    return intro, _attention_rows(model)
 
 
 @example("attention_mla")
@@ -69,14 +72,9 @@ def _mla():
     from symsys.registry import Models
 
     model = Models.DeepSeek_V3
-    s = model.summary
     intro = (f"{model.name}: only the rank-{model.shape.kv_lora_rank} latent and the "
              f"{model.shape.qk_rope_head_dim}-dimensional RoPE key are cached per token:")
-    rows = [(_latex("P_attn"), f"{s['P_attn']:.0f}"),
-            (_latex("e_kv_layer"), f"{s['e_kv_layer']:.0f}"),
-            (r"\text{KV bytes per token (fp16, all layers)}",
-             _q(model.kv_bytes_per_token("fp16"), "KiB"))]
-    return intro, rows
+    return intro, _attention_rows(model)
 
 
 @example("transformer_parameters")

@@ -46,8 +46,8 @@ gemm_tiled = Law(
         (S.t_memory, roofline.rhs(S.t_memory)),
         (S.T, smooth_roofline.rhs(S.T)),
     ),
-    regimes=(("Compute", S.t_compute), ("Memory", S.t_memory)),
-    defaults={S.eta_c: sp.Integer(1), S.eta_m: sp.Integer(1), S.t_o: sp.Integer(0)},
+    regimes=roofline.regimes,
+    defaults=dict(roofline.defaults),
     notes=(
         "Traffic counts each matrix once (inputs read, output written), the least a kernel "
         "must move; tile padding adds executed FLOPs, not DRAM bytes.",

@@ -14,8 +14,6 @@ t_compute and t_memory are the roofline's own definitions, imported, never retyp
 
 from __future__ import annotations
 
-import sympy as sp
-
 from symsys.laws.base import Law
 from symsys.laws.roofline import RIDGE, roofline
 from symsys.symbols import F, Pi, Q, T, beta, eta_c, eta_m, p_smooth, t_compute, t_memory, t_o
@@ -36,8 +34,8 @@ smooth_roofline = Law(
         (T, (t_compute**p_smooth + t_memory**p_smooth) ** (1 / p_smooth) + t_o),
     ),
     derived=(RIDGE,),
-    regimes=(("Compute", t_compute), ("Memory", t_memory)),
-    defaults={eta_c: sp.Integer(1), eta_m: sp.Integer(1), t_o: sp.Integer(0)},
+    regimes=roofline.regimes,
+    defaults=dict(roofline.defaults),
     notes=(
         "p has no default: it is a fitted property of a device's kernels (calibration "
         "profiles carry it). p = 1 is the serial sum, p -> oo the roofline.",
