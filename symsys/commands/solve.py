@@ -35,6 +35,7 @@ def as_dict(r) -> dict:
         "memory_capacity_gb": magnitude(r.memory_capacity, "GB"),
         "feasible": r.feasible, "reason": r.reason, "mfu": r.mfu, "mbu": r.mbu,
         "efficiency": r.efficiency_source,
+        "crossover_batch": r.crossover_batch, "crossover_batch_exact": r.crossover_batch_exact,
     }
 
 
@@ -54,6 +55,7 @@ def run(args):
         Memory_footprint=r.memory_footprint, Capacity=r.memory_capacity,
         Feasible=r.feasible if r.feasible else f"no: {r.reason}",
         MFU=f"{r.mfu:.1%}", MBU=f"{r.mbu:.1%}", Efficiency=r.efficiency_source,
+        Crossover_batch=_crossover(r),
     )
     import io
 
@@ -62,3 +64,12 @@ def run(args):
     if args.derivation:
         text += "\n\n" + r.derivation()
     return text, as_dict(r)
+
+
+def _crossover(r) -> str:
+    first = r.crossover_batch
+    if first is None:
+        return "none: no batch turns this step compute-bound"
+    exact = r.crossover_batch_exact
+    exact_text = f" (closed form b = {exact:.6g})" if exact is not None else " (MoE: bisection)"
+    return f"batch {first}{exact_text}"

@@ -196,6 +196,13 @@ class InferenceResult:
 
         return crossover_batch(self.inputs)
 
+    @property
+    def crossover_batch_exact(self) -> float | None:
+        """The real root of t_compute = t_memory in b (closed form; dense models only)."""
+        from symsys.solvers.crossover import crossover_exact
+
+        return crossover_exact(self.inputs)
+
     # --- presentation --------------------------------------------------------------------
     def derivation(self) -> str:
         """The law's definitions with this case's values: symbolic = numeric, in units."""
