@@ -204,3 +204,23 @@ def test_streaming_outputs_b_star_and_b_max():
     capacity = 44e9
     assert cap.sensitivities["onchip_capacity"] == pytest.approx(capacity / (capacity - weights))
     assert cap.sensitivities["bytes_per_kv"] == pytest.approx(-1, abs=1e-3)
+
+
+def test_sweep_columns_subset_matches_the_full_sweep():
+    full = symsys.sweep("Llama3_8B", ["A100", "H100"], batch_size=[1, 300, 5000])
+    only = symsys.sweep("Llama3_8B", ["A100", "H100"], batch_size=[1, 300, 5000],
+                        columns=["latency"])
+    np.testing.assert_array_equal(only.latency.magnitude, full.latency.magnitude)
+    assert "bottleneck" not in only.names and "throughput" not in only.names
+    with pytest.raises(InvalidParameter, match="columns=\\['speed'\\]"):
+        symsys.sweep("Llama3_8B", "H100", columns=["speed"])
+
+
+def test_chunked_sweep_covers_a_lazy_range_in_bounded_pieces():
+    chunks = list(symsys.sweep("Llama3_8B", ["A100", "H100"], batch_size=range(1, 1001),
+                               chunk_size=300, columns=["latency", "bottleneck"]))
+    assert all(len(c) <= 300 for c in chunks)
+    assert sum(len(c) for c in chunks) == 2000
+    whole = symsys.sweep("Llama3_8B", ["A100", "H100"], batch_size=np.arange(1, 1001))
+    joined = np.concatenate([c.latency.magnitude for c in chunks])
+    assert sorted(joined) == sorted(whole.latency.magnitude)

@@ -19,12 +19,14 @@ from symsys.units import to_quantity
 
 
 @functools.cache
-def kernel(law, dense: bool = False, scalar: bool = False) -> kernels.Kernel:
+def kernel(law, dense: bool = False, scalar: bool = False,
+           outputs: tuple[str, ...] | None = None) -> kernels.Kernel:
     """All outputs of a step law (a Law or LawRef) plus its ridge point, compiled once.
 
     ``dense=True`` specialises E = k = 1 before compiling: the expected-experts power
     E (1 - (1 - k/E)^b) folds to 1, which saves a float power per configuration in sweeps.
     Through :mod:`symsys.kernels` a cold process loads it from disk without sympy.
+    ``outputs`` restricts it to those output names (sweeps skip what they do not report).
     """
 
     def build():
@@ -33,12 +35,16 @@ def kernel(law, dense: bool = False, scalar: bool = False) -> kernels.Kernel:
         from symsys.laws.inference import dense as dense_case
 
         real = get(law.name)
-        outputs = (*real.outputs, S.I_ridge)
-        exprs = [real.expr(o) for o in outputs]
+        wanted = ((*real.outputs, S.I_ridge) if outputs is None
+                  else tuple(real.symbol(name) for name in outputs))
+        exprs = [real.expr(o) for o in wanted]
         exprs = [dense_case(e) for e in exprs] if dense else exprs
-        return exprs, real.inputs, [o.name for o in outputs]
+        return exprs, real.inputs, [o.name for o in wanted]
 
-    return kernels.kernel(f"{law.name}{'-dense' if dense else ''}", build, scalar)
+    name = f"{law.name}{'-dense' if dense else ''}"
+    if outputs is not None:
+        name += "-" + "-".join(outputs)
+    return kernels.kernel(name, build, scalar)
 
 
 def evaluate_step(inputs: StepInputs) -> dict[str, float]:

@@ -1,15 +1,18 @@
 """Vectorised sweeps: the same keywords as ``Engine.solve``, each a value or a list/array.
 
 The cartesian product of every list-valued keyword is evaluated by broadcast calls of the
-step law's compiled function (one call per law and phase, or per chunk), never a Python loop
-per configuration. Device/precision pairs the device lacks are not silently dropped: they are
-listed in ``result.skipped`` with the reason, and printed under the table.
+step law's compiled function, never a Python loop per configuration. The calls run over
+blocks of about 64k configurations (arrays that stay in cache are ~2x faster than one huge
+call), and compute only the outputs the result reports. ``chunk_size=`` turns the sweep into
+an iterator of results of at most that many configurations, so 1e8 configurations run in
+bounded memory (a ``range`` batch axis is never materialised whole). Device/precision pairs
+the device lacks are not silently dropped: they are listed in ``result.skipped`` with the
+reason, and printed under the table.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,16 +21,16 @@ from symsys.registry.hardware import check_precision
 from symsys.solvers import validate
 from symsys.solvers.inference import kernel
 from symsys.solvers.inputs import resolve_hardware, resolve_model, step_inputs
+from symsys.solvers.sweep_result import SweepResult, axis_codes
 from symsys.units import to_quantity
-
-#: output columns: name -> (law output, unit)
-_COLUMNS = {"latency": ("T", "s"), "latency_compute": ("t_compute", "s"),
-            "latency_memory": ("t_memory", "s"), "arithmetic_intensity": ("I", "FLOP/B"),
-            "memory_footprint": ("M", "B"), "flops": ("F", "FLOP"), "bytes": ("Q", "B")}
 
 
 def _listify(value) -> list:
     if isinstance(value, str) or not hasattr(value, "__len__"):
+        return [value]
+    try:
+        len(value)
+    except TypeError:  # a scalar that defines __len__ (a pint Quantity, a 0-d array)
         return [value]
     if len(value) == 0:
         raise InvalidParameter("a sweep axis is empty")
@@ -41,74 +44,6 @@ def _axis(value) -> np.ndarray:
     return array
 
 
-@dataclass
-class SweepResult:
-    """Columnar result: ``columns[name]`` is an array (strings, numbers or Quantities)."""
-
-    columns: dict = field(default_factory=dict)
-    skipped: list = field(default_factory=list)
-    categories: dict = field(default_factory=dict)  # name -> (codes, labels), built on access
-
-    def _column(self, name):
-        if name not in self.columns and name in self.categories:
-            codes, labels = self.categories[name]
-            self.columns[name] = np.asarray(labels)[codes]
-        return self.columns[name]
-
-    def __len__(self) -> int:
-        return len(self.columns["latency"])
-
-    def __getitem__(self, name):
-        return self._column(name)
-
-    def __getattr__(self, name):
-        if name.startswith("_") or name in ("columns", "categories", "skipped"):
-            raise AttributeError(name)
-        try:
-            return self._column(name)
-        except KeyError:
-            raise AttributeError(name) from None
-
-    @property
-    def names(self) -> list[str]:
-        return [*self.categories, *self.columns]
-
-    def to_pandas(self):
-        """A DataFrame with magnitudes; each unit in its column name (pandas is optional)."""
-        try:
-            import pandas as pd
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise InvalidParameter("to_pandas() needs pandas: pip install pandas") from None
-        data = {}
-        for name in self.names:
-            column = self._column(name)
-            if hasattr(column, "units"):
-                data[f"{name} [{column.units:~P}]"] = column.magnitude
-            else:
-                data[name] = column
-        return pd.DataFrame(data)
-
-    def table(self, max_rows: int = 40) -> str:
-        from symsys.show import table
-
-        names = ["model", "hardware", "precision", "phase", "batch_size", "seq_len", "latency",
-                 "throughput", "bottleneck", "feasible"]
-        rows = []
-        for i in range(min(len(self), max_rows)):
-            rows.append([self._cell(n, i) for n in names])
-        import io
-
-        text = table(names, rows, file=io.StringIO())
-        if len(self) > max_rows:
-            text += f"\n... {len(self) - max_rows} more rows"
-        for reason in self.skipped:
-            text += f"\nskipped: {reason}"
-        return text
-
-    def _cell(self, name, i):
-        return self._column(name)[i]
-
-
 def _law_of(model, phase):
     from symsys.registry.models import Transformer
     from symsys.solvers.inputs import LawRef
@@ -120,9 +55,29 @@ def _law_of(model, phase):
     return LawRef("fixed_workload")
 
 
+#: result column -> the law outputs it needs
+COLUMNS = {"latency": ("T",), "latency_compute": ("t_compute",),
+           "latency_memory": ("t_memory",), "arithmetic_intensity": ("I",),
+           "memory_footprint": ("M",), "flops": ("F",), "bytes": ("Q",),
+           "throughput": ("T", "n_tok"), "bottleneck": ("t_compute", "t_memory"),
+           "feasible": ("M",)}
+
+
 def sweep(model, hardware, batch_size=1, seq_len=None, precision="fp16", phase="decode",
-          weight_precision=None, kv_precision=None, efficiency=None) -> SweepResult:
-    """Evaluate every combination of the list-valued arguments; see the module docstring."""
+          weight_precision=None, kv_precision=None, efficiency=None, columns=None,
+          chunk_size=None):
+    """Evaluate every combination of the list-valued arguments; see the module docstring.
+
+    ``columns``: the result columns to compute (default all of ``COLUMNS``; fewer is faster:
+    ``columns=["latency"]`` evaluates the latency alone). ``chunk_size``: return an iterator
+    of results covering at most that many configurations each, split along the batch axis.
+    """
+    wanted = _wanted(columns)
+    if chunk_size is not None:
+        return _chunks(dict(model=model, hardware=hardware, seq_len=seq_len,
+                            precision=precision, phase=phase, weight_precision=weight_precision,
+                            kv_precision=kv_precision, efficiency=efficiency, columns=columns),
+                       batch_size, chunk_size)
     models = [resolve_model(m) for m in _listify(model)]
     devices = [resolve_hardware(h) for h in _listify(hardware)]
     precisions = [check_precision(p) for p in _listify(precision)]
@@ -144,11 +99,35 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="fp16", phase="
             if not pairs:
                 continue
             pieces.append(_evaluate(law, group, pairs, batches, seqs, phase_value,
-                                    weight_precision, kv_precision, efficiency))
+                                    weight_precision, kv_precision, efficiency, wanted))
     if not pieces:
         raise UnsupportedPrecision("no device in the sweep has the requested precision: "
                                    + "; ".join(s[2] for s in skipped))
-    return _concatenate(pieces, [s[2] for s in skipped])
+    return _concatenate(pieces, [s[2] for s in skipped], wanted)
+
+
+def _wanted(columns) -> tuple[str, ...]:
+    if columns is None:
+        return tuple(COLUMNS)
+    if isinstance(columns, str):
+        columns = [columns]
+    unknown = [c for c in columns if c not in COLUMNS]
+    if unknown or not columns:
+        raise InvalidParameter(f"columns={columns!r}: choose from {', '.join(COLUMNS)}")
+    return tuple(columns)
+
+
+def _chunks(arguments: dict, batch_size, chunk_size):
+    """Results of at most ``chunk_size`` configurations, along the batch axis."""
+    chunk_size = validate.positive_int("chunk_size", chunk_size)
+    if not isinstance(batch_size, range):  # a range stays lazy: 1e8 batches are 800 MB
+        batch_size = _axis(validate.positive_int("batch_size", batch_size, array=True))
+    probe = sweep(batch_size=batch_size[:1], **arguments)  # configurations per batch value
+    per_batch = max(1, chunk_size // len(probe))
+    for start in range(0, len(batch_size), per_batch):
+        part = batch_size[start:start + per_batch]
+        yield sweep(batch_size=np.arange(part.start, part.stop, part.step)
+                    if isinstance(part, range) else part, **arguments)
 
 
 def _group(models, phase) -> dict:
@@ -158,9 +137,14 @@ def _group(models, phase) -> dict:
     return groups
 
 
+#: configurations per kernel call: big enough to amortise the call, small enough for cache
+BLOCK = 1 << 16
+_HARDWARE = ("Pi", "beta", "eta_c", "eta_m", "bytes_w", "bytes_kv")
+
+
 def _evaluate(law, models, pairs, batches, seqs, phase, weight_precision, kv_precision,
-              efficiency) -> dict:
-    """One broadcast call over (model, device/precision, batch, seq_len)."""
+              efficiency, wanted) -> dict:
+    """Blocked broadcast calls over (model, device/precision, batch, seq_len)."""
     transformer = law.name in ("decode", "prefill")
     if phase == "prefill" and transformer:  # the checks step_inputs makes for one prefill
         if seqs is None:
@@ -169,89 +153,116 @@ def _evaluate(law, models, pairs, batches, seqs, phase, weight_precision, kv_pre
             raise InvalidParameter(f"seq_len={seqs.tolist()}: a prefill needs prompts of at "
                                    "least 1 token (0 is allowed for decode only)")
     seq_axis = seqs if (seqs is not None and transformer) else np.array([None], dtype=object)
-    # per-model and per-pair inputs come from step_inputs at a reference point, so the
-    # validation and the mapping from registry to symbols are the single ones in inputs.py
+    # inputs come from step_inputs (one per model x device/precision), so validation and the
+    # mapping from registry to symbols are the single ones in inputs.py
     ref_seq = None if seq_axis[0] is None else int(seq_axis[0])
-    per_model = [step_inputs(m, pairs[0][0], 1, pairs[0][1], phase=phase, seq_len=ref_seq,
-                             weight_precision=weight_precision, kv_precision=kv_precision,
-                             efficiency=efficiency).values for m in models]
-    per_pair = [step_inputs(models[0], hw, 1, prec, phase=phase, seq_len=ref_seq,
-                            weight_precision=weight_precision, kv_precision=kv_precision,
-                            efficiency=efficiency).values for hw, prec in pairs]
+    cases = [[step_inputs(m, hw, 1, prec, phase=phase, seq_len=ref_seq,
+                          weight_precision=weight_precision, kv_precision=kv_precision,
+                          efficiency=efficiency).values for hw, prec in pairs] for m in models]
     shape = (len(models), len(pairs), len(batches), len(seq_axis))
-    hardware_names = {"Pi", "beta", "eta_c", "eta_m", "t_o", "bytes_w", "bytes_kv"}
-    names = [_COLUMNS[c][0] for c in _COLUMNS] + ["n_tok"] * transformer
-    dense = all(v.get("E", 1) == 1 for v in per_model)
-    outputs = kernel(law, dense)
-    args = []
-    for name in outputs.args:
-        if name == "b":
-            value = batches.astype(float).reshape(1, 1, -1, 1)
-        elif name == "s":
-            value = (np.asarray([0 if s is None else s for s in seq_axis], dtype=float)
-                     .reshape(1, 1, 1, -1))
-        elif name in hardware_names:
-            value = np.array([v[name] for v in per_pair], dtype=float).reshape(1, -1, 1, 1)
+    needed = {output for column in wanted for output in COLUMNS[column]}
+    if not transformer:
+        needed.discard("n_tok")  # a fixed workload's throughput counts samples (the batch)
+    names = tuple(n for n in ("T", "t_compute", "t_memory", "I", "M", "F", "Q", "n_tok")
+                  if n in needed)
+    dense = all(row[0].get("E", 1) == 1 for row in cases)
+    fn = kernel(law, dense, outputs=names)
+    fixed = {}
+    for name in fn.args:
+        if name in ("b", "s"):
+            continue
+        if name in _HARDWARE:
+            fixed[name] = np.array([v[name] for v in cases[0]]).reshape(1, -1, 1, 1)
+        elif name == "t_o":  # a calibrated overhead scales with the model's kernel count
+            fixed[name] = np.array([[v[name] for v in row] for row in cases]).reshape(
+                len(models), -1, 1, 1)
         else:
-            value = np.array([v[name] for v in per_model], dtype=float).reshape(-1, 1, 1, 1)
-        args.append(value)
-    wanted = [outputs.outputs.index(n) for n in names]
+            fixed[name] = np.array([row[0][name] for row in cases]).reshape(-1, 1, 1, 1)
+    fixed["s"] = np.asarray([0 if x is None else x for x in seq_axis],
+                            dtype=float).reshape(1, 1, 1, -1)
+    out = {n: np.empty(shape) for n in names}
+    step = max(1, BLOCK // (shape[0] * shape[1] * shape[3]))
     with np.errstate(all="ignore"):  # non-finite results are reported just below
-        raw = outputs.raw(*args)
-    values = {n: _full(raw[i], shape) for n, i in zip(names, wanted)}
-    bad = [n for n, v in values.items() if not np.all(np.isfinite(v))]
-    if bad:
-        raise InvalidParameter(f"sweep: {', '.join(bad)} would be inf or NaN at some points "
+        for start in range(0, len(batches), step):
+            block = slice(start, start + step)
+            fixed["b"] = batches[block].astype(float).reshape(1, 1, -1, 1)
+            for name, value in zip(names, fn.raw(*(fixed[a] for a in fn.args))):
+                out[name][:, :, block, :] = value
+    if not all(np.isfinite(out[n]).all() for n in names):
+        raise InvalidParameter("sweep: latency or footprint would be inf or NaN at some points "
                                "(an input far outside any physical range)")
-    index = np.indices(shape).reshape(4, -1)
-    capacity = np.array([hw.memory.capacity.m_as("B") for hw, _ in pairs])
-    out = {
-        "model": ([m.key for m in models], index[0]),
-        "hardware": ([hw.key for hw, _ in pairs], index[1]),
-        "precision": ([p for _, p in pairs], index[1]),
-        "phase": ([phase], np.zeros_like(index[0])),
-        "batch_size": batches[index[2]],
-        # decode without seq_len has no cached context: s = 0; fixed workloads have none
-        "seq_len": np.asarray([0 if s is None else s for s in seq_axis])[index[3]],
+    return {"law": law, "shape": shape, "phase": phase, "models": models, "pairs": pairs,
+            "batches": batches, "seq_axis": seq_axis, "transformer": transformer,
+            "values": {n: v.reshape(-1) for n, v in out.items()}}
+
+
+def _piece_columns(piece) -> tuple[dict, dict, int]:
+    """(categories, lazy numeric columns, length) of one evaluated piece."""
+    shape, values = piece["shape"], piece["values"]
+    pairs = piece["pairs"]
+    categories = {
+        "model": (axis_codes(0, shape), [m.key for m in piece["models"]]),
+        "hardware": (axis_codes(1, shape), [hw.key for hw, _ in pairs]),
+        "precision": (axis_codes(1, shape), [p for _, p in pairs]),
+        "phase": (lambda: np.zeros(int(np.prod(shape)), dtype=np.int8), [piece["phase"]]),
     }
-    for column, (symbol, _) in _COLUMNS.items():
-        out[column] = values[symbol]
-    items = values["n_tok"] if transformer else out["batch_size"].astype(float)
-    out["throughput"] = items / values["T"]
-    out["bottleneck"] = (["Memory", "Compute"],
-                         (values["t_compute"] >= values["t_memory"]).view(np.int8))
-    out["feasible"] = values["M"] <= capacity[index[1]]
-    out["_unit_throughput"] = "token/s" if transformer else "sample/s"
-    return out
+    batches = piece["batches"]
+    # decode without seq_len has no cached context: s = 0; fixed workloads have none
+    seqs = np.asarray([0 if x is None else x for x in piece["seq_axis"]])
+    capacity = np.array([hw.memory.capacity.m_as("B") for hw, _ in pairs])
+    items = values.get("n_tok") if piece["transformer"] else None
+    lazy = {
+        "batch_size": lambda: batches[axis_codes(2, shape)()],
+        "seq_len": lambda: seqs[axis_codes(3, shape)()],
+        "throughput_value": lambda: (items if items is not None else
+                                     batches[axis_codes(2, shape)()].astype(float)) / values["T"],
+        "bottleneck_code": lambda: (values["t_compute"] >= values["t_memory"]).view(np.int8),
+        "feasible": lambda: values["M"] <= capacity[axis_codes(1, shape)()],
+    }
+    return categories, lazy, int(np.prod(shape))
 
 
-def _full(values, shape) -> np.ndarray:
-    """``values`` as a flat array of ``shape``'s size, copying only what broadcasting needs."""
-    values = np.asarray(values, dtype=float)
-    if values.shape != shape:
-        values = np.broadcast_to(values, shape)
-    return values.reshape(-1)
+def _concatenate(pieces, skipped, wanted) -> SweepResult:
+    units = ["token/s" if p["transformer"] else "sample/s" for p in pieces]
+    built = [_piece_columns(p) for p in pieces]
+    quantities = {"latency": ("T", "s"), "latency_compute": ("t_compute", "s"),
+                  "latency_memory": ("t_memory", "s"), "arithmetic_intensity": ("I", "FLOP/B"),
+                  "memory_footprint": ("M", "B"), "flops": ("F", "FLOP"), "bytes": ("Q", "B")}
 
+    def joined(get):
+        parts = [get(i) for i in range(len(pieces))]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-def _concatenate(pieces, skipped) -> SweepResult:
-    per_piece = [p.pop("_unit_throughput") for p in pieces]
-    units = set(per_piece)
-    categorical = [n for n, v in pieces[0].items() if isinstance(v, tuple)]
+    columns = {name: to_quantity(joined(lambda i, s=symbol: pieces[i]["values"][s]), unit)
+               for name, (symbol, unit) in quantities.items() if name in wanted}
     categories = {}
-    for name in categorical:
-        labels = sorted({label for p in pieces for label in p[name][0]})
-        position = {label: i for i, label in enumerate(labels)}
-        codes = [np.asarray([position[x] for x in p[name][0]])[p[name][1]] for p in pieces]
-        categories[name] = (np.concatenate(codes) if len(codes) > 1 else codes[0], labels)
-    columns = {name: np.concatenate([p[name] for p in pieces]) if len(pieces) > 1
-               else pieces[0][name] for name in pieces[0] if name not in categorical}
-    for name, (_, unit) in _COLUMNS.items():
-        columns[name] = to_quantity(columns[name], unit)
-    if len(units) == 1:
-        columns["throughput"] = to_quantity(columns["throughput"], units.pop())
-    else:  # tokens/s and samples/s together: magnitudes, with the unit of each row beside them
-        labels = sorted(units)
-        codes = [np.full(len(p["latency"]), labels.index(u)) for p, u in zip(pieces, per_piece)]
-        categories["throughput_unit"] = (np.concatenate(codes), labels)
-    return SweepResult(columns, skipped, categories)
+    for name in built[0][0]:
+        labels = sorted({label for b in built for label in b[0][name][1]})
+        if len(built) == 1:
+            codes, own = built[0][0][name]
+            remap = np.array([labels.index(x) for x in own])
+            categories[name] = ((lambda c=codes, r=remap: r[c()]), labels)
+        else:
+            codes = [np.array([labels.index(x) for x in b[0][name][1]])[b[0][name][0]()]
+                     for b in built]
+            categories[name] = (np.concatenate(codes), labels)
+    lazy = {name: (lambda n=name: joined(lambda i: built[i][1][n]()))
+            for name in ("batch_size", "seq_len", "feasible")
+            if name in wanted or name in ("batch_size", "seq_len")}
+    def throughput():
+        return joined(lambda i: built[i][1]["throughput_value"]())
 
+    if "throughput" not in wanted:
+        pass
+    elif len(set(units)) == 1:
+        lazy["throughput"] = lambda: to_quantity(throughput(), units[0])
+    else:  # tokens/s and samples/s together: magnitudes, with the unit of each row beside them
+        labels = sorted(set(units))
+        lazy["throughput"] = throughput
+        categories["throughput_unit"] = (
+            (lambda: np.concatenate([np.full(b[2], labels.index(u)) for b, u in
+                                     zip(built, units)])), labels)
+    if "bottleneck" in wanted:
+        categories["bottleneck"] = (
+            (lambda: joined(lambda i: built[i][1]["bottleneck_code"]())), ["Memory", "Compute"])
+    return SweepResult(columns, skipped, categories, lazy, sum(b[2] for b in built))

@@ -55,11 +55,12 @@ def positive_int(name: str, value, allow_zero: bool = False, array: bool = False
         raise InvalidParameter(f"{name}={value!r}: empty; give at least one value")
     if values.dtype.kind not in "iuf":
         raise InvalidParameter(f"{name}={value!r}: expected an integer")
-    if not np.all(np.isfinite(values)):
-        raise InvalidParameter(f"{name}={value!r}: must be a finite number, not NaN or inf")
-    if np.any(values != np.round(values)):
-        raise InvalidParameter(f"{name}={value!r}: must be a whole number")
-    if np.any(values < low) or np.any(values > MAX_COUNT):
+    if values.dtype.kind == "f":  # integer arrays are finite and whole by construction
+        if not np.all(np.isfinite(values)):
+            raise InvalidParameter(f"{name}={value!r}: must be a finite number, not NaN or inf")
+        if np.any(values != np.round(values)):
+            raise InvalidParameter(f"{name}={value!r}: must be a whole number")
+    if values.min() < low or values.max() > MAX_COUNT:
         raise InvalidParameter(_range(name, value, low))
     return values if values.ndim else int(values)
 
