@@ -1,42 +1,17 @@
 """Sweeps larger than memory: ``symsys.sweep`` over slices of the batch axis, reduced as it goes.
 
-``symsys.sweep`` materialises every configuration's columns at once (~100-200 bytes each), so
-1e8 configurations would need tens of GB. :func:`sweep_chunked` calls it on consecutive slices
-of ``batch_size`` (a ``range`` is sliced lazily: the 1e8-element axis itself is never built)
-and folds each chunk into a reducer, so peak memory is that of one chunk, whatever the total.
-
-This lives in ``benchmarks/`` because the package has no chunking API yet; the shape it would
-take there is ``symsys.sweep(..., chunk_size=N, reduce=...)`` or an iterator of chunks.
+One ``symsys.sweep`` holds every configuration's columns at once (~100-200 bytes each), so 1e8
+configurations would need tens of GB. ``symsys.sweep(..., chunk_size=N)`` yields results of at
+most N configurations along the batch axis (a ``range`` is sliced lazily: the 1e8-element axis
+is never built); :func:`sweep_chunked` folds them into a reducer, so peak memory is that of one
+chunk, whatever the total.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
-
-
-def batch_chunks(batch_size, chunk_size: int) -> Iterator[np.ndarray]:
-    """Consecutive slices of the batch axis, each at most ``chunk_size`` long.
-
-    ``batch_size`` is a ``range`` (sliced without materialising it), an int n (meaning
-    1..n) or a 1-D array-like (sliced as views).
-    """
-    if chunk_size < 1:
-        raise ValueError("chunk_size must be >= 1")
-    if isinstance(batch_size, int | np.integer):
-        batch_size = range(1, int(batch_size) + 1)
-    if isinstance(batch_size, range):
-        for start in range(0, len(batch_size), chunk_size):
-            part = batch_size[start:start + chunk_size]
-            yield np.arange(part.start, part.stop, part.step, dtype=np.int64)
-        return
-    array = np.asarray(batch_size)
-    if array.ndim != 1:
-        raise ValueError("batch_size must be 1-D")
-    for start in range(0, len(array), chunk_size):
-        yield array[start:start + chunk_size]
 
 
 class BestConfiguration:
@@ -101,14 +76,14 @@ def sweep_chunked(batch_size, chunk_size: int = 1_000_000, reducer=None, **sweep
     """``symsys.sweep(batch_size=chunk, **sweep_kwargs)`` for each chunk, folded into
     ``reducer`` (default :class:`BestConfiguration`); returns ``reducer.result()``.
 
-    Only the batch axis is chunked, so one chunk holds ``chunk_size`` x (models x devices x
-    precisions x seq_lens) configurations: choose ``chunk_size`` with that in mind.
+    ``chunk_size`` counts configurations (models x devices x precisions x seq_lens x batches).
     """
     import symsys
 
     reducer = reducer if reducer is not None else BestConfiguration()
-    for chunk in batch_chunks(batch_size, chunk_size):
-        result = symsys.sweep(batch_size=chunk, **sweep_kwargs)
+    if isinstance(batch_size, int | np.integer):
+        batch_size = range(1, int(batch_size) + 1)
+    for result in symsys.sweep(batch_size=batch_size, chunk_size=chunk_size, **sweep_kwargs):
         reducer.update(result)
         del result
     return reducer.result()

@@ -60,11 +60,14 @@ def test_quick_run_prints_the_tables(quick_run):
     assert "skipped (--quick)" in stdout
 
 
-@pytest.mark.parametrize("axis", [range(1, 2501), 2500, np.arange(1, 2501)])
-def test_batch_chunks_cover_the_axis_in_order(axis):
-    parts = list(chunked.batch_chunks(axis, 700))
+@pytest.mark.parametrize("axis", [range(1, 2501), np.arange(1, 2501)])
+def test_package_chunks_cover_the_axis_in_order(axis):
+    import symsys
+
+    parts = list(symsys.sweep("Llama3_8B", "H100", batch_size=axis, chunk_size=700,
+                              columns=["latency"]))
     assert [len(p) for p in parts] == [700, 700, 700, 400]
-    assert np.array_equal(np.concatenate(parts), np.arange(1, 2501))
+    assert np.array_equal(np.concatenate([p.batch_size for p in parts]), np.arange(1, 2501))
 
 
 def test_chunked_reduction_equals_one_sweep():
