@@ -7,23 +7,24 @@ step's regime flips (at most once, since both of its times are linear in the con
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
-from symsys import symbols as S
-from symsys.compile import compile_exprs
-from symsys.laws.serving import decode_sums
+from symsys import kernels
 from symsys.solvers import validate
 from symsys.solvers.inference import InferenceResult, solve
 from symsys.units import to_quantity
 
 
-@functools.cache
-def _sums():
-    law = decode_sums
-    return compile_exprs([law.expr(S.S_c), law.expr(S.S_m), law.expr(S.s_cross)], law.inputs,
-                         scalar=True)
+def _sums() -> kernels.Kernel:
+    def build():
+        from symsys import symbols as S
+        from symsys.laws.serving import decode_sums as law
+
+        names = ("S_c", "S_m", "s_cross")
+        return [law.expr(getattr(S, n)) for n in names], law.inputs, names
+
+    return kernels.kernel("decode_sums", build, scalar=True)
 
 
 def decode_total(values: dict, prompt_len: int, steps: int) -> tuple[float, int]:
@@ -31,12 +32,11 @@ def decode_total(values: dict, prompt_len: int, steps: int) -> tuple[float, int]
     are memory-bound. ``values`` are the decode law's inputs (any ``s``)."""
     if steps == 0:
         return 0.0, 0
-    law = decode_sums
     fn = _sums()
 
     def call(j0, j1):
         args = {**values, "s_p": prompt_len, "j_0": j0, "j_1": j1}
-        return [float(x) for x in fn.raw(*(args[s.name] for s in law.inputs))]
+        return [float(x) for x in fn.raw(*(args[a] for a in fn.args))]
 
     _, _, crossing = call(1, 1)
     first_c, first_m, _ = call(1, 1)
