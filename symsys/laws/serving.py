@@ -12,7 +12,20 @@ import sympy as sp
 
 from symsys.laws.base import Derived, Law
 from symsys.laws.inference import decode
-from symsys.symbols import S_c, S_m, j, j_0, j_1, s, s_cross, s_p, t_compute, t_memory, t_o
+from symsys.symbols import (
+    E_hit,
+    S_c,
+    S_m,
+    j,
+    j_0,
+    j_1,
+    s,
+    s_cross,
+    s_p,
+    t_compute,
+    t_memory,
+    t_o,
+)
 
 
 def _regime_sum(term):
@@ -31,9 +44,18 @@ def _regime_sum(term):
 
 
 def _crossing(_law) -> sp.Expr:
-    """The context s at which the decode law's compute and memory times are equal."""
-    (solution,) = sp.solve(sp.Eq(decode.expr(t_compute), decode.expr(t_memory)), s)
-    return solution
+    """The context s at which the decode law's compute and memory times are equal.
+
+    The experts touched, E_hit = E (1 - (1 - k/E)^b), does not depend on s: it is held as a
+    symbol while solving and put back after. Solved through it, sympy would clear the
+    fraction into E^b and (E - k)^b, which overflow a float (and exact integers) for an MoE
+    model at a large batch.
+    """
+    flat: dict = {}
+    for output, rhs in decode.definitions:
+        flat[output] = output if output == E_hit else rhs.xreplace(flat)
+    (solution,) = sp.solve(sp.Eq(flat[t_compute], flat[t_memory]), s)
+    return solution.xreplace({E_hit: decode.expr(E_hit)})
 
 
 _DECODE_INPUTS = tuple(x for x in decode.inputs if x != s)

@@ -58,18 +58,30 @@ class Shape:
         def bad(name, why):
             raise InvalidParameter(f"shape.{name} = {getattr(self, name)!r}: {why}")
 
+        def count(value, low) -> bool:  # counts above 2**53 are not exact as floats
+            return isinstance(value, int) and not isinstance(value, bool) and low <= value <= 2**53
+
         for f in ("layers", "d_model", "heads", "kv_heads", "head_dim", "d_ff", "vocab",
                   "experts", "active_experts", "norms_per_layer"):
-            value = getattr(self, f)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                bad(f, "must be a positive integer")
+            if not count(getattr(self, f), 1):
+                bad(f, "must be a positive integer (at most 2**53)")
+        for f in ("max_positions", "type_vocab", "shared_experts"):
+            if not count(getattr(self, f), 0):
+                bad(f, "must be an integer >= 0 (at most 2**53)")
+        for f in ("expert_d_ff", "q_lora_rank", "kv_lora_rank", "qk_rope_head_dim",
+                  "qk_nope_head_dim", "v_head_dim"):
+            if getattr(self, f) is not None and not count(getattr(self, f), 1):
+                bad(f, "must be absent or a positive integer (at most 2**53)")
+        for f in ("gated_mlp", "tied_embeddings", "pooler"):
+            if not isinstance(getattr(self, f), bool):
+                bad(f, "must be true or false")
         if self.heads % self.kv_heads:
             bad("kv_heads", f"must divide heads = {self.heads}")
         if self.active_experts > self.experts:
             bad("active_experts", f"cannot exceed experts = {self.experts}")
-        if self.norm not in NORMS:
+        if not isinstance(self.norm, str) or self.norm not in NORMS:
             bad("norm", f"expected one of {', '.join(NORMS)}")
-        if self.bias not in (True, False, "qkv"):
+        if not (isinstance(self.bias, bool) or self.bias == "qkv"):
             bad("bias", "expected true, false or 'qkv'")
         if self.position not in ("rope", "learned", "alibi"):
             bad("position", "expected 'rope', 'learned' or 'alibi'")
@@ -77,7 +89,8 @@ class Shape:
             bad("max_positions", "a learned position table needs its row count")
         if self.is_moe and self.expert_d_ff is None:
             bad("expert_d_ff", "an MoE model needs its experts' FFN dimension")
-        if self.dense_layers is not None and not 0 <= self.dense_layers <= self.layers:
+        if self.dense_layers is not None and not (count(self.dense_layers, 0)
+                                                  and self.dense_layers <= self.layers):
             bad("dense_layers", f"must be between 0 and layers = {self.layers}")
         mla = (self.q_lora_rank, self.kv_lora_rank, self.qk_rope_head_dim,
                self.qk_nope_head_dim, self.v_head_dim)
@@ -257,3 +270,14 @@ def load(paths=None) -> list:
 
 #: The model zoo: ``Models.Llama3_8B``, ``Models.Language.GPT3``, ``Models["meta-llama/..."]``.
 Models = Zoo("Models", load, UnknownModel)
+
+
+def from_hf_config(path_or_dict, *, key: str | None = None, name: str | None = None):
+    """A :class:`Transformer` read offline from a Hugging Face ``config.json`` (path, folder or
+    dict); see :mod:`symsys.registry.hf`. ``Models.from_hf_config(...)``."""
+    from symsys.registry.hf import from_hf_config as load
+
+    return load(path_or_dict, key=key, name=name)
+
+
+Models.from_hf_config = from_hf_config

@@ -170,6 +170,11 @@ class SensitivitySolver:
         if output in STREAMING_OUTPUTS:
             from symsys.solvers.streaming import WeightStreamingModel, streaming_inputs
 
+            options = {k: v for k, v in options.items() if v is not None}  # CLI defaults
+            other = sorted(set(options) - {"overlap", "efficiency"})
+            if other:
+                raise InvalidParameter(f"{', '.join(other)}: not an option of weight streaming "
+                                       f"(output={output!r}), which takes overlap and efficiency")
             inputs = streaming_inputs(model, hardware, seq_len, batch_size, precision,
                                       phase=phase, **options)
             baseline = WeightStreamingModel().solve(model, hardware, seq_len, batch_size,

@@ -407,9 +407,18 @@ def _verdict(r: WeightStreamingResult) -> str:
 
 def _evaluate(inputs: StreamingInputs) -> WeightStreamingResult:
     law = inputs.law
-    raw = kernel(law).raw(*(inputs.values[s.name] for s in law.inputs))
+    # floats: a product of Python ints (b s at 2**53) is too large for numpy's C long
+    with np.errstate(all="ignore"):  # non-finite results are reported just below
+        raw = kernel(law).raw(*(float(inputs.values[s.name]) for s in law.inputs))
     names = (*(o.name for o in law.outputs), *(d.name for d in _DERIVED))
-    return WeightStreamingResult(inputs, {n: float(v) for n, v in zip(names, raw, strict=True)})
+    out = {n: float(v) for n, v in zip(names, raw, strict=True)}
+    bad = [n for n, v in out.items() if not math.isfinite(v)]
+    if bad:
+        v = inputs.values
+        raise InvalidParameter(f"{inputs.model.key} on {inputs.hardware.key}, batch_size="
+                               f"{v['b']}, seq_len={v['s']}: {', '.join(bad)} would be inf or "
+                               "NaN (an input far outside any physical range)")
+    return WeightStreamingResult(inputs, out)
 
 
 class WeightStreamingModel:

@@ -81,7 +81,7 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="fp16", phase="
     models = [resolve_model(m) for m in _listify(model)]
     devices = [resolve_hardware(h) for h in _listify(hardware)]
     precisions = [check_precision(p) for p in _listify(precision)]
-    phases = _listify(phase)
+    phases = [validate.choice("phase", p, ("decode", "prefill")) for p in _listify(phase)]
     batches = _axis(validate.positive_int("batch_size", batch_size, array=True))
     seqs = (None if seq_len is None else
             _axis(validate.positive_int("seq_len", seq_len, allow_zero=True, array=True)))

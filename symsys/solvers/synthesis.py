@@ -72,8 +72,10 @@ def _solutions(law, output: str, lever: str, dense: bool):
     compiled = []
     for solution, conditions in found:
         sides = [c.lhs - c.rhs for c in conditions]  # each must be >= 0 (Ge) or <= 0 (Le)
+        scales = [abs(c.lhs) + abs(c.rhs) for c in conditions]  # for a relative tolerance
         signs = [1 if isinstance(c, sp.GreaterThan) else -1 for c in conditions]
-        compiled.append((solution, signs, compile_exprs([solution, *sides], args, scalar=True)))
+        compiled.append((solution, signs, compile_exprs([solution, *sides, *scales], args,
+                                                        scalar=True)))
     forward = compile_exprs([y], law.inputs, scalar=True)
     return compiled, forward
 
@@ -132,7 +134,7 @@ class SynthesisSolver:
 
     def solve(self, model, hardware, target, lever="memory_bandwidth", precision="fp16",
               batch_size=1, seq_len=None, phase="decode", **options) -> SynthesisResult:
-        if lever not in SOLVABLE:
+        if not isinstance(lever, str) or lever not in SOLVABLE:
             raise InvalidParameter(f"lever={lever!r}: expected one of {', '.join(SOLVABLE)}")
         output, y = _target(target)
         inputs = step_inputs(model, hardware, batch_size, precision, phase=phase,
@@ -157,9 +159,14 @@ class SynthesisSolver:
             if not (math.isfinite(value) and value > 0):
                 continue
             args = [value if s is symbol else v for s, v in zip(inputs.law.inputs, law_args)]
-            residual = [float(v) for v in fn.raw(*args, y)[1:]]
-            if all(sign * r >= -1e-9 * max(1.0, abs(r)) for sign, r in zip(signs, residual)):
+            checks = [float(v) for v in fn.raw(*args, y)[1:]]
+            residual, scale = checks[:len(signs)], checks[len(signs):]
+            # the branch holds to rounding, relative to the size of its terms (an absolute
+            # tolerance would accept the wrong branch when the times are nanoseconds)
+            if all(sign * r >= -1e-9 * m for sign, r, m in zip(signs, residual, scale)):
                 achieved = float(forward.raw(*args)[0])
+                if not abs(achieved - y) <= 1e-6 * y:  # the forward law must confirm it
+                    continue
                 note = _bounds_note(lever, value, unit)
                 return SynthesisResult(baseline, output, lever, y, value, achieved, unit, note,
                                        expression)

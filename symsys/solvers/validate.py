@@ -120,6 +120,6 @@ def nonnegative_quantity(name: str, value, unit: str) -> float:
 
 
 def choice(name: str, value, options) -> str:
-    if value not in options:
+    if not isinstance(value, str) or value not in options:  # an array has no single truth
         raise InvalidParameter(f"{name}={value!r}: expected one of {', '.join(map(repr, options))}")
     return value
