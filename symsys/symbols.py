@@ -161,7 +161,7 @@ t_cmp = _declare("t_cmp", r"t_{\mathrm{cmp}}", "s", "time to compute one layer")
 t_layer = _declare("t_layer", r"t_{\mathrm{layer}}", "s", "time per layer (overlapped or serial)")
 R_tok = _declare("R_tok", r"R_{tok}", "token/s", "tokens processed per second")
 e_act = _declare("e_act", r"e_{act}", "1", "activation elements held on chip per token in flight")
-M_kv = _declare("M_kv", r"M_{kv}", "B", "K/V cache bytes held on chip")
+M_kv = _declare("M_kv", r"M_{kv}", "B", "K/V cache bytes held (on chip when streaming weights)")
 M_act = _declare("M_act", r"M_{act}", "B", "activation bytes held on chip")
 M_wbuf = _declare("M_wbuf", r"M_{wbuf}", "B", "layer-weight buffer bytes held on chip")
 M_chip = _declare("M_chip", r"M_{chip}", "B", "on-chip footprint: K/V + activations + buffers")
@@ -194,3 +194,9 @@ S_m = _declare("S_m", r"S_{\mathrm{memory}}", "s",
 s_cross = _declare("s_cross", r"s_{\times}", "1",
                    "context at which a decode step's compute and memory times are equal",
                    positive=None, real=True)
+
+# --- rates and drifts derived for the solvers ---------------------------------------------------
+R_s = _declare("R_s", r"R_{s}", "sample/s", "samples processed per second")
+g_s = _declare("g_s", r"\partial_{s}(t_{c} - t_{m})", "s",
+               "change of a decode step's compute-minus-memory time per cached token")
+W_res = _declare("W_res", r"W_{res}", "B", "weight bytes resident in memory (every weight)")

@@ -16,6 +16,7 @@ from symsys.symbols import (
     E_hit,
     S_c,
     S_m,
+    g_s,
     j,
     j_0,
     j_1,
@@ -74,6 +75,8 @@ decode_sums = Law(
     definitions=(
         (S_c, _regime_sum(t_compute)),
         (S_m, _regime_sum(t_memory)),
+        # which side of s_x is compute-bound: the sign of d(t_compute - t_memory)/ds
+        (g_s, sp.diff(decode.expr(t_compute) - decode.expr(t_memory), s)),
     ),
     derived=(Derived(s_cross, _crossing, solves=(t_compute, t_memory), unknown=s),),
     regimes=(),

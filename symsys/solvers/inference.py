@@ -124,15 +124,11 @@ class InferenceResult:
         return "Compute" if self.raw["t_compute"] >= self.raw["t_memory"] else "Memory"
 
     @property
-    def _items(self) -> tuple[float, str]:
-        if "n_tok" in self.raw:
-            return self.raw["n_tok"], "token/s"
-        return self.inputs.values["b"], "sample/s"
-
-    @property
     def throughput(self):
-        count, unit = self._items
-        return to_quantity(count / self.raw["T"], unit)
+        """Tokens/s of a transformer step, samples/s of a fixed workload (the law's rate)."""
+        if "R_tok" in self.raw:
+            return to_quantity(self.raw["R_tok"], "token/s")
+        return to_quantity(self.raw["R_s"], "sample/s")
 
     @property
     def flops(self):
@@ -183,8 +179,7 @@ class InferenceResult:
         if self.feasible:
             return ""
         need = self.memory_footprint.to("GB")
-        weights = to_quantity(self.inputs.values["bytes_w"] * self.inputs.values["N_total"],
-                              "B").to("GB")
+        weights = to_quantity(self.raw["W_res"], "B").to("GB")
         return (f"needs {need:.1f~P} (weights {weights:.1f~P} + KV cache and workspace) but "
                 f"{self.hardware.key} has {self.memory_capacity:~P}: "
                 f"{math.ceil(need.m_as('B') / self.memory_capacity.m_as('B'))} devices' memory")

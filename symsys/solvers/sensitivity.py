@@ -38,8 +38,8 @@ HARDWARE_LEVERS = ("memory_bandwidth", "peak_flops", "memory_efficiency", "compu
 
 
 def _throughput(law: Law) -> sp.Expr:
-    items = law.expr(S.n_tok) if S.n_tok in law.outputs else S.b
-    return items / law.expr(S.T)
+    """The law's own rate: tokens/s of a transformer step, samples/s of a fixed workload."""
+    return law.expr(S.R_tok if S.R_tok in law.outputs else S.R_s)
 
 
 #: output name -> (builder of its expression from the law, unit)

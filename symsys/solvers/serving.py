@@ -21,7 +21,7 @@ def _sums() -> kernels.Kernel:
         from symsys import symbols as S
         from symsys.laws.serving import decode_sums as law
 
-        names = ("S_c", "S_m", "s_cross")
+        names = ("S_c", "S_m", "s_cross", "g_s")
         return [law.expr(getattr(S, n)) for n in names], law.inputs, names
 
     return kernels.kernel("decode_sums", build, scalar=True)
@@ -38,9 +38,8 @@ def decode_total(values: dict, prompt_len: int, steps: int) -> tuple[float, int]
         args = {**values, "s_p": prompt_len, "j_0": j0, "j_1": j1}
         return [float(x) for x in fn.raw(*(args[a] for a in fn.args))]
 
-    _, _, crossing = call(1, 1)
-    first_c, first_m, _ = call(1, 1)
-    compute_grows = _compute_slope(values) > 0
+    first_c, first_m, crossing, slope = call(1, 1)
+    compute_grows = slope > 0
     if not math.isfinite(crossing):  # equal slopes: one regime for every step
         memory_steps = steps if first_m > first_c else 0
     elif compute_grows:  # memory-bound while prompt_len + j < crossing
@@ -55,13 +54,6 @@ def decode_total(values: dict, prompt_len: int, steps: int) -> tuple[float, int]
         compute_part = call(1, compute_steps)[0] if compute_steps else 0.0
         memory_part = call(compute_steps + 1, steps)[1] if memory_steps else 0.0
     return memory_part + compute_part, memory_steps
-
-
-def _compute_slope(values: dict) -> float:
-    """d(t_compute - t_memory)/ds of a decode step: attention FLOPs vs K/V bytes per token."""
-    v = values
-    return (v["a_attn"] * v["b"] / (v["eta_c"] * v["Pi"])
-            - v["bytes_kv"] * v["e_kv"] * v["b"] / (v["eta_m"] * v["beta"]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,9 +95,8 @@ class ServingResult:
 
     @property
     def kv_cache(self):
-        v = self.last_decode.inputs.values
-        return to_quantity(v["bytes_kv"] * v["e_kv"] * v["b"] * (self.prompt_len
-                                                                  + self.output_len), "B")
+        """K/V cache at the last decode step: prompt_len + output_len tokens per sequence."""
+        return to_quantity(self.last_decode.raw["M_kv"], "B")
 
     @property
     def memory_footprint(self):

@@ -59,7 +59,7 @@ def _law_of(model, phase):
 COLUMNS = {"latency": ("T",), "latency_compute": ("t_compute",),
            "latency_memory": ("t_memory",), "arithmetic_intensity": ("I",),
            "memory_footprint": ("M",), "flops": ("F",), "bytes": ("Q",),
-           "throughput": ("T", "n_tok"), "bottleneck": ("t_compute", "t_memory"),
+           "throughput": ("rate",), "bottleneck": ("t_compute", "t_memory"),
            "feasible": ("M",)}
 
 
@@ -160,10 +160,11 @@ def _evaluate(law, models, pairs, batches, seqs, phase, weight_precision, kv_pre
                           weight_precision=weight_precision, kv_precision=kv_precision,
                           efficiency=efficiency).values for hw, prec in pairs] for m in models]
     shape = (len(models), len(pairs), len(batches), len(seq_axis))
-    needed = {output for column in wanted for output in COLUMNS[column]}
-    if not transformer:
-        needed.discard("n_tok")  # a fixed workload's throughput counts samples (the batch)
-    names = tuple(n for n in ("T", "t_compute", "t_memory", "I", "M", "F", "Q", "n_tok")
+    # the law's rate: tokens/s of a transformer step, samples/s of a fixed workload
+    rate = "R_tok" if transformer else "R_s"
+    needed = {rate if output == "rate" else output
+              for column in wanted for output in COLUMNS[column]}
+    names = tuple(n for n in ("T", "t_compute", "t_memory", "I", "M", "F", "Q", rate)
                   if n in needed)
     dense = all(row[0].get("E", 1) == 1 for row in cases)
     fn = kernel(law, dense, outputs=names)
@@ -210,12 +211,11 @@ def _piece_columns(piece) -> tuple[dict, dict, int]:
     # decode without seq_len has no cached context: s = 0; fixed workloads have none
     seqs = np.asarray([0 if x is None else x for x in piece["seq_axis"]])
     capacity = np.array([hw.memory.capacity.m_as("B") for hw, _ in pairs])
-    items = values.get("n_tok") if piece["transformer"] else None
+    rate = values.get("R_tok" if piece["transformer"] else "R_s")
     lazy = {
         "batch_size": lambda: batches[axis_codes(2, shape)()],
         "seq_len": lambda: seqs[axis_codes(3, shape)()],
-        "throughput_value": lambda: (items if items is not None else
-                                     batches[axis_codes(2, shape)()].astype(float)) / values["T"],
+        "throughput_value": lambda: rate,
         "bottleneck_code": lambda: (values["t_compute"] >= values["t_memory"]).view(np.int8),
         "feasible": lambda: values["M"] <= capacity[axis_codes(1, shape)()],
     }
