@@ -20,6 +20,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 
+#: the case every figure measures: Llama-3-8B on an H100
+MODEL_KEY, HARDWARE_KEY = "Llama3_8B", "H100"
+
 
 def env_with_repo() -> dict:
     """The environment for child interpreters: this checkout first on the import path."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from symsys._version import __version__
 
 # public name -> module that defines it
 _EXPORTS = {
@@ -29,6 +29,11 @@ _EXPORTS = {
     "SensitivitySolver": "symsys.solvers.sensitivity",
     "SynthesisSolver": "symsys.solvers.synthesis",
     "calibrate": "symsys.calibration",
+    "bind": "symsys.solvers.generic",
+    "Scenario": "symsys.solvers.scenario",
+    "Result": "symsys.solvers.result",
+    "Law": "symsys.laws.base",
+    "declare": "symsys.symbols",
     "SymsysError": "symsys.errors",
     "InvalidParameter": "symsys.errors",
     "UnitError": "symsys.errors",

@@ -34,7 +34,7 @@ def _load(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from symsys import __version__
+    from symsys._version import __version__
 
     parser = _Parser(prog="symsys", description="Symbolic ML-systems performance models.",
                      formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -119,11 +119,3 @@ def solve_for(expr: sp.Expr, target: sp.Expr, x: sp.Symbol) -> list[tuple[sp.Exp
         for solution in sp.solve(sp.Eq(branch, target), x):
             found.append((solution, conditions))
     return found
-
-
-def substitute(expr: sp.Expr, values: dict) -> sp.Expr:
-    """``expr`` with ``values`` ({symbol: value}) substituted exactly (no float rounding)."""
-    return expr.xreplace({k: sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
-                          for k, v in values.items()})
-
-

@@ -9,26 +9,13 @@ Nothing is typed twice, so a document cannot drift from the code; ``tests`` rege
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from symsys import symbols as S
 from symsys.laws import ALL, Law, get
+from symsys.worked_examples import EXAMPLES
 
 FORMATS = ("md", "tex")
-
-#: law name -> function returning (intro sentence, [(label, latex value)]) for the example.
-_EXAMPLES: dict[str, Callable[[], tuple[str, list[tuple[str, str]]]]] = {}
-
-
-def example(name: str):
-    """Register the worked example of law ``name`` (presentation code, built on solvers)."""
-
-    def register(fn):
-        _EXAMPLES[name] = fn
-        return fn
-
-    return register
 
 
 def _symbol_rows(law: Law) -> list[tuple[str, str, str, str]]:
@@ -45,8 +32,6 @@ def _symbol_rows(law: Law) -> list[tuple[str, str, str, str]]:
 
 def markdown(law: Law) -> str:
     """The derivation of ``law`` as Markdown with ``$$`` display blocks."""
-    from symsys import worked_examples  # noqa: F401  (registers the worked examples)
-
     out = [f"# {law.title}", "", law.summary, "", "## Symbols", "",
            "| symbol | unit | role | meaning |", "|---|---|---|---|"]
     out += [f"| ${tex}$ | {unit} | {role} | {meaning} |" for tex, unit, role, meaning
@@ -56,8 +41,8 @@ def markdown(law: Law) -> str:
         out += ["## Derived results", "", "$$", _derived_block(law), "$$", ""]
     if law.notes:
         out += ["## Conventions", ""] + [f"- {note}" for note in law.notes] + [""]
-    if law.name in _EXAMPLES:
-        intro, rows = _EXAMPLES[law.name]()
+    if law.name in EXAMPLES:
+        intro, rows = EXAMPLES[law.name]()
         out += ["## Worked example", "", intro, "", "$$", "\\begin{aligned}"]
         out += [" \\\\\n".join(f"{label} &= {value}" for label, value in rows)]
         out += ["\\end{aligned}", "$$", ""]

@@ -21,6 +21,7 @@ class SymbolInfo:
     latex: str
     unit: str  # canonical unit; "1" for dimensionless
     meaning: str
+    lever: str = ""  # the readable name of the input when a user can invest in it
 
     @property
     def name(self) -> str:
@@ -31,13 +32,32 @@ class SymbolInfo:
 TABLE: dict[str, SymbolInfo] = {}
 
 
-def _declare(name: str, latex: str, unit: str, meaning: str, **assumptions) -> sp.Symbol:
+def declare(name: str, latex: str, unit: str, meaning: str, lever: str = "",
+            **assumptions) -> sp.Symbol:
+    """Add a symbol to the table and return it (positive unless ``assumptions`` say otherwise).
+
+    Laws outside the package (a user's own law) declare their new symbols here too, so the
+    solvers know their units, LaTeX and, for a ``lever``, the readable name users pass.
+    """
     assumptions.setdefault("positive", True)
     symbol = sp.Symbol(name, **assumptions)
     if name in TABLE:
         raise ValueError(f"symbol {name!r} declared twice")
-    TABLE[name] = SymbolInfo(symbol, latex, unit, meaning)
+    if lever and lever in {entry.lever for entry in TABLE.values()}:
+        raise ValueError(f"lever name {lever!r} declared twice")
+    TABLE[name] = SymbolInfo(symbol, latex, unit, meaning, lever)
     return symbol
+
+
+_declare = declare
+
+
+def lever_symbol(lever: str) -> sp.Symbol | None:
+    """The symbol whose readable lever name is ``lever`` (None if no symbol has it)."""
+    for entry in TABLE.values():
+        if entry.lever == lever:
+            return entry.symbol
+    return None
 
 
 def info(symbol: sp.Symbol | str) -> SymbolInfo:
@@ -57,19 +77,25 @@ def order(symbols) -> tuple[sp.Symbol, ...]:
 
 
 # --- roofline -------------------------------------------------------------------------------
-Pi = _declare("Pi", r"\Pi", "FLOP/s", "peak compute throughput of the device")
-beta = _declare("beta", r"\beta", "B/s", "memory bandwidth of the device")
+Pi = _declare("Pi", r"\Pi", "FLOP/s", "peak compute throughput of the device",
+              lever="peak_flops")
+beta = _declare("beta", r"\beta", "B/s", "memory bandwidth of the device",
+                lever="memory_bandwidth")
 F = _declare("F", "F", "FLOP", "work: floating-point operations of the step")
 Q = _declare("Q", "Q", "B", "traffic: bytes moved between memory and the device")
-eta_c = _declare("eta_c", r"\eta_{c}", "1", "compute efficiency: achieved / peak FLOP/s")
-eta_m = _declare("eta_m", r"\eta_{m}", "1", "memory efficiency: achieved / peak bandwidth")
+eta_c = _declare("eta_c", r"\eta_{c}", "1", "compute efficiency: achieved / peak FLOP/s",
+                 lever="compute_efficiency")
+eta_m = _declare("eta_m", r"\eta_{m}", "1", "memory efficiency: achieved / peak bandwidth",
+                 lever="memory_efficiency")
 t_o = _declare("t_o", "t_{o}", "s", "fixed overhead per step (launch, sync)", nonnegative=True,
-               positive=None)
+               positive=None, lever="overhead")
 t_compute = _declare("t_compute", r"t_{\mathrm{compute}}", "s", "time if only compute bound")
 t_memory = _declare("t_memory", r"t_{\mathrm{memory}}", "s", "time if only memory bound")
 T = _declare("T", "T", "s", "latency of the step")
 I = _declare("I", "I", "FLOP/B", "arithmetic intensity: FLOP per byte moved")
 P_att = _declare("P_att", r"P_{\mathrm{att}}", "FLOP/s", "attainable compute throughput")
+U_c = _declare("U_c", r"U_{c}", "1", "compute utilisation: achieved / peak FLOP/s (MFU)")
+U_m = _declare("U_m", r"U_{m}", "1", "bandwidth utilisation: achieved / peak bytes/s (MBU)")
 I_ridge = _declare("I_ridge", "I^{*}", "FLOP/B", "ridge point: intensity where both bounds meet")
 p_smooth = _declare("p_smooth", "p", "1", "sharpness of the smooth roofline (p -> oo is max)")
 
@@ -124,11 +150,13 @@ a_attn = _declare("a_attn", r"a_{attn}", "FLOP",
                   "attention FLOPs per new token per context token, all layers")
 
 # --- inference step -----------------------------------------------------------------------------
-b = _declare("b", "b", "1", "batch: sequences processed together")
+b = _declare("b", "b", "1", "batch: sequences processed together", lever="batch_size")
 s = _declare("s", "s", "1", "context: tokens already cached (decode) or prompt tokens (prefill)",
-             nonnegative=True, positive=None)
-bytes_w = _declare("bytes_w", r"\mathit{bw}_{w}", "B", "bytes per weight element")
-bytes_kv = _declare("bytes_kv", r"\mathit{bw}_{kv}", "B", "bytes per cached K/V element")
+             nonnegative=True, positive=None, lever="seq_len")
+bytes_w = _declare("bytes_w", r"\mathit{bw}_{w}", "B", "bytes per weight element",
+                   lever="bytes_per_weight")
+bytes_kv = _declare("bytes_kv", r"\mathit{bw}_{kv}", "B", "bytes per cached K/V element",
+                    lever="bytes_per_kv")
 W_ws = _declare("W_ws", r"W_{ws}", "B", "workspace bytes (activations, buffers)",
                 nonnegative=True, positive=None)
 n_tok = _declare("n_tok", r"n_{tok}", "1", "tokens processed in the step")
@@ -137,6 +165,8 @@ W_read = _declare("W_read", r"W_{read}", "B", "weight bytes read in the step")
 KV_read = _declare("KV_read", r"KV_{read}", "B", "K/V cache bytes read in the step")
 KV_write = _declare("KV_write", r"KV_{write}", "B", "K/V cache bytes written in the step")
 M = _declare("M", "M", "B", "memory footprint: weights + K/V cache + workspace")
+C_mem = _declare("C_mem", r"C_{mem}", "B", "memory capacity of the device", lever="memory_capacity")
+U_mem = _declare("U_mem", r"U_{mem}", "1", "memory utilisation: footprint / capacity")
 b_cross = _declare("b_cross", r"b_{\times}", "1", "crossover batch: first compute-bound batch")
 
 # --- fixed workloads (CNNs, user-given FLOPs/bytes) ---------------------------------------------
@@ -146,9 +176,11 @@ Q_1 = _declare("Q_1", "Q_{1}", "B", "bytes moved per sample besides the weights 
 
 # --- weight streaming ---------------------------------------------------------------------------
 beta_inj = _declare("beta_inj", r"\beta_{inj}", "B/s",
-                    "injection bandwidth: external weight store to the device (bytes, not bits)")
+                    "injection bandwidth: external weight store to the device (bytes, not bits)",
+                    lever="injection_bandwidth")
 C_chip = _declare("C_chip", r"C_{chip}", "B",
-                  "device-local memory holding K/V, activations and weight buffers (SRAM, HBM)")
+                  "device-local memory holding K/V, activations and weight buffers (SRAM, HBM)",
+                  lever="onchip_capacity")
 bytes_a = _declare("bytes_a", r"\mathit{bw}_{a}", "B", "bytes per activation element")
 z_ovl = _declare("z_ovl", r"z_{ovl}", "1",
                  "1 if the next layer streams in while this one computes (double buffer), 0 serial",

@@ -11,6 +11,8 @@ The definitions added to pint's defaults live in ``units.txt`` beside this file.
 from __future__ import annotations
 
 import functools
+import math
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +109,60 @@ def parse_quantity(text: str, expected: str, where: str) -> pint.Quantity:
     if not quantity.magnitude > 0:
         raise RegistryError(f"{where}: {text!r} must be positive")
     return quantity
+
+
+# --- readable values: an SI prefix that keeps 1 to 3 integer digits ---------------------------
+_PREFERRED = {
+    "[time]": ["ns", "us", "ms", "s"],  # ascending: the largest unit with |m| >= 1 wins
+    "[information]": ["B", "kB", "MB", "GB", "TB", "PB"],
+    "[information] / [time]": ["B/s", "kB/s", "MB/s", "GB/s", "TB/s", "PB/s"],
+    "[flop] / [time]": ["FLOP/s", "GFLOP/s", "TFLOP/s", "PFLOP/s", "EFLOP/s"],
+    "[flop]": ["FLOP", "MFLOP", "GFLOP", "TFLOP", "PFLOP", "EFLOP"],
+}
+
+
+def _number(value: float, digits: int = 4) -> str:
+    if value == 0 or not math.isfinite(value):
+        return str(value)
+    if 1e-3 <= abs(value) < 1e6:
+        text = f"{value:.{digits}g}"
+        return text
+    return f"{value:.{digits - 1}e}"
+
+
+def format_value(value, digits: int = 4) -> str:
+    """One cell: Quantities with a readable prefix, floats to ``digits`` significant digits."""
+    if isinstance(value, pint.Quantity):
+        return _format_quantity(value, digits)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, numbers.Integral):
+        return str(value)
+    if isinstance(value, numbers.Real):
+        return _number(float(value), digits)
+    return str(value)
+
+
+def _format_quantity(q: pint.Quantity, digits: int) -> str:
+    if np.ndim(q.magnitude):
+        return str(q)
+    units = _PREFERRED.get(str(q.dimensionality))
+    if units:
+        best = q.to(units[0])
+        for unit in units:
+            candidate = q.to(unit)
+            if abs(candidate.magnitude) >= 1:
+                best = candidate
+        q = best
+    return f"{_number(float(q.magnitude), digits)} {q.units:~P}".strip()
+
+
+def text_table(headers, rows, digits: int = 4) -> str:
+    """An aligned text table of ``rows`` under ``headers``, cells by :func:`format_value`."""
+    cells = [[format_value(c, digits) for c in row] for row in rows]
+    widths = [max(len(str(h)), *(len(r[i]) for r in cells)) if cells else len(str(h))
+              for i, h in enumerate(headers)]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)

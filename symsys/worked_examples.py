@@ -6,7 +6,21 @@ number comes from the registry and the compiled laws, so the documents cannot dr
 
 from __future__ import annotations
 
-from symsys.render import example
+from collections.abc import Callable
+
+#: law name -> function returning (intro sentence, [(label, latex value)]) for the example;
+#: :mod:`symsys.render` reads it, so this module imports nothing of the renderer.
+EXAMPLES: dict[str, Callable[[], tuple[str, list[tuple[str, str]]]]] = {}
+
+
+def example(name: str):
+    """Register the worked example of law ``name`` (presentation code, built on solvers)."""
+
+    def register(fn):
+        EXAMPLES[name] = fn
+        return fn
+
+    return register
 
 
 def _q(quantity, unit: str | None = None, digits: int = 4) -> str:
@@ -158,7 +172,7 @@ def _decode_sums():
 
     model, hw, prompt, output, batch = "Llama3_8B", "H100", 512, 256, 8
     r = ServingModel().solve(model, hw, prompt_len=prompt, output_len=output, batch_size=batch)
-    loop = sum(Engine.solve(model, hw, batch, seq_len=prompt + j).latency.m_as("s")
+    loop = sum(Engine.solve(model, hw, batch_size=batch, seq_len=prompt + j).latency.m_as("s")
                for j in range(1, output))
     intro = (f"Llama-3-8B on the H100, {batch} requests of {prompt} prompt tokens generating "
              f"{output} tokens each (fp16): the closed-form sums against a loop over the "
@@ -229,9 +243,10 @@ def _smooth():
 
     hw = Hardware.H100
     profile = profile_for(hw, "fp16", law="smooth")
-    # a Llama-3-8B FFN up-projection GEMM at 512 tokens: 512 x 4096 by 4096 x 28672
-    work, traffic = Q_(2 * 512 * 4096 * 28672, "FLOP"), Q_(2 * (512 * 4096 + 4096 * 28672
-                                                               + 512 * 28672), "B")
+    # a Llama-3-8B FFN up-projection GEMM at 512 tokens: 512 x 4096 by 4096 x 28672; its
+    # work and traffic come from the tiled-GEMM law
+    gemm = evaluate("gemm_tiled", ["F", "Q"], M_g=512, N_g=28672, K_g=4096, bytes_e=Q_(2, "B"))
+    work, traffic = gemm["F"], gemm["Q"]
     rows = []
     for p in (1, 2, 8, 64):
         r = evaluate("smooth_roofline", ["T"], Pi=hw.compute.peak("fp16"),

@@ -53,9 +53,41 @@ def test_quick_run_writes_json_with_every_figure(quick_run):
     assert {t["status"] for t in results["targets"]} <= {"PASS", "FAIL", "n/a"}
 
 
+def test_quick_run_measures_cold_start_per_command(quick_run):
+    results, _ = quick_run
+    cold = results["symsys"]["cold_cli_commands"]
+    commands = {e["command"]: e for e in cold["commands"]}
+    assert {"symsys solve Llama3_8B H100", "symsys sensitivity Llama3_8B H100"} <= set(commands)
+    for e in [*commands.values(), results["symsys"]["cold_sensitivity_solver"]]:
+        assert e["status"] == "ok", e.get("error")
+        assert e["seconds"]["median"] > 0 and e["seconds"]["cpu_median"] > 0
+        assert len(e["seconds"]["runs"]) == cold["repeat"]
+        assert isinstance(e["imports_sympy"], bool)
+        assert e["ratio"] > 0
+    assert commands[cold["reference"]]["ratio"] == 1.0
+    rows = {t["target"]: t for t in results["targets"]}
+    row = rows["cold CLI symsys sensitivity Llama3_8B H100 <= 1.5x symsys solve Llama3_8B H100"]
+    assert row["value"] == pytest.approx(commands["symsys sensitivity Llama3_8B H100"]["ratio"])
+    assert row["status"] == ("PASS" if row["value"] <= 1.5 else "FAIL")
+
+
+def test_markdown_of_the_quick_run_has_the_cold_cli_table(quick_run, tmp_path):
+    saved = tmp_path / "quick.json"
+    saved.write_text(json.dumps(quick_run[0]))
+    done = subprocess.run([sys.executable, str(BENCH / "run.py"), "--markdown", str(saved)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = done.stdout
+    assert text.startswith("<!-- performance:start -->")
+    assert text.rstrip().endswith("<!-- performance:end -->")
+    assert "cold CLI per command" in text and "sympy imported" in text
+    assert "<= 1.5x symsys solve" in text
+
+
 def test_quick_run_prints_the_tables(quick_run):
     _, stdout = quick_run
-    for heading in ("symsys", "side by side", "agreement", "cold CLI breakdown", "targets"):
+    for heading in ("symsys", "cold CLI per command", "side by side", "agreement",
+                    "cold CLI breakdown", "targets"):
         assert heading in stdout
     assert "skipped (--quick)" in stdout
 

@@ -19,9 +19,11 @@ def run(*args):
 def test_main_job_matches_the_solver(capsys):
     assert main(["solve", "Llama3_8B", "H100", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["bottleneck"] == "Memory"
-    assert data["latency_ms"] == pytest.approx(4.48059, rel=1e-5)
-    assert data["memory_footprint_gb"] == pytest.approx(16.0607, rel=1e-4)
+    assert data["regime"] == "Memory" and data["kind"] == "step" and data["law"] == "decode"
+    # one convention for every command: canonical magnitudes, their units beside them
+    assert data["latency"] == pytest.approx(4.48059e-3, rel=1e-5)
+    assert data["units"]["latency"] == "s" and data["units"]["memory_footprint"] == "B"
+    assert data["memory_footprint"] == pytest.approx(16.0607e9, rel=1e-4)
 
 
 def test_version_and_module_entry_point():

@@ -192,11 +192,11 @@ SERVING = [
     for name in ("prompt_len", "output_len")
     for v, e, t in _COUNTS if v is not None and not isinstance(v, dict)
 ] + [
-    _case("serve batch 0", lambda: ServingModel().solve(M, H, 8, 8, batch_size=0),
+    _case("serve batch 0", lambda: ServingModel().solve(M, H, prompt_len=8, output_len=8, batch_size=0),
           InvalidParameter, "batch_size=0"),
-    _case("serve precision", lambda: ServingModel().solve(M, H, 8, 8, precision="fp13"),
+    _case("serve precision", lambda: ServingModel().solve(M, H, prompt_len=8, output_len=8, precision="fp13"),
           UnsupportedPrecision, "fp13"),
-    _case("serve fixed workload", lambda: ServingModel().solve("ResNet50", H, 8, 8),
+    _case("serve fixed workload", lambda: ServingModel().solve("ResNet50", H, prompt_len=8, output_len=8),
           InvalidParameter, "ResNet50"),
 ]
 
@@ -268,10 +268,10 @@ SENSITIVITY = [
           "uncertainty=[0.1]", "mapping"),
     _case("sens crossover MoE", _sens(model="Mixtral_8x7B", output="crossover_batch"),
           InvalidParameter, "MoE"),
-    _case("sens crossover CNN", _sens(model="ResNet50", output="crossover_batch"),
-          InvalidParameter, "transformer"),
     _case("sens crossover never", _sens(output="crossover_batch", seq_len=4096),
-          InvalidParameter, "never turns compute-bound", "<= 0"),
+          InvalidParameter, "no positive b", "b = -"),
+    _case("sens output typo", _sens(output="latncy"), InvalidParameter, "latncy",
+          "Did you mean 'latency'"),
 ]
 
 # --- SynthesisSolver ----------------------------------------------------------------------------
@@ -284,13 +284,14 @@ def _synth(target=None, **kw):
 SYNTHESIS = [
     _case("synth lever", _synth(lever="bandwidth"), InvalidParameter, "lever='bandwidth'",
           "memory_bandwidth"),
-    _case("synth lever seq_len", _synth(lever="seq_len"), InvalidParameter, "seq_len"),
+    _case("synth lever typo", _synth(lever="memory_bandwith"), InvalidParameter,
+          "memory_bandwith", "Did you mean 'memory_bandwidth'"),
     _case("synth target<0", _synth(Q_(-1, "ms")), InvalidParameter, "target", "positive"),
     _case("synth target 0", _synth(Q_(0, "ms")), InvalidParameter, "positive"),
     _case("synth target nan", _synth(Q_(NAN, "ms")), InvalidParameter, "finite"),
     _case("synth target inf", _synth(Q_(INF, "ms")), InvalidParameter, "finite"),
     _case("synth target bare", _synth(3.0), InvalidParameter, "target=3.0", "latency"),
-    _case("synth target str", _synth("3 ms"), InvalidParameter, "target='3 ms'"),
+    _case("synth target str", _synth("3 parsecs"), InvalidParameter, "3 pc", "[length]"),
     _case("synth target GB", _synth(Q_(1, "GB")), InvalidParameter, "1 GB", "throughput"),
     _case("synth target array", _synth(Q_(np.array([1.0, 2.0]), "ms")), InvalidParameter,
           "one number"),
@@ -455,7 +456,7 @@ def test_infeasible_is_reported_with_the_reason_not_raised():
     assert "needs 811.7 GB" in r.reason and "H100 has 80 GB" in r.reason
     assert math.isfinite(r.latency.m_as("s"))  # the roofline answer is still given
     assert "INFEASIBLE" in repr(r)
-    serve = ServingModel().solve("Llama3_1_405B", H, 16, 4)
+    serve = ServingModel().solve("Llama3_1_405B", H, prompt_len=16, output_len=4)
     assert serve.feasible is False and "H100" in serve.reason
     swept = symsys.sweep(["Llama3_8B", "Llama3_1_405B"], H, batch_size=[1, 2])
     assert list(swept.feasible) == [True, True, False, False]
@@ -491,7 +492,7 @@ def test_every_registry_model_on_every_device_is_finite():
     for model in Models:
         for hw in _devices():
             for batch, seq in ((1, None), (64, 4096), (2**40, 2**20)):
-                r = Engine.solve(model, hw, batch, _precision(hw),
+                r = Engine.solve(model, hw, batch_size=batch, precision=_precision(hw),
                                  seq_len=seq if hasattr(model, "shape") else None)
                 assert _finite_result(r), (model.key, hw.key, batch, seq)
                 assert math.isfinite(r.throughput.magnitude) and r.mfu <= 1 + 1e-12

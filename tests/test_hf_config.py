@@ -111,7 +111,7 @@ def test_loaded_models_work_with_every_solver_and_pickle():
     model = Models.from_hf_config(FIXTURES / "qwen2_5_7b.json")
     r = symsys.sweep(model=[model, "Llama3_8B"], hardware="H100", batch_size=[1, 64])
     assert set(r.model) == {"hf:qwen2_5_7b", "Llama3_8B"}
-    assert symsys.ServingModel().solve(model, "H100", 128, 16).e2e_latency.m_as("s") > 0
+    assert symsys.ServingModel().solve(model, "H100", prompt_len=128, output_len=16).e2e_latency.m_as("s") > 0
     assert symsys.SensitivitySolver().solve(model, "H100").binding_constraint
     clone = pickle.loads(pickle.dumps(model))
     assert clone.parameters == model.parameters and clone.key == model.key

@@ -68,7 +68,7 @@ def test_moe_expected_experts_touched():
     from symsys.solvers.inputs import step_inputs
 
     for b in (1, 2, 4, 16):
-        raw = evaluate_step(step_inputs("Mixtral_8x7B", "H200", b))
+        raw = evaluate_step(step_inputs("Mixtral_8x7B", "H200", batch_size=b))
         assert raw["E_hit"] == pytest.approx(8 * (1 - (1 - 2 / 8) ** b))
     r = Engine.solve("Mixtral_8x7B", "H200", batch_size=1)
     m = Models.Mixtral_8x7B.summary

@@ -1,25 +1,42 @@
-"""The kernel disk cache: a cold process answers without sympy, and gets the same numbers."""
+"""The one compile path: kernels keyed by what they compute, cached on disk and shipped; a cold
+process answers without sympy, and a changed expression can never reuse an old kernel."""
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import sympy as sp
 
+import symsys
 from symsys import kernels
+from symsys.laws import Law
+from symsys.symbols import F, Pi, T, t_compute
 
 PROBE = (
     "import sys, symsys; r = symsys.Engine.solve('Llama3_8B', 'H100'); "
     "print(repr(r.latency.m_as('s')), 'sympy' in sys.modules)"
 )
+# 2 B x (all weights - input table + one looked-up row) + one token's K/V, at 3.35 TB/s
+LLAMA3_8B_H100 = 15_009_988_608 / 3.35e12
 
 
-def run_probe(cache, shipped=True):
+def run(code, cache, shipped=True, pythonpath=None):
     env = dict(os.environ, SYMSYS_CACHE_DIR=str(cache))
     if not shipped:
         env["SYMSYS_NO_SHIPPED"] = "1"
-    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                         env=env, timeout=120, check=True).stdout.split()
+    if pythonpath:
+        env["PYTHONPATH"] = str(pythonpath)
+    Path(cache).mkdir(parents=True, exist_ok=True)  # also the working directory: not the
+    # repository's, whose symsys/ would shadow a copy given on PYTHONPATH
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300, check=True, cwd=cache).stdout.split()
+
+
+def run_probe(cache, shipped=True, pythonpath=None):
+    out = run(PROBE, cache, shipped, pythonpath)
     return float(out[0]), out[1] == "True"
 
 
@@ -28,43 +45,92 @@ def test_a_warm_cache_answers_without_sympy_and_with_the_same_number(tmp_path):
     assert cold_used_sympy  # the first process compiles the laws
     warm_latency, warm_used_sympy = run_probe(tmp_path, shipped=False)
     assert not warm_used_sympy
-    # 2 B x (all weights - input table + one looked-up row) + one token's K/V, at 3.35 TB/s
-    assert warm_latency == cold_latency == pytest.approx(15_009_988_608 / 3.35e12, rel=1e-12)
-    cached = list((tmp_path / kernels.fingerprint()).glob("*.py"))
-    assert {p.name for p in cached} >= {"decode.scalar.py", "transformer_parameters.scalar.py"}
+    assert warm_latency == cold_latency == pytest.approx(LLAMA3_8B_H100, rel=1e-12)
+    cached = {p.name.split(".")[0] for p in (tmp_path / kernels.fingerprint()).glob("*.py")}
+    assert {"decode", "transformer_parameters", "attention_gqa"} <= cached
 
 
-def test_cached_source_is_the_code_that_runs(tmp_path, monkeypatch):
-    import sympy as sp
+def _law():
+    return Law("square_test", "t", "s", inputs=(F, Pi),
+               definitions=((t_compute, F / Pi), (T, sp.Max(t_compute, 3))))
 
+
+def test_a_user_law_is_keyed_by_its_expressions_and_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("SYMSYS_CACHE_DIR", str(tmp_path))
-    x = sp.Symbol("x", positive=True)
-    built = kernels.kernel("test-square", lambda: ([x**2, sp.Max(x, 3)], (x,), ["sq", "mx"]),
-                           scalar=True)
+    built = kernels.kernel(_law(), ("T", "t_compute"), scalar=True)
     kernels._MEMORY.clear()
-    loaded = kernels.kernel("test-square", lambda: pytest.fail("should load from disk"),
-                            scalar=True)
+    loaded = kernels.kernel(_law(), ("T", "t_compute"), scalar=True)  # from disk
     assert loaded.source == built.source
-    assert loaded.named({"x": 2.0}) == {"sq": 4.0, "mx": 3}
-    assert loaded.args == ("x",) and loaded.outputs == ("sq", "mx")
+    assert loaded.named({"F": 8.0, "Pi": 2.0}) == {"T": 4.0, "t_compute": 4.0}
+    assert loaded.args == ("Pi", "F") and loaded.outputs == ("T", "t_compute")
+    changed = Law("square_test", "t", "s", inputs=(F, Pi),
+                  definitions=((t_compute, 2 * F / Pi), (T, sp.Max(t_compute, 3))))
+    other = kernels.kernel(changed, ("T", "t_compute"), scalar=True)
+    assert other.name != built.name  # same law name and specs, new expressions: new kernel
+    assert other.named({"F": 8.0, "Pi": 2.0})["T"] == 8.0
 
 
-def test_fingerprint_covers_the_laws():
+def test_the_key_covers_the_specs_and_the_variant():
+    a = kernels.kernel("decode", ("T",), "dense", scalar=True)
+    b = kernels.kernel("decode", ("T", "M"), "dense", scalar=True)
+    c = kernels.kernel("decode", ("T",), None, scalar=True)
+    assert len({a.name, b.name, c.name}) == 3
+
+
+def test_fingerprint_covers_every_source_that_decides_a_kernel():
     assert len(kernels.fingerprint()) == 16
-    assert "laws" in kernels._SOURCES and "symbols.py" in kernels._SOURCES
+    assert set(kernels._SOURCES) == {"laws", "symbols.py", "derive.py", "compile.py",
+                                     "kernels.py"}
 
 
 def test_shipped_kernels_are_current():
     shipped = [p for p in kernels.SHIPPED.iterdir() if p.is_dir()]
     assert [p.name for p in shipped] == [kernels.fingerprint()], (
-        "symsys/_kernels is stale: run `python -m symsys.kernels` (laws or the compiler changed)")
-    names = {p.stem for p in shipped[0].glob("*.kernel")}
-    assert {"decode.scalar", "prefill.scalar", "transformer_parameters.scalar",
-            "decode_sums.scalar"} <= names
+        "symsys/_kernels is stale: run `python -m symsys.solvers.warm_up` (laws or the "
+        "compiler changed)")
+    files = sorted(shipped[0].glob("*.kernel"))
+    assert len(files) > 100
+    # each records the hash of its expressions: recompute a spread of them from the laws now
+    for path in files[::7]:
+        kernel = kernels._from_source(path.stem, path.read_text(), str(path))
+        recorded = kernel.source.split("EXPR_HASH = ")[1].split("\n")[0].strip("'")
+        assert kernels.expression_hash(kernel) == recorded, path.name
 
 
 def test_first_process_after_install_needs_no_sympy(tmp_path):
     # an empty user cache: the answer comes from the kernels shipped in the package
     latency, used_sympy = run_probe(tmp_path)
     assert not used_sympy
-    assert latency == pytest.approx(15_009_988_608 / 3.35e12, rel=1e-12)
+    assert latency == pytest.approx(LLAMA3_8B_H100, rel=1e-12)
+
+
+def test_changing_an_expression_invalidates_the_shipped_kernels(tmp_path):
+    # a copy of the package whose decode law reads every weight twice
+    copy = tmp_path / "src"
+    shutil.copytree(Path(symsys.__file__).parent, copy / "symsys",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    law = copy / "symsys" / "laws" / "inference.py"
+    text = law.read_text()
+    assert "_WEIGHTS_READ = bytes_w * (" in text
+    law.write_text(text.replace("_WEIGHTS_READ = bytes_w * (", "_WEIGHTS_READ = 2 * bytes_w * ("))
+    latency, used_sympy = run_probe(tmp_path / "cache", pythonpath=copy)
+    assert used_sympy  # the shipped kernels were not used: they were built from the old law
+    weights = 15_009_857_536  # the step's weight bytes, now read twice
+    assert latency == pytest.approx((LLAMA3_8B_H100 * 3.35e12 + weights) / 3.35e12, rel=1e-12)
+
+
+def test_a_cold_sensitivity_solve_does_not_import_sympy(tmp_path):
+    code = ("import sys, symsys; s = symsys.SensitivitySolver().solve('Llama3_8B', 'H100'); "
+            "print(s.binding_constraint, 'sympy' in sys.modules)")
+    assert run(code, tmp_path) == ["memory_bandwidth", "False"]
+
+
+def test_array_kernels_take_duck_arrays_lazily():
+    dask = pytest.importorskip("dask.array")
+    fn = kernels.kernel("roofline", ("T", "I_ridge"))
+    F = dask.from_array([1e12, 1e15], chunks=1)
+    assert fn.args == ("Pi", "beta", "F", "Q", "eta_c", "eta_m", "t_o")
+    out = fn(989.4e12, 3.35e12, F, 1e9, 1.0, 1.0, 0.0)
+    assert all(hasattr(o, "dask") for o in out)  # still lazy
+    assert out[0].compute() == pytest.approx([1e12 / 989.4e12, 1e15 / 989.4e12])
+    assert out[1].compute() == pytest.approx([989.4 / 3.35] * 2)

@@ -81,11 +81,11 @@ def test_efficiency_devices_and_trajectory_come_from_the_solver():
         assert line(ax, f"derated-ridge-point:{hw.key}").get_xdata()[0] == pytest.approx(
             ridge.m_as("FLOP/B"), rel=1e-12)
         xs, ys = line(ax, f"trajectory:Llama3_8B:{hw.key}").get_data()
-        solved = [Engine.solve(LLAMA, hw, b, efficiency=(0.7, 0.8)) for b in batches]
+        solved = [Engine.solve(LLAMA, hw, batch_size=b, efficiency=(0.7, 0.8)) for b in batches]
         assert list(xs) == [r.arithmetic_intensity.m_as("FLOP/B") for r in solved]
         assert list(ys) == pytest.approx([achieved(r) for r in solved], rel=1e-12)
         # the workload point is solved with the same efficiency
-        r = Engine.solve(LLAMA, hw, 1, efficiency=(0.7, 0.8))
+        r = Engine.solve(LLAMA, hw, batch_size=1, efficiency=(0.7, 0.8))
         assert line(ax, f"workload:Llama3_8B:{hw.key}").get_ydata()[0] == pytest.approx(
             achieved(r), rel=1e-12)
     # the intensity grows with the batch and crosses the A100's ridge: compute-bound there
@@ -146,7 +146,7 @@ def test_sweep_marks_the_crossover_batch_and_plots_the_sweep():
     assert "(ms)" in ax_lat.get_ylabel() and "(tokens/s)" in ax_thr.get_ylabel()
     result = symsys.sweep(model=LLAMA, hardware=[A100, H100], batch_size=batches)
     for hw in (A100, H100):
-        crossover = Engine.solve(LLAMA, hw, 1).crossover_batch
+        crossover = Engine.solve(LLAMA, hw, batch_size=1).crossover_batch
         for ax in (ax_lat, ax_thr):
             assert np.all(np.asarray(line(ax, f"crossover:{hw.key}").get_xdata()) == crossover)
         rows = np.asarray(result.hardware) == hw.key
@@ -217,13 +217,13 @@ def test_tornado_of_an_infeasible_baseline_says_so():
 def test_streaming_walls_are_the_solver_s():
     batches = [1, 2, 3, 4, 10, 100, 1000, 10_000, 100_000, 400_000]
     fig, ax = plot_streaming(Models.GPT3, Hardware.Cerebras_CS3, 2048, batches)
-    base = WeightStreamingModel().solve(Models.GPT3, Hardware.Cerebras_CS3, 2048)
+    base = WeightStreamingModel().solve(Models.GPT3, Hardware.Cerebras_CS3, seq_len=2048)
     assert np.all(np.asarray(line(ax, "B_star").get_xdata()) == base.optimal_batch_size)
     assert np.all(np.asarray(line(ax, "b_max").get_xdata()) == base.max_feasible_batch)
     shaded = [p for p in ax.patches if p.get_gid() == "infeasible"]
     assert len(shaded) == 1
     assert shaded[0].get_x() == pytest.approx(base.raw["b_max"])  # the law's exact root
-    solved = [WeightStreamingModel().solve(Models.GPT3, Hardware.Cerebras_CS3, 2048, b)
+    solved = [WeightStreamingModel().solve(Models.GPT3, Hardware.Cerebras_CS3, seq_len=2048, batch_size=b)
               for b in batches]
     assert list(line(ax, "injection").get_ydata()) == pytest.approx(
         [r.layer_injection_time.m_as("ms") for r in solved])

@@ -36,7 +36,7 @@ from symsys.registry import Hardware, Models
 from symsys.registry.models import Shape, Transformer
 from symsys.solvers.inference import evaluate_step
 from symsys.solvers.inputs import step_inputs
-from symsys.solvers.sensitivity import LEVERS
+from symsys.symbols import lever_symbol
 
 Q_ = symsys.Q_
 
@@ -69,7 +69,7 @@ def steps(draw, model=models):
     """A real step: registry model and device, random batch, context, phase, efficiency."""
     phase = draw(st.sampled_from(["decode", "prefill"]))
     seq = draw(contexts if phase == "decode" else st.integers(1, 16384))
-    return step_inputs(draw(model), draw(devices), draw(batches), "fp16", phase=phase,
+    return step_inputs(draw(model), draw(devices), batch_size=draw(batches), precision="fp16", phase=phase,
                        seq_len=seq, efficiency=(draw(efficiency), draw(efficiency)),
                        overhead=Q_(draw(st.sampled_from([0, 1e-6, 1e-3])), "s"))
 
@@ -99,7 +99,7 @@ def test_latency_non_decreasing_in_batch_and_context(model, hw, b, db, s, ds, ph
     s = max(s, 1) if phase == "prefill" else s
 
     def t(batch, seq):
-        return Engine.solve(model, hw, batch, seq_len=seq, phase=phase).latency.m_as("s")
+        return Engine.solve(model, hw, batch_size=batch, seq_len=seq, phase=phase).latency.m_as("s")
 
     assert _le(t(b, s), t(b + db, s))
     assert _le(t(b, s), t(b, s + ds))
@@ -112,7 +112,7 @@ def test_latency_non_decreasing_in_bytes_per_weight(model, hw, b, phase):
     seq = None if model in ("ResNet50", "ViT_B16") else 128
     phase = "decode" if seq is None else phase
     order = ["int4", "int8", "fp16", "fp32"]  # 0.5, 1, 2, 4 bytes
-    times = [Engine.solve(model, hw, b, weight_precision=p, seq_len=seq,
+    times = [Engine.solve(model, hw, batch_size=b, weight_precision=p, seq_len=seq,
                           phase=phase).latency.m_as("s") for p in order]
     assert all(_le(a, c) for a, c in zip(times, times[1:]))
 
@@ -165,12 +165,12 @@ def test_reported_regime_flips_at_the_ridge(pi, bw, q, ec, em, eps):
 @examples(60)
 @given(st.sampled_from(DENSE), devices, st.sampled_from([None, 0, 16, 128]))
 def test_bottleneck_flips_exactly_at_the_crossover_batch(model, hw, seq):
-    first = Engine.solve(model, hw, 1, seq_len=seq).crossover_batch
+    first = Engine.solve(model, hw, batch_size=1, seq_len=seq).crossover_batch
     assume(first is not None and first < 2**40)
     event(f"crossover at batch {'1' if first == 1 else '> 1'}")
-    assert Engine.solve(model, hw, first, seq_len=seq).bottleneck == "Compute"
+    assert Engine.solve(model, hw, batch_size=first, seq_len=seq).bottleneck == "Compute"
     if first > 1:
-        assert Engine.solve(model, hw, first - 1, seq_len=seq).bottleneck == "Memory"
+        assert Engine.solve(model, hw, batch_size=first - 1, seq_len=seq).bottleneck == "Memory"
 
 
 # --- compiled == evalf, exact derivatives == finite differences, over every law -------------------
@@ -200,6 +200,7 @@ def law_points(draw, name: str):
         bytes_e=draw(st.sampled_from([1, 2, 4])), m_tile=draw(st.sampled_from([64, 128])),
         F_1=10 ** draw(log(6, 12)), Q_1=10 ** draw(log(3, 9)), s_p=draw(st.integers(1, 8192)),
         beta_inj=10 ** draw(log(9, 12)), C_chip=10 ** draw(log(9, 11)),
+        C_mem=10 ** draw(log(9, 12)),
         bytes_a=draw(st.sampled_from([1, 2])), z_ovl=draw(st.sampled_from([0, 1])),
     )
     values["j_0"] = draw(st.integers(1, 2048))
@@ -329,16 +330,16 @@ SOLVABLE = ("memory_bandwidth", "peak_flops", "compute_efficiency", "memory_effi
        st.sampled_from(["latency", "throughput"]), st.floats(0.2, 5.0))
 def test_synthesis_round_trips_through_the_forward_law(model, hw, b, seq, lever, output, f):
     seq = None if model == "ResNet50" else seq
-    base = Engine.solve(model, hw, b, seq_len=seq)
+    base = Engine.solve(model, hw, batch_size=b, seq_len=seq)
     target = (base.latency * f if output == "latency" else base.throughput * f)
     r = SynthesisSolver().solve(model, hw, target=target, lever=lever, batch_size=b,
                                 seq_len=seq)
     if r.value is None:
         event("unreachable (explained)")
-        assert r.explanation and not r.feasible
+        assert r.explanation and not r.achievable
         return
     event("solved")
-    symbol = LEVERS[lever].name
+    symbol = lever_symbol(lever).name
     inputs = base.inputs
     raw = evaluate_step(dataclasses.replace(inputs, values={**inputs.values,
                                                             symbol: r.value}))
@@ -367,7 +368,7 @@ def test_sweep_equals_scalar_solves_at_random_points(ms, hws, bs, seqs, phase, w
     for i in rows:
         model = str(r.model[i])
         seq = None if model == "ResNet50" else int(r.seq_len[i])
-        e = Engine.solve(model, str(r.hardware[i]), int(r.batch_size[i]), seq_len=seq,
+        e = Engine.solve(model, str(r.hardware[i]), batch_size=int(r.batch_size[i]), seq_len=seq,
                          phase=phase, weight_precision=wp)
         assert r.latency[i].m_as("s") == pytest.approx(e.latency.m_as("s"), rel=1e-12)
         assert r.memory_footprint[i].m_as("B") == pytest.approx(
@@ -448,5 +449,5 @@ def test_random_valid_shapes_derive_a_parameter_count_and_solve(shape):
                {"phase": "prefill", "seq_len": 2048, "batch_size": 2}):
         r = Engine.solve(model, "B200", **kw)
         assert all(math.isfinite(v) for v in r.raw.values()) and r.latency.m_as("s") > 0
-    small, large = (Engine.solve(model, "B200", b, seq_len=512).latency for b in (1, 8))
+    small, large = (Engine.solve(model, "B200", batch_size=b, seq_len=512).latency for b in (1, 8))
     assert _le(small.m_as("s"), large.m_as("s"))

@@ -17,6 +17,8 @@ t_{\mathrm{memory}} &= \frac{Q}{\beta \eta_{m}} \\
 T &= t_{o} + \max\left(t_{\mathrm{compute}}, t_{\mathrm{memory}}\right) \\
 I &= \frac{F}{Q} \\
 P_{\mathrm{att}} &= \min\left(\Pi \eta_{c}, I \beta \eta_{m}\right) \\
+U_{c} &= \frac{F}{\Pi T} \\
+U_{m} &= \frac{Q}{T \beta} \\
 I^{*} &= \frac{\Pi \eta_{c}}{\beta \eta_{m}} && \text{solves } t_{\mathrm{compute}} = t_{\mathrm{memory}} \text{ for } I
 \end{aligned}"""
 

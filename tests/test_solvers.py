@@ -19,7 +19,7 @@ def test_sweep_equals_scalar_solves():
                      batch_size=batches, seq_len=[0, 1024])
     assert len(r) == 2 * 2 * 4 * 2
     for i in range(len(r)):
-        e = Engine.solve(str(r.model[i]), str(r.hardware[i]), int(r.batch_size[i]),
+        e = Engine.solve(str(r.model[i]), str(r.hardware[i]), batch_size=int(r.batch_size[i]),
                          seq_len=int(r.seq_len[i]))
         assert r.latency[i].m_as("s") == pytest.approx(e.latency.m_as("s"), rel=1e-12)
         assert r.bottleneck[i] == e.bottleneck
@@ -54,10 +54,10 @@ def test_sweep_to_pandas_keeps_units_in_column_names():
 def test_closed_form_decode_sum_equals_an_explicit_loop(case):
     model, hw, prompt, output, batch = case
     r = ServingModel().solve(model, hw, prompt_len=prompt, output_len=output, batch_size=batch)
-    loop = sum(Engine.solve(model, hw, batch, seq_len=prompt + j).latency.m_as("s")
+    loop = sum(Engine.solve(model, hw, batch_size=batch, seq_len=prompt + j).latency.m_as("s")
                for j in range(1, output))
     assert r.decode_seconds == pytest.approx(loop, rel=1e-12)
-    ttft = Engine.solve(model, hw, batch, phase="prefill", seq_len=prompt).latency
+    ttft = Engine.solve(model, hw, batch_size=batch, phase="prefill", seq_len=prompt).latency
     assert r.ttft == ttft
     assert r.e2e_latency.m_as("s") == pytest.approx(ttft.m_as("s") + loop, rel=1e-12)
     assert r.tokens_per_sec.m_as("token/s") == pytest.approx(
@@ -88,13 +88,13 @@ def test_llama3_8b_batch1_h100_elasticities():
 def test_every_elasticity_matches_a_central_finite_difference(case):
     from symsys.solvers.inference import evaluate_step
     from symsys.solvers.inputs import step_inputs
-    from symsys.solvers.sensitivity import LEVERS
+    from symsys.symbols import lever_symbol
 
     r = SensitivitySolver().solve(**case)
-    inputs = step_inputs(case["model"], case["hardware"], case["batch_size"],
+    inputs = step_inputs(case["model"], case["hardware"], batch_size=case["batch_size"],
                          phase=case.get("phase", "decode"), seq_len=case.get("seq_len"))
     for lever, elasticity in r.sensitivities.items():
-        name = LEVERS[lever].name
+        name = lever_symbol(lever).name
         x = inputs.values[name]
         if x == 0:
             continue
@@ -112,7 +112,7 @@ def test_at_the_ridge_both_one_sided_values_are_reported():
     from symsys.solvers.inference import evaluate_step
     from symsys.solvers.inputs import step_inputs
 
-    raw = evaluate_step(step_inputs("Llama3_8B", "A100", 200))
+    raw = evaluate_step(step_inputs("Llama3_8B", "A100", batch_size=200))
     eta_m = raw["t_memory"] / raw["t_compute"]
     r = SensitivitySolver().solve(model="Llama3_8B", hardware="A100", batch_size=200,
                                   efficiency=(1.0, eta_m))
@@ -171,14 +171,14 @@ def test_required_bandwidth_hand_calculation_and_feedback_through_engine():
 
 def test_unreachable_target_is_explained():
     r = SynthesisSolver().solve("Llama3_8B", "H100", target=Q_(10, "us"))
-    assert not r.feasible
-    assert "compute floor 0.01517 ms: no memory_bandwidth gets below it" in r.explanation
+    assert not r.achievable
+    assert "compute floor 15.17 µs: no memory_bandwidth gets below it" in r.explanation
 
 
 def test_efficiency_above_one_is_not_feasible():
     r = SynthesisSolver().solve("Llama3_8B", "H100", target=Q_(3, "ms"),
                                 lever="memory_efficiency")
-    assert not r.feasible and "beyond the speed of light" in r.explanation
+    assert not r.achievable and "beyond the speed of light" in r.explanation
 
 
 def test_bad_targets_and_levers():

@@ -11,12 +11,12 @@ import pytest
 import sympy as sp
 
 import symsys
-from symsys import cli, derive
+from symsys import cli, derive, kernels
 from symsys import symbols as S
 from symsys.compile import compile_exprs
 from symsys.errors import InfeasibleConfiguration, InvalidParameter
 from symsys.laws import ALL, weight_streaming, weight_streaming_prefill
-from symsys.solvers.streaming import WeightStreamingModel, kernel, streaming_inputs
+from symsys.solvers.streaming import WeightStreamingModel, WeightStreamingResult, streaming_inputs
 
 GPT3 = symsys.Models.Language.GPT3
 CS3 = symsys.Hardware.Cloud.Cerebras_CS3
@@ -206,14 +206,15 @@ def test_weights_that_fit_locally_say_streaming_is_optional():
 
 # --- the law: compiled vs evalf, derivatives vs finite differences -------------------------
 def _point():
-    return streaming_inputs(GPT3, CS3, SEQ, 5).values
+    return streaming_inputs(GPT3, CS3, seq_len=SEQ, batch_size=5).values
 
 
 @pytest.mark.parametrize("law", [weight_streaming, weight_streaming_prefill])
 def test_compiled_outputs_match_evalf(law):
     values = _point()
     subs = {s: values[s.name] for s in law.inputs}
-    outputs = kernel(law).raw(*(values[s.name] for s in law.inputs))
+    fn = kernels.kernel(law, WeightStreamingResult.SPECS)
+    outputs = fn.raw(*(values[a] for a in fn.args))
     names = (*law.outputs, S.B_star, S.n_star, S.b_max)
     for name, value in zip(names, outputs, strict=True):
         expected = float(law.expr(name).evalf(30, subs=subs))
@@ -304,8 +305,9 @@ def test_cli_stream_json():
     code, text = run_cli("stream", "GPT3", "Cerebras_CS3", "--seq-len", "2048", "--json")
     assert code == 0
     data = json.loads(text)
-    assert data["layer_injection_time_ms"] == pytest.approx(W_LAYER / CS3_LINK * 1e3)
-    assert data["injection_bandwidth_gb_per_s"] == pytest.approx(150.0)
+    assert data["layer_injection_time"] == pytest.approx(W_LAYER / CS3_LINK)
+    assert data["units"]["layer_injection_time"] == "s"
+    assert data["beta_inj"] == pytest.approx(150.0e9) and data["units"]["beta_inj"] == "B/s"
     assert (data["optimal_batch_size"], data["max_feasible_batch"]) == (97310, 3)
     assert (data["operating_batch"], data["operating_wall"]) == (3, "On-chip memory")
     assert data["bottleneck"] == "Injection" and data["feasible"] is True

@@ -4,12 +4,12 @@
 fixed overhead t_o (and the smooth laws' p) by least squares on log error, with the exact
 sympy Jacobian; ``profile_for(device, precision)`` returns the shipped (or attached) profile;
 ``validation.report()`` and ``leave_one_model_out()`` measure how far predictions are from
-measurements. Layer: beside the solvers (uses laws, compile and the registry; nothing below
-imports it).
+measurements. Layer: above the registry, below the solvers (which read profiles).
 """
 
-from symsys.calibration.fit import LAWS, calibrate, error_stats, predict
+from symsys.calibration.fit import calibrate
 from symsys.calibration.measurements import Measurements, load_vidur
+from symsys.calibration.prediction import LAWS, error_stats, predict
 from symsys.calibration.profile import CalibrationProfile, attach, detach, profile_for, shipped
 from symsys.calibration.validation import cross_validation, leave_one_model_out, report
 

@@ -26,31 +26,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from symsys import derive
-from symsys import symbols as S
+from symsys.calibration.measurements import Measurements
+from symsys.calibration.prediction import M_TILE, error_stats, law_inputs, law_named
+from symsys.calibration.profile import CalibrationProfile
 from symsys.compile import compile_exprs
 from symsys.errors import InvalidParameter
-from symsys.laws import gemm_tiled, roofline, smooth_roofline
 
-#: Fit law names -> the law and the parameters a fit of it determines.
-LAWS = {
-    "roofline": (roofline, (S.eta_c, S.eta_m, S.t_o)),
-    "smooth": (smooth_roofline, (S.eta_c, S.eta_m, S.t_o, S.p_smooth)),
-    "gemm": (gemm_tiled, (S.eta_c, S.eta_m, S.t_o, S.p_smooth)),
-}
-#: Rows of a GEMM output tile: the measured times step every 128 tokens on A100 and H100.
-M_TILE = 128
 #: Upper bound of the smooth law's p; at p = 64 it is within 1.1 % of max() at the ridge.
 P_MAX = 64.0
 _START = {"eta_c": 0.7, "eta_m": 0.7, "t_o": 5e-6, "p_smooth": 2.0}
 _P_STARTS = (2.0, 8.0)  # the smooth fits start from both; the lower cost wins
-
-
-def law_named(name: str):
-    """``(law, fitted parameters)`` for a fit law name; the error lists the names."""
-    try:
-        return LAWS[name]
-    except KeyError:
-        raise InvalidParameter(f"law={name!r}: calibration laws are {', '.join(LAWS)}") from None
 
 
 @dataclass(frozen=True)
@@ -90,51 +75,6 @@ class _Transform:
             return f"p reached its upper bound {P_MAX:g} (the max() law)" if P_MAX - theta < 0.1 \
                 else None
         return f"{self.name} reached its upper bound 1" if theta > 1 - 1e-4 else None
-
-
-def law_inputs(law, measurements, hardware, params: dict) -> tuple[list, np.ndarray]:
-    """Arrays for ``law.inputs`` in per-kernel time units, and those units (seconds).
-
-    ``params`` are SI (``t_o`` in s). The law evaluated on the arrays gives ``T / scale``.
-    """
-    from symsys.registry.hardware import PRECISION_BYTES
-
-    peak = hardware.compute.peak(measurements.precision).m_as("FLOP/s")
-    bandwidth = hardware.memory.bandwidth.m_as("B/s")
-    scale = np.maximum(measurements.flops / peak, measurements.bytes / bandwidth)
-    known = {"Pi": peak * scale, "beta": bandwidth * scale, "F": measurements.flops,
-             "Q": measurements.bytes, "M_g": measurements.m, "N_g": measurements.n,
-             "K_g": measurements.k, "bytes_e": PRECISION_BYTES[measurements.precision],
-             "m_tile": M_TILE}
-    known.update({k: (v / scale if k == "t_o" else v) for k, v in params.items()})
-    values = []
-    for symbol in law.inputs:
-        value = known.get(symbol.name)
-        if value is None:
-            raise InvalidParameter(f"law {law.name} needs {symbol.name} "
-                                   f"({S.info(symbol).meaning}); the measurements lack it")
-        values.append(value)
-    return values, scale
-
-
-def predict(law_name: str, measurements, hardware, params: dict) -> np.ndarray:
-    """Predicted kernel times in seconds; ``params`` in SI (``t_o`` in s)."""
-    law, _ = law_named(law_name)
-    values, scale = law_inputs(law, measurements, hardware, params)
-    (times,) = compile_exprs(law.expr("T"), law.inputs)(*values)
-    return times * scale
-
-
-def relative_errors(predicted, measured) -> np.ndarray:
-    """``predicted / measured - 1`` per kernel: positive means predicted too slow."""
-    return np.asarray(predicted) / np.asarray(measured) - 1
-
-
-def error_stats(errors) -> dict:
-    """n and the median, mean and 90th percentile of the absolute relative errors."""
-    magnitude = np.abs(np.asarray(errors, dtype=float))
-    return {"n": int(magnitude.size), "median": float(np.median(magnitude)),
-            "mean": float(np.mean(magnitude)), "p90": float(np.percentile(magnitude, 90))}
 
 
 class _Problem:
@@ -207,8 +147,6 @@ def calibrate(measurements, hardware=None, law: str = "roofline", precision: str
     ``"roofline"`` (max), ``"smooth"`` (p-norm) or ``"gemm"`` (smooth with tile padding;
     needs GEMM shapes). Returns a :class:`CalibrationProfile`.
     """
-    from symsys.calibration.measurements import Measurements
-    from symsys.calibration.profile import CalibrationProfile
     from symsys.registry.hardware import Hardware
 
     if not isinstance(measurements, Measurements):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from symsys import kernels
 from symsys.errors import InvalidParameter, RegistryError
 from symsys.registry.common import DATA
 
@@ -133,7 +134,7 @@ def read_vidur(path: Path, precision: str = "fp16") -> tuple[str, str, list[tupl
     if "__" not in path.stem:
         raise InvalidParameter(f"{path.name}: expected a file named <gpu>__<model>.csv")
     gpu, model = path.stem.split("__", 1)
-    kernels = []
+    timed = []
     with path.open(newline="") as handle:
         reader = csv.DictReader(handle)
         wanted = [*SHAPE_COLUMNS, *(f"time_stats.{op}.median" for op in OPS)]
@@ -146,15 +147,15 @@ def read_vidur(path: Path, precision: str = "fp16") -> tuple[str, str, list[tupl
             tokens, tp = int(row["num_tokens"]), int(row["num_tensor_parallel_workers"])
             for op in OPS:
                 median_ms = float(row[f"time_stats.{op}.median"])
-                kernels.append((op, tokens, tp, *shapes[op], median_ms * 1e-3))
-    return gpu, model, kernels
+                timed.append((op, tokens, tp, *shapes[op], median_ms * 1e-3))
+    return gpu, model, timed
 
 
 def load_vidur(folder: Path | None = None, precision: str = "fp16") -> dict[str, Measurements]:
     """Every ``<gpu>__<model>.csv`` in ``folder`` (default: the shipped copy), per device key.
 
-    FLOPs are 2 M N K; bytes are each matrix streamed once at the precision's element size,
-    ``w (M K + K N + M N)``: the least traffic the kernel can have.
+    FLOPs and bytes are the tiled-GEMM law's useful work F and traffic Q (each matrix streamed
+    once at the precision's element size: the least traffic the kernel can have).
     """
     from symsys.registry.hardware import PRECISION_BYTES, Hardware
 
@@ -165,17 +166,19 @@ def load_vidur(folder: Path | None = None, precision: str = "fp16") -> dict[str,
     source = _source_text(folder)
     grouped: dict[str, list] = {}
     for path in paths:
-        gpu, model, kernels = read_vidur(path, precision)
+        gpu, model, timed = read_vidur(path, precision)
         key = Hardware[gpu].key  # UnknownHardware names the file's prefix
-        grouped.setdefault(key, []).extend((model, *kernel) for kernel in kernels)
+        grouped.setdefault(key, []).extend((model, *kernel) for kernel in timed)
+    work_and_traffic = kernels.kernel("gemm_tiled", ("F", "Q"))
     width = PRECISION_BYTES[precision]
     out = {}
     for key, rows in grouped.items():
         model, op, tokens, tp, k_in, n_out, seconds = (np.array(c) for c in zip(*rows))
         m, k, n = (a.astype(float) for a in (tokens, k_in, n_out))
+        gemm = work_and_traffic.named({"M_g": m, "N_g": n, "K_g": k, "bytes_e": width})
         out[key] = Measurements(
-            device=key, precision=precision, flops=2 * m * n * k,
-            bytes=width * (m * k + k * n + m * n), time=seconds.astype(float), m=m, n=n, k=k,
+            device=key, precision=precision, flops=gemm["F"], bytes=gemm["Q"],
+            time=seconds.astype(float), m=m, n=n, k=k,
             model=model.astype(object), op=op.astype(object), tp=tp.astype(int), source=source)
     return out
 

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from symsys.calibration.prediction import LAWS, predict
 from symsys.errors import InvalidParameter, RegistryError
 from symsys.registry.common import DATA
 
@@ -49,8 +50,6 @@ class CalibrationProfile:
     provenance: str = ""
 
     def __post_init__(self):
-        from symsys.calibration.fit import LAWS
-
         if self.law not in LAWS:
             raise InvalidParameter(f"profile law {self.law!r}: expected one of {', '.join(LAWS)}")
         for name in ("eta_c", "eta_m"):
@@ -88,8 +87,6 @@ class CalibrationProfile:
 
     def predict(self, measurements):
         """Predicted times (s) of ``measurements``' kernels under this profile's law."""
-        from symsys.calibration.fit import predict
-
         return predict(self.law, measurements, self.hardware, self.params)
 
     def describe(self) -> str:

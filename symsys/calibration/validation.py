@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from symsys.calibration.fit import LAWS, calibrate, error_stats, predict, relative_errors
+from symsys.calibration.fit import calibrate
 from symsys.calibration.measurements import OPS, load_vidur
+from symsys.calibration.prediction import (
+    LAWS,
+    SPEED_OF_LIGHT,
+    error_stats,
+    predict,
+    relative_errors,
+)
 from symsys.calibration.profile import profile_for
 from symsys.errors import InvalidParameter
-
-SPEED_OF_LIGHT = {"eta_c": 1.0, "eta_m": 1.0, "t_o": 0.0}
 
 
 def grouped_stats(errors, measurements) -> dict:

@@ -29,30 +29,23 @@ def _uncertainty(text: str) -> dict:
 def add_arguments(parser):
     add_step_arguments(parser)
     parser.add_argument("--output", default="latency",
-                        choices=("latency", "throughput", "crossover_batch", "optimal_batch",
-                                 "max_batch"))
+                        choices=("latency", "throughput", "crossover_batch", "max_batch_size",
+                                 "optimal_batch", "max_batch"),
+                        help="what to differentiate (default latency); max_batch_size is the "
+                             "largest batch that fits, optimal_batch and max_batch are weight "
+                             "streaming's B* and b_max")
     parser.add_argument("--uncertainty", type=_uncertainty, default=None,
                         help="relative 1-sigma per lever, e.g. memory_bandwidth=0.05")
 
 
 def run(args):
     from symsys.show import info, table
-    from symsys.solvers.sensitivity import OneSided, SensitivitySolver
+    from symsys.solvers.sensitivity import SensitivitySolver
 
     options = step_options(args)
     r = SensitivitySolver().solve(args.model, args.hardware, output=args.output,
                                   uncertainty=args.uncertainty, **options)
-
-    def plain(v):
-        return {"left": v.left, "right": v.right} if isinstance(v, OneSided) else v
-
-    data = {"model": r.baseline.model.key, "hardware": r.baseline.hardware.key,
-            "output": r.output, "value": r.value, "unit": r.unit, "regime": r.regime,
-            "binding_constraint": r.binding_constraint, "feasible": r.feasible,
-            "conditional_on_fitting": r.conditional,
-            "elasticities": {k: plain(v) for k, v in r.sensitivities.items()},
-            "partials": {k: {"value": plain(v), "unit": u}
-                         for k, (v, u) in r.raw_partials.items()}}
+    data = r.to_dict()
     buffer = io.StringIO()
     header = info("symsys sensitivity", file=buffer, Output=f"{r.output} = "
                   f"{r.value:.6g} {r.unit}", Regime=r.regime,
@@ -63,6 +56,5 @@ def run(args):
     body = table(["lever", "elasticity d ln y / d ln x"], rows, file=io.StringIO())
     text = header + "\n" + body
     if args.uncertainty:
-        data["relative_uncertainty"] = r.relative_uncertainty
         text += f"\n\nfirst-order uncertainty: +/-{r.relative_uncertainty:.2%}"
     return text, data

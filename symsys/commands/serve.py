@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 
-from symsys.commands._common import magnitude
-
 HELP = "serve a batch of requests: TTFT, ITL, end-to-end latency, tokens/s, KV cache"
 EXAMPLES = """  symsys serve Llama3_8B H100 --prompt-len 512 --output-len 256 --batch-size 8
   symsys serve Llama3_70B H200 --prompt-len 2048 --output-len 512 --json"""
@@ -26,21 +24,11 @@ def run(args):
     from symsys.show import info
     from symsys.solvers.serving import ServingModel
 
-    r = ServingModel().solve(args.model, args.hardware, args.prompt_len, args.output_len,
-                             args.batch_size, args.precision,
-                             weight_precision=args.weight_precision,
+    r = ServingModel().solve(args.model, args.hardware, prompt_len=args.prompt_len,
+                             output_len=args.output_len, batch_size=args.batch_size,
+                             precision=args.precision, weight_precision=args.weight_precision,
                              kv_precision=args.kv_precision)
-    data = {"model": r.prefill.model.key, "hardware": r.prefill.hardware.key,
-            "prompt_len": r.prompt_len, "output_len": r.output_len,
-            "batch_size": r.prefill.batch_size, "ttft_ms": magnitude(r.ttft, "ms"),
-            "itl_ms": magnitude(r.itl, "ms"), "itl_mean_ms": magnitude(r.itl_mean, "ms"),
-            "e2e_latency_s": magnitude(r.e2e_latency, "s"),
-            "tokens_per_sec": magnitude(r.tokens_per_sec, "token/s"),
-            "tokens_per_sec_per_request": magnitude(r.tokens_per_sec_per_request, "token/s"),
-            "kv_cache_gb": magnitude(r.kv_cache, "GB"),
-            "memory_footprint_gb": magnitude(r.memory_footprint, "GB"),
-            "memory_bound_decode_steps": r.memory_bound_steps,
-            "feasible": r.feasible, "reason": r.reason}
+    data = r.to_dict()
     text = info("symsys serve", file=io.StringIO(), TTFT=r.ttft, ITL_first=r.itl,
                 ITL_mean=r.itl_mean, End_to_end=r.e2e_latency, Tokens_per_s=r.tokens_per_sec,
                 KV_cache=r.kv_cache, Footprint=r.memory_footprint,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from symsys.commands._common import add_step_arguments, magnitude, step_options
+from symsys.commands._common import add_step_arguments, step_options
 
 HELP = "latency, throughput and bottleneck of one inference step (decode or prefill)"
 EXAMPLES = """  symsys solve Llama3_8B H100
@@ -14,29 +14,6 @@ EXAMPLES = """  symsys solve Llama3_8B H100
 def add_arguments(parser):
     add_step_arguments(parser)
     parser.add_argument("--derivation", action="store_true", help="print the LaTeX derivation")
-
-
-def as_dict(r) -> dict:
-    return {
-        "model": r.model.key, "hardware": r.hardware.key, "phase": r.phase,
-        "batch_size": r.batch_size, "precision": r.inputs.precision,
-        "weight_precision": r.inputs.weight_precision, "kv_precision": r.inputs.kv_precision,
-        "seq_len": r.inputs.values.get("s"),
-        "latency_ms": magnitude(r.latency, "ms"),
-        "latency_compute_ms": magnitude(r.latency_compute, "ms"),
-        "latency_memory_ms": magnitude(r.latency_memory, "ms"),
-        "throughput": float(r.throughput.magnitude),
-        "throughput_unit": f"{r.throughput.units:~P}",
-        "bottleneck": r.bottleneck,
-        "arithmetic_intensity_flop_per_byte": magnitude(r.arithmetic_intensity, "FLOP/B"),
-        "ridge_point_flop_per_byte": magnitude(r.ridge_point, "FLOP/B"),
-        "flops": magnitude(r.flops, "FLOP"), "bytes": magnitude(r.bytes_moved, "B"),
-        "memory_footprint_gb": magnitude(r.memory_footprint, "GB"),
-        "memory_capacity_gb": magnitude(r.memory_capacity, "GB"),
-        "feasible": r.feasible, "reason": r.reason, "mfu": r.mfu, "mbu": r.mbu,
-        "efficiency": r.efficiency_source,
-        "crossover_batch": r.crossover_batch, "crossover_batch_exact": r.crossover_batch_exact,
-    }
 
 
 def run(args):
@@ -63,7 +40,7 @@ def run(args):
     text = info("symsys solve", file=buffer, **fields)
     if args.derivation:
         text += "\n\n" + r.derivation()
-    return text, as_dict(r)
+    return text, r.to_dict()
 
 
 def _crossover(r) -> str:

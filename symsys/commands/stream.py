@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 
-from symsys.commands._common import magnitude
-
 HELP = "weight streaming: layer injection vs compute, B*, on-chip batch limit, tokens/s"
 EXAMPLES = """  symsys stream GPT3 Cerebras_CS3 --seq-len 2048
   symsys stream GPT3 GH200 --seq-len 2048 --batch-size 8 --json
@@ -25,31 +23,6 @@ def add_arguments(parser):
     parser.add_argument("--efficiency", type=float, default=None,
                         help="achieved fraction of peak compute and of the link, in (0,1]")
     parser.add_argument("--derivation", action="store_true", help="print the LaTeX derivation")
-
-
-def as_dict(r) -> dict:
-    return {
-        "model": r.model.key, "hardware": r.hardware.key, "phase": r.phase,
-        "batch_size": r.batch_size, "seq_len": r.seq_len, "precision": r.inputs.precision,
-        "overlap": r.overlap, "feasible": r.feasible, "reason": r.reason,
-        "bottleneck": r.bottleneck, "timing_bottleneck": r.timing_bottleneck,
-        "throughput_tokens_per_sec": r.throughput_tokens_per_sec,
-        "step_time_ms": magnitude(r.latency, "ms"),
-        "layer_injection_time_ms": magnitude(r.layer_injection_time, "ms"),
-        "layer_compute_time_ms": magnitude(r.layer_compute_time, "ms"),
-        "layer_weight_gb": magnitude(r.layer_weight_bytes, "GB"),
-        "injection_bandwidth_gb_per_s": magnitude(r.hardware.streaming.injection_bandwidth,
-                                                  "GB/s"),
-        "optimal_batch_size": r.optimal_batch_size, "optimal_batch_exact": r.optimal_batch_exact,
-        "optimal_tokens": r.optimal_tokens, "max_feasible_batch": r.max_feasible_batch,
-        "operating_batch": r.operating_batch, "operating_wall": r.operating_wall,
-        "operating_throughput_tokens_per_sec": (r.operating.throughput_tokens_per_sec
-                                                if r.operating else 0.0),
-        "memory_footprint_gb": magnitude(r.memory_footprint, "GB"),
-        "memory_capacity_gb": magnitude(r.memory_capacity, "GB"),
-        "memory_utilization": r.wafer_memory_utilization,
-        "notes": list(r.notes),
-    }
 
 
 def run(args):
@@ -79,4 +52,4 @@ def run(args):
     text += "\n\n" + "\n".join(f"- {note}" for note in r.notes[:-len(r.inputs.law.notes)])
     if args.derivation:
         text += "\n\n" + r.derivation()
-    return text, as_dict(r)
+    return text, r.to_dict()

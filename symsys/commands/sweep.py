@@ -51,11 +51,4 @@ def run(args):
                    batch_size=_ints(args.batch_size),
                    seq_len=None if args.seq_len is None else _ints(args.seq_len),
                    precision=args.precision.split(","), phase=args.phase)
-    data = {"skipped": result.skipped, "rows": len(result), "columns": {}}
-    for name in result.names:
-        column = result[name]
-        if hasattr(column, "units"):
-            data["columns"][f"{name} [{column.units:~P}]"] = column.magnitude.tolist()
-        else:
-            data["columns"][name] = column.tolist()
-    return result.table(args.rows), data
+    return result.table(args.rows), result.to_dict()

@@ -38,12 +38,12 @@ def run(args):
                                "'3 ms' or '20000 token/s'") from None
     r = SynthesisSolver().solve(args.model, args.hardware, target=target, lever=args.lever,
                                 **step_options(args))
-    data = {"lever": r.lever, "output": r.output, "target": r.target,
-            "feasible": r.feasible, "required": r.value, "unit": r.unit,
-            "current": float(r.current.magnitude), "ratio": r.ratio,
-            "round_trip_error": r.round_trip_error, "explanation": r.explanation}
+    data = r.to_dict()
+    data["round_trip_error"] = r.round_trip_error
     if r.value is None:
         text = f"unreachable: {r.explanation}"
+    elif not r.achievable:
+        text = f"not achievable: {r.explanation}"
     else:
         text = (f"{r.lever}: {format_value(r.required)} needed "
                 f"(now {format_value(r.current)}, {r.ratio:.3g}x)"

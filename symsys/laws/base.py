@@ -49,7 +49,17 @@ class Derived:
 
 @dataclass(frozen=True, eq=False)
 class Law:
-    """An ordered system ``output = expression`` over table symbols."""
+    """An ordered system ``output = expression`` over table symbols.
+
+    Besides its definitions a law declares the roles the generic solvers need, so a new law
+    needs no solver code: ``latency`` (the output a latency target or a sensitivity refers to),
+    ``rate`` (items per second), ``footprint`` (bytes held) and the ``capacity`` input it is
+    checked against, its ``regimes`` (the named terms of its max(), any number of them), its
+    ``levers`` (inputs a user can invest in; their readable names come from the symbol table)
+    and its ``integers`` (inputs that are counts: batch, context, devices). ``variants`` name
+    exact specialisations of every expression (``"dense"``: E = k = 1) that kernels may be
+    compiled for.
+    """
 
     name: str
     title: str
@@ -60,6 +70,13 @@ class Law:
     regimes: tuple[tuple[str, sp.Symbol], ...] = ()
     defaults: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    latency: sp.Symbol | None = None
+    rate: sp.Symbol | None = None
+    footprint: sp.Symbol | None = None
+    capacity: sp.Symbol | None = None
+    levers: tuple[sp.Symbol, ...] = ()
+    integers: tuple[sp.Symbol, ...] = ()
+    variants: dict = field(default_factory=dict)
 
     def __post_init__(self):
         # the one argument order of compiled functions: the symbol table's
@@ -71,6 +88,48 @@ class Law:
                 undefined = sorted(map(str, missing))
                 raise ValueError(f"law {self.name}: {output} uses undefined {undefined}")
             known.add(output)
+        self._check_roles()
+
+    def _check_roles(self) -> None:
+        outputs, inputs = set(self.outputs), set(self.inputs)
+        for role in ("latency", "rate", "footprint"):
+            symbol = getattr(self, role)
+            if symbol is not None and symbol not in outputs:
+                raise ValueError(f"law {self.name}: {role} {symbol} is not one of its outputs")
+        if (self.capacity is None) != (self.footprint is None):
+            raise ValueError(f"law {self.name}: a footprint and its capacity come together")
+        if self.capacity is not None and self.capacity not in inputs:
+            raise ValueError(f"law {self.name}: capacity {self.capacity} is not an input")
+        for label, term in self.regimes:
+            if term not in outputs:
+                raise ValueError(f"law {self.name}: regime {label} term {term} is not an output")
+        for symbol in (*self.levers, *self.integers):
+            if symbol not in inputs:
+                raise ValueError(f"law {self.name}: {symbol} is not an input")
+        for symbol in self.levers:
+            if not S.info(symbol).lever:
+                raise ValueError(f"law {self.name}: lever {symbol} has no lever name in the "
+                                 "symbol table (declare it with lever=...)")
+
+    def card(self) -> dict:
+        """The law's structure as plain data (names and units only), stored beside every
+        compiled kernel so a cold process can label, check and wrap results without sympy."""
+
+        def name(symbol):
+            return None if symbol is None else symbol.name
+
+        symbols = (*self.inputs, *self.outputs, *(d.symbol for d in self.derived))
+        return {
+            "law": self.name,
+            "inputs": tuple(s.name for s in self.inputs),
+            "outputs": tuple(s.name for s in self.outputs),
+            "latency": name(self.latency), "rate": name(self.rate),
+            "footprint": name(self.footprint), "capacity": name(self.capacity),
+            "regimes": tuple((label, term.name) for label, term in self.regimes),
+            "levers": tuple((S.info(x).lever, x.name) for x in self.levers),
+            "integers": tuple(s.name for s in self.integers),
+            "units": {s.name: S.info(s).unit for s in symbols},
+        }
 
     # --- structure ------------------------------------------------------------------------
     @property
@@ -123,10 +182,6 @@ class Law:
             if output == symbol:
                 return rhs
         return self._flat[symbol]
-
-    def with_defaults(self, expr: sp.Expr) -> sp.Expr:
-        """``expr`` with the law's documented defaults (efficiency 1, overhead 0) substituted."""
-        return expr.subs(self.defaults)
 
     # --- rendering ------------------------------------------------------------------------
     def latex_of(self, expr: sp.Expr) -> str:

@@ -13,6 +13,7 @@ import sympy as sp
 from symsys.laws.base import Derived, Law
 from symsys.laws.roofline import RIDGE, roofline
 from symsys.symbols import (
+    C_mem,
     E,
     E_hit,
     F,
@@ -28,6 +29,7 @@ from symsys.symbols import (
     Q,
     R_tok,
     T,
+    U_mem,
     W_read,
     W_res,
     W_ws,
@@ -49,7 +51,7 @@ from symsys.symbols import (
     t_o,
 )
 
-_HARDWARE = (Pi, beta, eta_c, eta_m, t_o)
+_HARDWARE = (Pi, beta, eta_c, eta_m, t_o, C_mem)
 _MODEL = (N_dense, N_expert, N_embed, N_total, E, k, d, e_kv, a_attn)
 _PRECISION = (bytes_w, bytes_kv)
 
@@ -68,6 +70,23 @@ _NOTES = (
     "MoE: tokens are assumed to pick experts uniformly and independently; a real router's "
     "imbalance touches fewer experts at small batch.",
 )
+
+
+def dense(expr: sp.Expr) -> sp.Expr:
+    """``expr`` for a dense model (E = k = 1): every expert is always touched.
+
+    The expected-experts term E (1 - (1 - k/E)^n) becomes 1 - 0^n; n is the step's token
+    count, at least 1 (validated), so 0^n = 0. sympy cannot fold 0^(b s) alone because s may
+    be 0, and left unfolded its derivative in b carries log(0).
+    """
+    folded = expr.subs({E: 1, k: 1})
+    return folded.replace(lambda e: e.is_Pow and e.base == 0, lambda e: sp.Integer(0))
+
+
+#: what the generic solvers need to know of a step law (see Law)
+_ROLES = dict(latency=T, rate=R_tok, footprint=M, capacity=C_mem,
+              levers=(beta, Pi, eta_m, eta_c, t_o, b, s, bytes_w, bytes_kv, C_mem),
+              integers=(b, s), variants={"dense": dense})
 
 # The crossover batch has a closed form for dense models only: with E > 1 the expected number of
 # experts touched, E (1 - (1 - k/E)^b), makes the balance transcendental in b (solved numerically).
@@ -94,11 +113,13 @@ decode = Law(
         (M_kv, bytes_kv * e_kv * b * (s + 1)),
         (W_res, bytes_w * N_total),
         (M, W_res + M_kv + W_ws),
+        (U_mem, M / C_mem),
         *roofline.definitions,
         (R_tok, n_tok / T),
     ),
     derived=(RIDGE, _CROSSOVER),
     regimes=roofline.regimes,
+    **_ROLES,
     defaults={**roofline.defaults, W_ws: sp.Integer(0), s: sp.Integer(0)},
     notes=_NOTES,
 )
@@ -122,22 +143,15 @@ prefill = Law(
         (M_kv, bytes_kv * e_kv * n_tok),
         (W_res, bytes_w * N_total),
         (M, W_res + M_kv + W_ws),
+        (U_mem, M / C_mem),
         *roofline.definitions,
         (R_tok, n_tok / T),
     ),
     derived=(RIDGE, _CROSSOVER),
     regimes=roofline.regimes,
+    **_ROLES,
     defaults={**roofline.defaults, W_ws: sp.Integer(0)},
     notes=_NOTES,
 )
 
 
-def dense(expr: sp.Expr) -> sp.Expr:
-    """``expr`` for a dense model (E = k = 1): every expert is always touched.
-
-    The expected-experts term E (1 - (1 - k/E)^n) becomes 1 - 0^n; n is the step's token
-    count, at least 1 (validated), so 0^n = 0. sympy cannot fold 0^(b s) alone because s may
-    be 0, and left unfolded its derivative in b carries log(0).
-    """
-    folded = expr.subs({E: 1, k: 1})
-    return folded.replace(lambda e: e.is_Pow and e.base == 0, lambda e: sp.Integer(0))

@@ -17,6 +17,8 @@ from symsys.symbols import (
     Pi,
     Q,
     T,
+    U_c,
+    U_m,
     beta,
     eta_c,
     eta_m,
@@ -36,6 +38,9 @@ def _ridge(law: Law) -> sp.Expr:
 #: The ridge point, reusable by every law that ends in the roofline's definitions.
 RIDGE = Derived(I_ridge, _ridge, solves=(t_compute, t_memory), unknown=I)
 
+#: achieved over peak: what the step's work and traffic get of the device (MFU and MBU)
+UTILISATION = ((U_c, F / (T * Pi)), (U_m, Q / (T * beta)))
+
 roofline = Law(
     name="roofline",
     title="Roofline",
@@ -53,9 +58,12 @@ roofline = Law(
         (T, sp.Max(t_compute, t_memory) + t_o),
         (I, F / Q),
         (P_att, sp.Min(eta_c * Pi, eta_m * beta * I)),
+        *UTILISATION,
     ),
     derived=(RIDGE,),
     regimes=(("Compute", t_compute), ("Memory", t_memory)),
+    latency=T,
+    levers=(beta, Pi, eta_m, eta_c, t_o),
     defaults={eta_c: sp.Integer(1), eta_m: sp.Integer(1), t_o: sp.Integer(0)},
     notes=(
         "Defaults: eta_c = eta_m = 1 and t_o = 0, the speed-of-light bound. Measured kernels "

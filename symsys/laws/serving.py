@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy as sp
 
 from symsys.laws.base import Derived, Law
-from symsys.laws.inference import decode
+from symsys.laws.inference import decode, dense
 from symsys.symbols import (
     E_hit,
     S_c,
@@ -81,6 +81,7 @@ decode_sums = Law(
     derived=(Derived(s_cross, _crossing, solves=(t_compute, t_memory), unknown=s),),
     regimes=(),
     defaults=dict(decode.defaults),
+    variants={"dense": dense},
     notes=("The crossing s_x is solved from the decode law (t_compute = t_memory in s); when "
            "the two slopes are equal the regime never changes.",),
 )

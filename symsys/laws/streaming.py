@@ -16,10 +16,12 @@ from __future__ import annotations
 import sympy as sp
 
 from symsys.laws.base import Derived, Law
+from symsys.laws.inference import decode, dense, prefill
 from symsys.symbols import (
     B_star,
     C_chip,
     E_s,
+    F,
     F_layer,
     L,
     M_act,
@@ -143,10 +145,11 @@ _NOTES = (
 def _law(name, title, summary, tokens, layer_flops, kv_tokens) -> Law:
     return Law(name=name, title=title, summary=summary, inputs=_INPUTS,
                definitions=_definitions(tokens, layer_flops, kv_tokens), derived=_DERIVED,
-               regimes=_REGIMES, defaults=_DEFAULTS, notes=_NOTES)
+               regimes=_REGIMES, defaults=_DEFAULTS, notes=_NOTES,
+               latency=T, rate=R_tok, footprint=M_chip, capacity=C_chip,
+               levers=(Pi, eta_m, eta_c, b, s, bytes_w, bytes_kv, beta_inj, C_chip),
+               integers=(b, s), variants={"dense": dense})
 
-
-_MATMUL = 2 * (N_dense + k * N_expert)  # FLOPs per token of the matmul weights it uses
 
 weight_streaming = _law(
     "weight_streaming", "Weight streaming, decode step",
@@ -154,7 +157,7 @@ weight_streaming = _law(
     "weights W_layer are injected over the link while the previous layer computes; the step "
     "ends after L layers. The batch that makes compute as long as injection is B*; the batch "
     "whose K/V cache, activations and weight buffers fill the local memory is b_max.",
-    tokens=b, layer_flops=(_MATMUL + a_attn * s) * n_tok / L, kv_tokens=b * (s + 1),
+    tokens=b, layer_flops=decode.rhs(F) / L, kv_tokens=b * (s + 1),
 )
 
 weight_streaming_prefill = _law(
@@ -162,5 +165,5 @@ weight_streaming_prefill = _law(
     "b prompts of s tokens pass through the model layer by layer while each layer's weights "
     "stream in: every streamed weight is used by b s tokens, so prefill reaches B* with far "
     "fewer sequences than decode. Causal attention costs half of the s x s products.",
-    tokens=b * s, layer_flops=(_MATMUL * n_tok + a_attn * b * s**2 / 2) / L, kv_tokens=b * s,
+    tokens=b * s, layer_flops=prefill.rhs(F) / L, kv_tokens=b * s,
 )

@@ -13,6 +13,7 @@ from symsys.laws.roofline import RIDGE, roofline
 from symsys.symbols import (
     F_1,
     Q_1,
+    C_mem,
     F,
     M,
     N_total,
@@ -20,6 +21,7 @@ from symsys.symbols import (
     Q,
     R_s,
     T,
+    U_mem,
     W_read,
     W_res,
     W_ws,
@@ -40,17 +42,20 @@ fixed_workload = Law(
         "own per sample. Intermediate activations are assumed to stay on chip, so Q is a lower "
         "bound on traffic and the latency a lower bound on time."
     ),
-    inputs=(Pi, beta, eta_c, eta_m, t_o, F_1, Q_1, N_total, bytes_w, b, W_ws),
+    inputs=(Pi, beta, eta_c, eta_m, t_o, C_mem, F_1, Q_1, N_total, bytes_w, b, W_ws),
     definitions=(
         (F, F_1 * b),
         (W_read, bytes_w * N_total),
         (Q, W_read + Q_1 * b),
         (W_res, bytes_w * N_total),
         (M, W_res + W_ws),
+        (U_mem, M / C_mem),
         *roofline.definitions,
         (R_s, b / T),
     ),
     derived=(RIDGE,),
     regimes=roofline.regimes,
+    latency=T, rate=R_s, footprint=M, capacity=C_mem,
+    levers=(beta, Pi, eta_m, eta_c, t_o, b, bytes_w, C_mem), integers=(b,),
     defaults={**roofline.defaults, W_ws: sp.Integer(0), Q_1: sp.Integer(0)},
 )

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import pint
 
 from symsys.errors import RegistryError, UnknownHardware, UnsupportedPrecision, suggest
 from symsys.registry.common import DATA, Fields, Source, Zoo
-from symsys.units import parse_quantity
+from symsys.units import parse_quantity, to_quantity
 
 #: Every precision symsys knows, with the bytes one element of it occupies.
 PRECISION_BYTES = {"fp64": 8, "fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1,
@@ -121,18 +120,18 @@ class Device:
 
     def ridge_point(self, precision: str = "fp16") -> pint.Quantity:
         """I* of the roofline law at ``precision`` (speed of light), in FLOP/B."""
-        from symsys.solvers.evaluate import evaluate
+        from symsys import kernels  # the compiled law: the registry sits below the solvers
 
-        return evaluate("roofline", ["I_ridge"], Pi=self.compute.peak(precision),
-                        beta=self.memory.bandwidth)["I_ridge"]
+        ridge = kernels.kernel("roofline", ("I_ridge",), scalar=True)
+        units = ridge.meta["units"]
+        values = {"Pi": self.compute.peak(precision).m_as(units["Pi"]),
+                  "beta": self.memory.bandwidth.m_as(units["beta"]),
+                  "eta_c": 1.0, "eta_m": 1.0}  # speed of light: the law's default efficiencies
+        return to_quantity(ridge.named(values)["I_ridge"], units["I_ridge"])
 
     def source_of(self, dotted_field: str) -> Source:
         """The source of one field: its own where given, else the entry's."""
         return self.field_sources.get(dotted_field, self.source)
-
-    @cached_property
-    def sparse_note(self) -> str:
-        return "sparse figures are 2:4 structured sparsity, not used by solvers"
 
     def __repr__(self) -> str:
         return f"<Device {self.key}: {self.name}>"

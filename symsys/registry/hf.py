@@ -1,9 +1,11 @@
-"""Hugging Face ``config.json`` -> :class:`~symsys.registry.models.Transformer`, offline.
+"""Hugging Face ``config.json`` -> the fields of a registry transformer, offline.
 
-``from_hf_config(path_or_dict)`` reads the shape fields of the common decoder architectures
+``read_config(path_or_dict)`` reads the shape fields of the common decoder architectures
 (``model_type`` llama, mistral, mixtral, qwen2, gemma, gemma2, gpt2, gpt_neox, opt, phi3,
-deepseek_v3) into a :class:`~symsys.registry.models.Shape`; the parameter count is then derived
-by the parameter law, as for every registry entry. Nothing is downloaded.
+deepseek_v3) and the entry's provenance as plain data; ``Models.from_hf_config``
+(:mod:`symsys.registry.models`) builds the :class:`~symsys.registry.models.Shape` and
+``Transformer`` from them, so this reader needs nothing from the model zoo. The parameter
+count is then derived by the parameter law, as for every registry entry. Nothing is downloaded.
 
 Every field that sets a weight matrix's size is required: a config without it is an error that
 names the file and every missing field (no silent ``kv_heads or heads or 32``). The only
@@ -21,9 +23,10 @@ import datetime
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from symsys.errors import InvalidParameter, RegistryError, SymsysError
+from symsys.errors import InvalidParameter, RegistryError
 from symsys.registry.common import Source
 
 #: largest count accepted: integers above 2**53 are not exact as floats
@@ -225,12 +228,20 @@ def _shape_fields(c: _Config, model_type: str) -> dict:
     return _llama_like(c, model_type)
 
 
-def from_hf_config(path_or_dict, *, key: str | None = None, name: str | None = None):
-    """A :class:`Transformer` from a Hugging Face ``config.json`` (a path, its folder, or the
-    parsed dict), read offline. Unsupported or incomplete configs raise
-    :class:`~symsys.errors.RegistryError` naming the file and the missing or bad fields."""
-    from symsys.registry.models import Shape, Transformer
+@dataclass(frozen=True)
+class HFConfig:
+    """What a config says: ``Shape`` fields, the other ``Transformer`` fields, and ``where``
+    (the file, or "config dict") for error messages."""
 
+    shape: dict
+    entry: dict
+    where: str
+
+
+def read_config(path_or_dict, *, key: str | None = None, name: str | None = None) -> HFConfig:
+    """The fields of a Hugging Face ``config.json`` (a path, its folder, or the parsed dict),
+    read offline. Unsupported or incomplete configs raise
+    :class:`~symsys.errors.RegistryError` naming the file and the missing or bad fields."""
     data, where = _read(path_or_dict)
     model_type = data.get("model_type")
     if model_type is None:
@@ -250,14 +261,10 @@ def from_hf_config(path_or_dict, *, key: str | None = None, name: str | None = N
         c.notes.append(f"tie_word_embeddings absent: {str(tied_default).lower()}, the "
                        f"{model_type} default")
     fields["tied_embeddings"] = c.flag("tie_word_embeddings", tied_default)
-    try:
-        shape = Shape(**fields)
-    except SymsysError as exc:  # InvalidParameter from Shape's validation: name the file
-        raise RegistryError(f"{where}: {exc}") from None
-    return _transformer(Transformer, shape, data, where, model_type, c.notes, key, name)
+    return HFConfig(fields, _entry(data, where, model_type, c.notes, key, name), where)
 
 
-def _transformer(cls, shape, data, where, model_type, notes, key, name):
+def _entry(data, where, model_type, notes, key, name) -> dict:
     hf_id = data.get("_name_or_path")
     hf_id = hf_id if isinstance(hf_id, str) else ""
     stem = Path(where).stem if where != "config dict" else ""
@@ -265,9 +272,9 @@ def _transformer(cls, shape, data, where, model_type, notes, key, name):
     today = datetime.date.today().isoformat()
     url = Path(where).resolve().as_uri() if where != "config dict" else ""
     source = Source(f"Hugging Face config.json ({where})", url, retrieved=today)
-    return cls(
+    return dict(
         key=key or f"hf:{label}", name=name or f"{label} ({model_type}, from config.json)",
-        group="Language", shape=shape, source=source, official_parameters=0.0,
+        group="Language", source=source, official_parameters=0.0,
         official_source=Source("none: config.json states no parameter count", "",
                                retrieved=today),
         hf_id=hf_id, architecture="transformer",

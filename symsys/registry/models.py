@@ -13,8 +13,9 @@ from functools import cached_property
 
 import pint
 
-from symsys.errors import RegistryError, UnknownModel
+from symsys.errors import RegistryError, SymsysError, UnknownModel
 from symsys.registry.common import DATA, Fields, Source, Zoo
+from symsys.registry.hf import read_config
 from symsys.units import to_quantity
 
 GROUPS = ("Language", "Vision")
@@ -268,16 +269,22 @@ def load(paths=None) -> list:
     return models
 
 
-#: The model zoo: ``Models.Llama3_8B``, ``Models.Language.GPT3``, ``Models["meta-llama/..."]``.
-Models = Zoo("Models", load, UnknownModel)
-
-
 def from_hf_config(path_or_dict, *, key: str | None = None, name: str | None = None):
     """A :class:`Transformer` read offline from a Hugging Face ``config.json`` (path, folder or
     dict); see :mod:`symsys.registry.hf`. ``Models.from_hf_config(...)``."""
-    from symsys.registry.hf import from_hf_config as load
+    config = read_config(path_or_dict, key=key, name=name)
+    try:
+        shape = Shape(**config.shape)
+    except SymsysError as exc:  # InvalidParameter from Shape's validation: name the file
+        raise RegistryError(f"{config.where}: {exc}") from None
+    return Transformer(shape=shape, **config.entry)
 
-    return load(path_or_dict, key=key, name=name)
+
+class ModelZoo(Zoo):
+    """The model zoo, which also reads models from Hugging Face configs."""
+
+    from_hf_config = staticmethod(from_hf_config)
 
 
-Models.from_hf_config = from_hf_config
+#: The model zoo: ``Models.Llama3_8B``, ``Models.Language.GPT3``, ``Models["meta-llama/..."]``.
+Models = ModelZoo("Models", load, UnknownModel)

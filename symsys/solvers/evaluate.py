@@ -13,23 +13,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from symsys import kernels
 from symsys import symbols as S
-from symsys.compile import compile_exprs
 from symsys.errors import InvalidParameter, suggest
 from symsys.laws import ALL, Law, get
+from symsys.solvers.result import regime_codes
 from symsys.units import to_magnitude, to_quantity
 
 
 def regime_labels(law: Law, values: Mapping) -> np.ndarray:
     """Label of the binding max() term at each point; ties go to the first-listed regime."""
-    labels = [label for label, _ in law.regimes]
-    times = np.stack([np.asarray(values[term.name], dtype=float) for _, term in law.regimes])
-    return np.asarray(np.asarray(labels, dtype=object)[np.argmax(times, axis=0)], dtype=object)
+    regimes = [(label, term.name) for label, term in law.regimes]
+    labels = np.asarray([label for label, _ in regimes], dtype=object)
+    return np.asarray(labels[regime_codes(regimes, values)], dtype=object)
 
 
-def magnitudes(law: Law, inputs: Mapping, needed=None) -> list:
+def magnitudes(law: Law, inputs: Mapping, needed=None, quantities=None) -> list:
     """Canonical magnitudes of ``inputs`` in ``law.inputs`` order (only the ``needed`` ones,
-    default all), defaults filled in."""
+    default all), defaults filled in. Inputs named in ``quantities`` (default: all) are the
+    user's and are converted from Quantities; the others are canonical magnitudes already."""
     known = {s.name for s in law.inputs}
     unknown = set(inputs) - known
     if unknown:
@@ -43,8 +45,10 @@ def magnitudes(law: Law, inputs: Mapping, needed=None) -> list:
         if needed is not None and symbol not in needed:
             continue
         if symbol.name in inputs:
-            value = _checked(symbol, to_magnitude(inputs[symbol.name], S.info(symbol).unit,
-                                                  symbol.name), inputs[symbol.name])
+            given = inputs[symbol.name]
+            if quantities is None or symbol.name in quantities:
+                given = to_magnitude(given, S.info(symbol).unit, symbol.name)
+            value = _checked(symbol, given, inputs[symbol.name])
         elif symbol in law.defaults:
             value = float(law.defaults[symbol])
         else:
@@ -137,11 +141,10 @@ def evaluate(law: Law | str, outputs=None, **inputs) -> LawResult:
     with_regime = law.regimes and all(
         {s.name for s in law.expr(term).free_symbols} <= given for _, term in law.regimes)
     regime_terms = [term for _, term in law.regimes if term not in symbols] if with_regime else []
-    exprs = [law.expr(s) for s in (*symbols, *regime_terms)]
-    needed = set().union(*(e.free_symbols for e in exprs))
-    args = tuple(s for s in law.inputs if s in needed)
+    fn = kernels.kernel(law, [s.name for s in (*symbols, *regime_terms)])
+    args = tuple(law.symbol(a) for a in fn.args)
     with np.errstate(all="ignore"):  # non-finite results are reported just below
-        raw = compile_exprs(exprs, args)(*magnitudes(law, inputs, needed))
+        raw = fn(*magnitudes(law, inputs, set(args)))
     for symbol, values in zip((*symbols, *regime_terms), raw):
         if not np.all(np.isfinite(values)):
             zeros = [s.name for s in args if s.name in inputs and np.any(

@@ -1,8 +1,9 @@
 """From user arguments to the numeric inputs of a law.
 
 ``step_inputs`` resolves the model and hardware (objects or names), checks every argument,
-and returns the law to use with its inputs as canonical magnitudes keyed by symbol name.
-Solvers, sweeps and sensitivities all start here, so an argument is validated in one place.
+and returns a :class:`~symsys.solvers.scenario.Scenario` of the law to use (decode, prefill or
+fixed workload) with its inputs as canonical magnitudes keyed by symbol name. Solvers, sweeps
+and sensitivities all start here, so an argument is validated in one place.
 """
 
 from __future__ import annotations
@@ -11,30 +12,13 @@ import functools
 from dataclasses import dataclass
 
 from symsys.errors import InvalidParameter
+from symsys.kernels import LawRef
 from symsys.registry.hardware import PRECISION_BYTES, Device, Hardware, check_precision
 from symsys.registry.models import FixedWorkload, Models, Transformer
 from symsys.solvers import validate
-from symsys.units import to_magnitude
+from symsys.solvers.scenario import Scenario, device_inputs
 
 PHASES = ("decode", "prefill")
-
-
-@dataclass(frozen=True)
-class LawRef:
-    """A law by name, loaded (with sympy) only when one of its attributes is read.
-
-    A single solve needs only the law's compiled kernel, which :mod:`symsys.kernels` can
-    load from its disk cache without importing sympy; derivations and calculus read through.
-    """
-
-    name: str
-
-    def __getattr__(self, attribute):
-        if attribute.startswith("__"):
-            raise AttributeError(attribute)
-        from symsys.laws import get
-
-        return getattr(get(self.name), attribute)
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,18 +36,29 @@ class Workload:
         object.__setattr__(self, "key", self.key or self.name)
 
 
-@dataclass(frozen=True, eq=False)
-class StepInputs:
-    law: LawRef
-    values: dict  # symbol name -> canonical magnitude
-    model: object
-    hardware: Device
-    precision: str
-    weight_precision: str
-    kv_precision: str
-    phase: str
-    seq_len_given: bool
-    profile: object = None  # the calibration profile used, if any
+class StepInputs(Scenario):
+    """The scenario of one transformer or fixed-workload step; its options name the
+    precisions, the phase and whether a context was given."""
+
+    @property
+    def precision(self) -> str:
+        return self.options["precision"]
+
+    @property
+    def weight_precision(self) -> str:
+        return self.options["weight_precision"]
+
+    @property
+    def kv_precision(self) -> str:
+        return self.options["kv_precision"]
+
+    @property
+    def phase(self) -> str:
+        return self.options["phase"]
+
+    @property
+    def seq_len_given(self) -> bool:
+        return self.options["seq_len"] is not None
 
 
 def resolve_model(model):
@@ -83,10 +78,10 @@ def resolve_hardware(hardware) -> Device:
 
 
 @functools.lru_cache(maxsize=1024)
-def device_numbers(hw: Device, precision: str) -> tuple[float, float]:
-    """(peak FLOP/s at ``precision``, bandwidth B/s) as magnitudes; registry data is frozen."""
-    return (to_magnitude(hw.compute.peak(precision), "FLOP/s", "peak"),
-            to_magnitude(hw.memory.bandwidth, "B/s", "bandwidth"))
+def device_numbers(hw: Device, precision: str) -> dict[str, float]:
+    """The roofline inputs of a device at ``precision`` (cached: registry data is frozen)."""
+    numbers = device_inputs(hw, precision)
+    return {name: numbers[name] for name in ("Pi", "beta", "C_mem")}
 
 
 def calibration_profile(hw: Device, precision: str, efficiency):
@@ -110,25 +105,20 @@ def hardware_values(hw: Device, precision: str, efficiency, overhead, kernels: i
     """Roofline inputs of the device. A calibration profile gives eta_c, eta_m and a per-kernel
     overhead; the step's overhead is that times ``kernels`` (its GEMM launches), since the
     profiles are fitted on single GEMM kernels."""
-    peak, bandwidth = device_numbers(hw, precision)
+    device = device_numbers(hw, precision)
     profile = calibration_profile(hw, precision, efficiency)
     if profile is not None:
         if overhead is not None:
             raise InvalidParameter("overhead: a calibration profile already carries the fitted "
                                    "per-kernel overhead; give one or the other")
-        return {"Pi": peak, "beta": bandwidth, "eta_c": profile.eta_c, "eta_m": profile.eta_m,
+        return {**device, "eta_c": profile.eta_c, "eta_m": profile.eta_m,
                 "t_o": profile.t_o * kernels}
     eta_c, eta_m = validate.efficiencies(efficiency)
-    return {
-        "Pi": peak,
-        "beta": bandwidth,
-        "eta_c": eta_c,
-        "eta_m": eta_m,
-        "t_o": validate.nonnegative_quantity("overhead", overhead, "s"),
-    }
+    return {**device, "eta_c": eta_c, "eta_m": eta_m,
+            "t_o": validate.nonnegative_quantity("overhead", overhead, "s")}
 
 
-def step_inputs(model, hardware, batch_size=1, precision="fp16", *, phase="decode",
+def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decode",
                 seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
                 overhead=None, workspace=None) -> StepInputs:
     model = resolve_model(model)
@@ -182,7 +172,10 @@ def step_inputs(model, hardware, batch_size=1, precision="fp16", *, phase="decod
         else:
             values.update(F_1=model.flops_per_inference, Q_1=0.0, N_total=model.parameters_count)
         law = LawRef("fixed_workload")
-    return StepInputs(law, values, model, hw, precision, weight_precision, kv_precision, phase,
-                      seq_len is not None, profile)
+    options = {"precision": precision, "weight_precision": weight_precision,
+               "kv_precision": kv_precision, "phase": phase, "batch_size": b,
+               "seq_len": seq_len}
+    variant = "dense" if values.get("E", 1) == 1 and "E" in values else None
+    return StepInputs(law, values, model, hw, options, variant, profile)
 
 

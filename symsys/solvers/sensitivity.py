@@ -1,57 +1,28 @@
-"""Exact sensitivities: partial derivatives and elasticities of an output with respect to every
-hardware and workload input, from the law's sympy derivatives (no finite differences).
+"""Exact sensitivities of any law's output to every lever it declares, from its sympy
+derivatives (no finite differences), compiled through the one kernel path.
 
-At a max() kink the two one-sided derivatives differ; both are reported (``one_sided``) and the
+At a max() kink the two one-sided derivatives differ; both are reported (``OneSided``) and the
 elasticity prints as ``left|right``. The binding constraint is the lever with the largest
-|elasticity|. An infeasible baseline names capacity as binding, states the capacity it needs,
-and still reports the roofline sensitivities, marked conditional on fitting.
+|elasticity|, or the law's capacity when the footprint does not fit: then the sensitivities
+are still reported, marked conditional on fitting, with the capacity the scenario needs.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import sympy as sp
-
-from symsys import derive
-from symsys import symbols as S
-from symsys.compile import compile_exprs
-from symsys.errors import InvalidParameter
-from symsys.laws import Law
-from symsys.solvers.inference import InferenceResult, evaluate_step
-from symsys.solvers.inputs import step_inputs
+from symsys.errors import InvalidParameter, suggest
+from symsys.solvers import balance, validate
+from symsys.solvers.result import Result
 from symsys.units import to_quantity
 
-#: readable lever name -> symbol, in the order ties are broken (specs before efficiencies)
-LEVERS = {
-    "memory_bandwidth": S.beta, "peak_flops": S.Pi, "memory_efficiency": S.eta_m,
-    "compute_efficiency": S.eta_c, "overhead": S.t_o, "batch_size": S.b, "seq_len": S.s,
-    "bytes_per_weight": S.bytes_w, "bytes_per_kv": S.bytes_kv,
-    # weight streaming (present only in the streaming laws)
-    "injection_bandwidth": S.beta_inj, "onchip_capacity": S.C_chip,
-}
-HARDWARE_LEVERS = ("memory_bandwidth", "peak_flops", "memory_efficiency", "compute_efficiency",
-                   "overhead")
-
-
-def _throughput(law: Law) -> sp.Expr:
-    """The law's own rate: tokens/s of a transformer step, samples/s of a fixed workload."""
-    return law.expr(S.R_tok if S.R_tok in law.outputs else S.R_s)
-
-
-#: output name -> (builder of its expression from the law, unit)
-OUTPUTS = {
-    "latency": (lambda law: law.expr(S.T), "s"),
-    "throughput": (_throughput, None),
-    "crossover_batch": (lambda law: law.expr(S.b_cross), "1"),
-    # weight streaming: B* (compute = injection) and b_max (on-chip footprint = capacity)
-    "optimal_batch": (lambda law: law.expr(S.B_star), "1"),
-    "max_batch": (lambda law: law.expr(S.b_max), "1"),
-}
-STREAMING_OUTPUTS = ("optimal_batch", "max_batch")
+#: readable output names beyond the law's roles and its own symbols
+ALIASES = {"crossover_batch": "balance:b:{regime0}:{regime1}", "optimal_batch": "B_star",
+           "max_batch": "b_max", "max_batch_size": "fit:b"}
+#: relative difference under which two elasticities tie (the first-declared lever wins)
+_TIE_DIGITS = 9
 
 
 @dataclass(frozen=True)
@@ -68,31 +39,45 @@ class OneSided:
         return max(abs(self.left), abs(self.right))
 
 
-@functools.cache
-def _kernel(law: Law, output: str, dense: bool):
-    """[y, dy/dx left, dy/dx right for every lever in the law] compiled in one function."""
-    from symsys.laws.inference import dense as dense_case
+def output_spec(card: dict, output: str) -> tuple[str, str]:
+    """``(kernel spec, unit)`` of a readable output name of a law."""
+    roles = {"latency": card["latency"], "throughput": card["rate"]}
+    if roles.get(output):
+        spec = roles[output]
+    elif output in ALIASES:
+        regimes = [term for _, term in card["regimes"]]
+        spec = ALIASES[output].format(regime0=regimes[0] if regimes else "",
+                                      regime1=regimes[1] if len(regimes) > 1 else "")
+    else:
+        spec = output
+    name = spec.split(":")[1] if spec.startswith(("balance:", "fit:")) else spec
+    if name not in card["units"] or (spec == "" or spec.endswith(":")):
+        valid = [k for k, v in roles.items() if v] + [
+            a for a, s in ALIASES.items() if s.split(":")[0] in card["units"]
+            or (s.startswith(("fit:", "balance:")) and card["footprint"])]
+        valid += [o for o in card["outputs"]]
+        raise InvalidParameter(f"output={output!r}: the {card['law']} law has no such output; "
+                               f"choose from {', '.join(dict.fromkeys(valid))}."
+                               + suggest(str(output), valid))
+    return spec, card["units"][name]
 
-    y = OUTPUTS[output][0](law)
-    y = dense_case(y) if dense else y
-    levers = [name for name, sym in LEVERS.items() if sym in law.inputs and not
-              (output == "crossover_batch" and sym is S.b)]
-    exprs = [y]
-    for name in levers:
-        left, right = derive.one_sided(y, LEVERS[name])
-        exprs += [left, right]
-    return levers, compile_exprs(exprs, law.inputs, scalar=True)
 
+@dataclass(eq=False, repr=False)
+class SensitivityResult(Result):
+    """Elasticities d ln y / d ln x and exact partials of one output at one scenario."""
 
-@dataclass(frozen=True, eq=False)
-class SensitivityResult:
-    baseline: InferenceResult
+    baseline: Result
     output: str
     value: float
     unit: str
     raw_partials: dict  # lever -> (value or OneSided, unit), wrapped in units on access
     sensitivities: dict  # lever -> elasticity (float or OneSided)
-    uncertainty: dict = field(default_factory=dict)
+    uncertainty: dict
+
+    kind = "sensitivity"
+
+    def __post_init__(self):
+        Result.__init__(self, self.baseline.scenario, self.baseline.raw)
 
     @property
     def partials(self) -> dict:
@@ -112,21 +97,13 @@ class SensitivityResult:
         return to_quantity(self.value, self.unit)
 
     @property
-    def regime(self) -> str:
-        return self.baseline.bottleneck
-
-    @property
-    def feasible(self) -> bool:
-        return self.baseline.feasible
-
-    @property
     def conditional(self) -> bool:
         """True when the sensitivities hold only if the configuration fitted in memory."""
         return not self.feasible
 
     @property
     def capacity_needed(self):
-        return self.baseline.memory_footprint
+        return self.memory_footprint
 
     @property
     def at_kink(self) -> bool:
@@ -135,100 +112,150 @@ class SensitivityResult:
     @property
     def binding_constraint(self) -> str:
         if not self.feasible:
-            return "memory_capacity"
+            capacity = self.card["capacity"]
+            return next(lever for lever, symbol in self.card["levers"] if symbol == capacity)
         # magnitudes equal to rounding (-1 vs -0.9999999999999999) tie, and ties go to the
-        # lever listed first: a spec (bandwidth, peak) before its efficiency
-        return max(self.sensitivities, key=lambda k: (round(abs(self.sensitivities[k]), 9),
-                                                      -list(LEVERS).index(k)))
+        # lever the law declares first: a spec (bandwidth, peak) before its efficiency
+        order = list(self.sensitivities)
+        return max(order, key=lambda k: (round(abs(self.sensitivities[k]), _TIE_DIGITS),
+                                         -order.index(k)))
 
     @property
     def relative_uncertainty(self) -> float:
         """First-order relative uncertainty of the output: sqrt(sum (elasticity * u)^2)."""
-        total = 0.0
-        for lever, relative in self.uncertainty.items():
-            e = self.sensitivities[lever]
-            total += (abs(e) * relative) ** 2
-        return math.sqrt(total)
+        return math.sqrt(sum((abs(self.sensitivities[lever]) * relative) ** 2
+                             for lever, relative in self.uncertainty.items()))
 
     @property
     def output_uncertainty(self):
         return to_quantity(abs(self.value) * self.relative_uncertainty, self.unit)
 
-    def __repr__(self) -> str:
-        return (f"<SensitivityResult {self.output} of {self.baseline.model.key} on "
-                f"{self.baseline.hardware.key}: binding {self.binding_constraint}>")
+    def summary(self) -> dict:
+        def plain(v):
+            return {"left": v.left, "right": v.right} if isinstance(v, OneSided) else v
+
+        out = {"output": self.output, "value": self.baseline_value,
+               "binding_constraint": self.binding_constraint, "regime": self.regime,
+               "feasible": self.feasible, "reason": self.reason,
+               "conditional_on_fitting": self.conditional,
+               "elasticities": {k: plain(v) for k, v in self.sensitivities.items()},
+               "partials": {k: {"value": plain(v), "unit": u}
+                            for k, (v, u) in self.raw_partials.items()}}
+        if self.uncertainty:
+            out["relative_uncertainty"] = self.relative_uncertainty
+        return out
+
+    def _repr_tail(self) -> str:
+        return f": {self.output}, binding {self.binding_constraint}"
+
+
+def sensitivities(baseline: Result, output: str = "latency",
+                  uncertainty: Mapping | None = None) -> SensitivityResult:
+    """Every lever's elasticity of ``output`` at the scenario of ``baseline`` (a Result).
+
+    ``output``: "latency", "throughput", "crossover_batch", "max_batch_size" (what fits),
+    "optimal_batch"/"max_batch" (weight streaming) or any output of the law by its symbol.
+    ``uncertainty``: {lever: relative 1-sigma} for first-order propagation.
+    """
+    scenario = baseline.scenario
+    card = scenario.card
+    if not isinstance(output, str):
+        raise InvalidParameter(f"output={output!r}: expected a name, e.g. 'latency'")
+    spec, unit = output_spec(card, output)
+    unknown = spec.split(":")[1] if spec.startswith(("balance:", "fit:")) else None
+    levers = [(name, symbol) for name, symbol in card["levers"] if symbol != unknown]
+    specs = [spec] + [f"d:{side}:{symbol}:{spec}" for _, symbol in levers
+                      for side in ("left", "right")]
+    fn = scenario.kernel(specs)
+    if unknown is not None and math.isnan(balance._root(scenario, spec)):
+        raise InvalidParameter(
+            f"{output}: the {card['law']} law has no closed form for it here ({scenario.label()}"
+            "; an MoE step's expected experts touched make it transcendental in b), so it has "
+            "no exact sensitivities; the solve result gives its value by search")
+    raw = scenario.call(specs)
+    y = raw[spec]
+    if unknown is not None and not y > 0:
+        raise InvalidParameter(
+            f"{output}: {scenario.label()} has no positive {unknown} here (the closed form "
+            f"gives {unknown} = {y:.4g}), so it has no sensitivities")
+    partials, elasticities = {}, {}
+    for name, symbol in levers:
+        left, right = raw[f"d:left:{symbol}:{spec}"], raw[f"d:right:{symbol}:{spec}"]
+        if fn.constants.get(f"d:left:{symbol}:{spec}") == 0 == \
+                fn.constants.get(f"d:right:{symbol}:{spec}"):
+            continue  # the output does not depend on this lever at all (capacity, latency)
+        x = scenario.values[symbol]
+        x_unit = card["units"][symbol]
+        d_unit = f"({unit}) / ({x_unit})" if x_unit != "1" else unit
+        el_left, el_right = (left * x / y, right * x / y) if y else (0.0, 0.0)
+        if math.isclose(left, right, rel_tol=1e-12, abs_tol=0.0):
+            partials[name], elasticities[name] = (right, d_unit), el_right
+        else:
+            partials[name] = (OneSided(left, right), d_unit)
+            elasticities[name] = OneSided(el_left, el_right)
+    return SensitivityResult(baseline, output, y, unit, partials, elasticities,
+                             _uncertainty(uncertainty, elasticities))
+
+
+def _uncertainty(uncertainty, elasticities: dict) -> dict:
+    if uncertainty is None:
+        return {}
+    if not isinstance(uncertainty, Mapping):
+        raise InvalidParameter(f"uncertainty={uncertainty!r}: expected a mapping "
+                               "{lever: relative 1-sigma}, e.g. {'memory_bandwidth': 0.05}")
+    for lever, relative in uncertainty.items():
+        if lever not in elasticities:
+            raise InvalidParameter(f"uncertainty: no lever {lever!r}; levers: "
+                                   + ", ".join(elasticities) + suggest(str(lever), elasticities))
+        if not (isinstance(relative, int | float) and not isinstance(relative, bool)
+                and 0 <= relative < 1):
+            raise InvalidParameter(f"uncertainty[{lever!r}]={relative!r}: a relative "
+                                   "1-sigma in [0, 1), e.g. 0.05 for +/-5%")
+    return dict(uncertainty)
 
 
 class SensitivitySolver:
-    """``SensitivitySolver().solve(model=, hardware=, precision=, batch_size=, seq_len=,
-    phase=, output="latency", uncertainty={lever: relative 1-sigma})``."""
+    """Exact sensitivities of a model on a device: ``SensitivitySolver().solve(model,
+    hardware, output="latency", uncertainty={lever: relative 1-sigma}, ...)``."""
 
-    def solve(self, model, hardware, precision="fp16", batch_size=1, seq_len=None,
-              phase="decode", output="latency", uncertainty=None, **options):
-        if not isinstance(output, str) or output not in OUTPUTS:
-            raise InvalidParameter(f"output={output!r}: expected one of {', '.join(OUTPUTS)}")
-        if output in STREAMING_OUTPUTS:
-            from symsys.solvers.streaming import WeightStreamingModel, streaming_inputs
+    @validate.keywords
+    def solve(self, model, hardware, *, output="latency", uncertainty=None, batch_size=1,
+              precision="fp16", seq_len=None, phase="decode", weight_precision=None,
+              kv_precision=None, efficiency=None, overhead=None, workspace=None,
+              overlap=None) -> SensitivityResult:
+        """Elasticities of ``output`` to every lever of the law that answers the question.
 
-            options = {k: v for k, v in options.items() if v is not None}  # CLI defaults
-            other = sorted(set(options) - {"overlap", "efficiency"})
+        Parameters
+        ----------
+        model, hardware : registry entries or their names.
+        output : "latency" (default), "throughput", "crossover_batch", "max_batch_size" (the
+            largest batch that fits), or for weight streaming "optimal_batch" (B*) and
+            "max_batch" (b_max); any output symbol of the law also works ("U_c").
+        uncertainty : {lever: relative 1-sigma}, propagated to first order.
+        batch_size, precision, seq_len, phase, weight_precision, kv_precision, efficiency,
+        overhead, workspace : as for :meth:`Engine.solve`.
+        overlap : weight streaming only (see :class:`WeightStreamingModel`).
+        """
+        step = dict(batch_size=batch_size, precision=precision, seq_len=seq_len, phase=phase)
+        if output in ("optimal_batch", "max_batch"):  # the weight-streaming laws' results
+            from symsys.solvers.streaming import WeightStreamingModel
+
+            other = {k: v for k, v in dict(weight_precision=weight_precision,
+                                           kv_precision=kv_precision, overhead=overhead,
+                                           workspace=workspace).items() if v is not None}
             if other:
                 raise InvalidParameter(f"{', '.join(other)}: not an option of weight streaming "
                                        f"(output={output!r}), which takes overlap and efficiency")
-            inputs = streaming_inputs(model, hardware, seq_len, batch_size, precision,
-                                      phase=phase, **options)
-            baseline = WeightStreamingModel().solve(model, hardware, seq_len, batch_size,
-                                                    precision, phase=phase, **options)
+            baseline = WeightStreamingModel().solve(
+                model, hardware, efficiency=efficiency,
+                overlap=True if overlap is None else overlap, **step)
         else:
-            inputs = step_inputs(model, hardware, batch_size, precision, phase=phase,
-                                 seq_len=seq_len, **options)
-            baseline = InferenceResult(inputs, evaluate_step(inputs))
-        law, values = inputs.law, inputs.values
-        if output == "crossover_batch" and law.name not in ("decode", "prefill"):
-            raise InvalidParameter("crossover_batch applies to transformer decode/prefill")
-        dense = values.get("E", 1) == 1
-        if output == "crossover_batch" and not dense:
-            raise InvalidParameter("crossover_batch has no closed form for MoE models "
-                                   "(expected experts touched is transcendental in b)")
-        levers, fn = _kernel(law, output, dense)
-        try:
-            raw = [float(x) for x in fn.raw(*(values[s.name] for s in law.inputs))]
-        except (ZeroDivisionError, OverflowError):  # math-module floats raise, not inf
-            raw = [math.nan]
-        if not all(map(math.isfinite, raw)):
-            raise InvalidParameter(f"{output} or one of its derivatives is inf or NaN for "
-                                   f"{baseline.model.key} on {baseline.hardware.key} at these "
-                                   "inputs (an input far outside any physical range)")
-        y = raw[0]
-        if output == "crossover_batch" and not y > 0:
-            raise InvalidParameter(
-                f"crossover_batch: {baseline.model.key} on {baseline.hardware.key} never turns "
-                f"compute-bound here (the closed form gives b = {y:.4g} <= 0: the K/V traffic "
-                "per sequence outweighs its FLOPs), so it has no sensitivities")
-        unit = OUTPUTS[output][1] or str(baseline.throughput.units)
-        partials, elasticities = {}, {}
-        for i, name in enumerate(levers):
-            left, right = raw[1 + 2 * i], raw[2 + 2 * i]
-            x = values[LEVERS[name].name]
-            x_unit = S.info(LEVERS[name]).unit
-            d_unit = f"({unit}) / ({x_unit})" if x_unit != "1" else unit
-            el_left, el_right = (left * x / y, right * x / y) if y else (0.0, 0.0)
-            if math.isclose(left, right, rel_tol=1e-12, abs_tol=0.0):
-                partials[name] = (right, d_unit)
-                elasticities[name] = el_right
-            else:
-                partials[name] = (OneSided(left, right), d_unit)
-                elasticities[name] = OneSided(el_left, el_right)
-        if uncertainty is not None and not isinstance(uncertainty, Mapping):
-            raise InvalidParameter(f"uncertainty={uncertainty!r}: expected a mapping "
-                                   "{lever: relative 1-sigma}, e.g. {'memory_bandwidth': 0.05}")
-        for lever, relative in (uncertainty or {}).items():
-            if lever not in elasticities:
-                raise InvalidParameter(f"uncertainty: no lever {lever!r}; levers: "
-                                       + ", ".join(elasticities))
-            if not (isinstance(relative, int | float) and not isinstance(relative, bool)
-                    and 0 <= relative < 1):
-                raise InvalidParameter(f"uncertainty[{lever!r}]={relative!r}: a relative "
-                                       "1-sigma in [0, 1), e.g. 0.05 for +/-5%")
-        return SensitivityResult(baseline, output, y, unit, partials, elasticities,
-                                 dict(uncertainty or {}))
+            if overlap is not None:
+                raise InvalidParameter("overlap applies to weight streaming (output="
+                                       "'optimal_batch' or 'max_batch') only")
+            from symsys.solvers.inference import solve
+
+            baseline = solve(model, hardware, weight_precision=weight_precision,
+                             kv_precision=kv_precision, efficiency=efficiency,
+                             overhead=overhead, workspace=workspace, **step)
+        return sensitivities(baseline, output, uncertainty)

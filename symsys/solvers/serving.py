@@ -13,26 +13,21 @@ from dataclasses import dataclass
 from symsys import kernels
 from symsys.solvers import validate
 from symsys.solvers.inference import InferenceResult, solve
+from symsys.solvers.result import Result
 from symsys.units import to_quantity
 
 
-def _sums() -> kernels.Kernel:
-    def build():
-        from symsys import symbols as S
-        from symsys.laws.serving import decode_sums as law
-
-        names = ("S_c", "S_m", "s_cross", "g_s")
-        return [law.expr(getattr(S, n)) for n in names], law.inputs, names
-
-    return kernels.kernel("decode_sums", build, scalar=True)
+def _sums(variant: str | None) -> kernels.Kernel:
+    return kernels.kernel("decode_sums", ("S_c", "S_m", "s_cross", "g_s"), variant, scalar=True)
 
 
-def decode_total(values: dict, prompt_len: int, steps: int) -> tuple[float, int]:
+def decode_total(values: dict, prompt_len: int, steps: int,
+                 variant: str | None = None) -> tuple[float, int]:
     """Seconds for decode steps j = 1..steps at contexts prompt_len + j, and how many of them
     are memory-bound. ``values`` are the decode law's inputs (any ``s``)."""
     if steps == 0:
         return 0.0, 0
-    fn = _sums()
+    fn = _sums(variant)
 
     def call(j0, j1):
         args = {**values, "s_p": prompt_len, "j_0": j0, "j_1": j1}
@@ -56,8 +51,11 @@ def decode_total(values: dict, prompt_len: int, steps: int) -> tuple[float, int]
     return memory_part + compute_part, memory_steps
 
 
-@dataclass(frozen=True, eq=False)
-class ServingResult:
+@dataclass(eq=False, repr=False)
+class ServingResult(Result):
+    """A batch of requests served: prefill, then a decode step per further token. Its
+    feasibility is the last decode step's: the K/V cache is largest there."""
+
     prefill: InferenceResult
     first_decode: InferenceResult
     last_decode: InferenceResult
@@ -65,6 +63,31 @@ class ServingResult:
     output_len: int
     decode_seconds: float
     memory_bound_steps: int
+
+    kind = "serving"
+
+    def __post_init__(self):
+        Result.__init__(self, self.last_decode.scenario, self.last_decode.raw)
+
+    def identity(self) -> dict:
+        step = self.prefill.scenario.options
+        return {"kind": self.kind, "law": "prefill + decode_sums", "model": self.model.key,
+                "hardware": self.hardware.key, "batch_size": step["batch_size"],
+                "precision": step["precision"], "prompt_len": self.prompt_len,
+                "output_len": self.output_len}
+
+    @property
+    def outputs(self) -> dict:
+        return {}
+
+    def summary(self) -> dict:
+        return {"ttft": self.ttft, "itl": self.itl, "itl_mean": self.itl_mean,
+                "e2e_latency": self.e2e_latency, "tokens_per_sec": self.tokens_per_sec,
+                "tokens_per_sec_per_request": self.tokens_per_sec_per_request,
+                "kv_cache": self.kv_cache, "memory_footprint": self.memory_footprint,
+                "memory_capacity": self.memory_capacity,
+                "memory_bound_steps": self.memory_bound_steps, "feasible": self.feasible,
+                "reason": self.reason}
 
     @property
     def ttft(self):
@@ -98,37 +121,39 @@ class ServingResult:
         """K/V cache at the last decode step: prompt_len + output_len tokens per sequence."""
         return to_quantity(self.last_decode.raw["M_kv"], "B")
 
-    @property
-    def memory_footprint(self):
-        return self.last_decode.memory_footprint
-
-    @property
-    def feasible(self) -> bool:
-        return self.last_decode.feasible
-
-    @property
-    def reason(self) -> str:
-        return self.last_decode.reason
-
-    def __repr__(self) -> str:
-        return (f"<ServingResult {self.prefill.model.key} on {self.prefill.hardware.key}: "
-                f"TTFT {self.ttft.to('ms'):.2f~P}, ITL {self.itl.to('ms'):.2f~P}, "
-                f"E2E {self.e2e_latency.to('s'):.3f~P}>")
+    def _repr_tail(self) -> str:
+        return (f": TTFT {self.ttft.to('ms'):.2f~P}, ITL {self.itl.to('ms'):.2f~P}, "
+                f"E2E {self.e2e_latency.to('s'):.3f~P}")
 
 
 class ServingModel:
-    """``ServingModel().solve(model, hardware, prompt_len, output_len, batch_size, precision)``."""
+    """Serving a batch of requests: ``ServingModel().solve(model, hardware, prompt_len=,
+    output_len=, batch_size=, ...)``."""
 
-    def solve(self, model, hardware, prompt_len, output_len, batch_size=1, precision="fp16",
-              **options) -> ServingResult:
+    @validate.keywords
+    def solve(self, model, hardware, *, prompt_len, output_len, batch_size=1,
+              precision="fp16", weight_precision=None, kv_precision=None, efficiency=None,
+              overhead=None, workspace=None) -> ServingResult:
+        """TTFT, inter-token latency, end-to-end latency and tokens/s of one batch.
+
+        Parameters
+        ----------
+        model, hardware : registry entries or their names.
+        prompt_len : int, prompt tokens per request (the prefill).
+        output_len : int, generated tokens per request (the first comes from the prefill).
+        batch_size, precision, weight_precision, kv_precision, efficiency, overhead,
+        workspace : as for :meth:`Engine.solve`.
+        """
         prompt_len = validate.positive_int("prompt_len", prompt_len)
         output_len = validate.positive_int("output_len", output_len)
-        prefill = solve(model, hardware, batch_size, precision, phase="prefill",
-                        seq_len=prompt_len, **options)
-        first = solve(model, hardware, batch_size, precision, phase="decode",
-                      seq_len=prompt_len + 1, **options)
-        last = solve(model, hardware, batch_size, precision, phase="decode",
-                     seq_len=prompt_len + output_len - 1, **options)
-        seconds, memory_steps = decode_total(first.inputs.values, prompt_len, output_len - 1)
+        options = dict(batch_size=batch_size, precision=precision,
+                       weight_precision=weight_precision, kv_precision=kv_precision,
+                       efficiency=efficiency, overhead=overhead, workspace=workspace)
+        prefill = solve(model, hardware, phase="prefill", seq_len=prompt_len, **options)
+        first = solve(model, hardware, phase="decode", seq_len=prompt_len + 1, **options)
+        last = solve(model, hardware, phase="decode", seq_len=prompt_len + output_len - 1,
+                     **options)
+        seconds, memory_steps = decode_total(first.inputs.values, prompt_len, output_len - 1,
+                                             first.scenario.variant)
         return ServingResult(prefill, first, last, prompt_len, output_len, seconds,
                              memory_steps)

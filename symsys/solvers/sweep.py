@@ -16,11 +16,13 @@ import itertools
 
 import numpy as np
 
+from symsys import kernels
 from symsys.errors import InvalidParameter, UnsupportedPrecision
 from symsys.registry.hardware import check_precision
+from symsys.registry.models import Transformer
 from symsys.solvers import validate
-from symsys.solvers.inference import kernel
 from symsys.solvers.inputs import resolve_hardware, resolve_model, step_inputs
+from symsys.solvers.result import regime_codes
 from symsys.solvers.sweep_result import SweepResult, axis_codes
 from symsys.units import to_quantity
 
@@ -46,21 +48,21 @@ def _axis(value) -> np.ndarray:
 
 def _law_of(model, phase):
     from symsys.registry.models import Transformer
-    from symsys.solvers.inputs import LawRef
 
     if isinstance(model, Transformer):
-        return LawRef(phase)  # the decode or prefill law
+        return kernels.LawRef(phase)  # the decode or prefill law
     if phase != "decode":
         raise InvalidParameter(f"{model.key}: phase={phase!r} applies to transformers only")
-    return LawRef("fixed_workload")
+    return kernels.LawRef("fixed_workload")
 
 
-#: result column -> the law outputs it needs
-COLUMNS = {"latency": ("T",), "latency_compute": ("t_compute",),
-           "latency_memory": ("t_memory",), "arithmetic_intensity": ("I",),
-           "memory_footprint": ("M",), "flops": ("F",), "bytes": ("Q",),
-           "throughput": ("rate",), "bottleneck": ("t_compute", "t_memory"),
-           "feasible": ("M",)}
+#: result column -> the law output it is (roles are read from the law's card)
+QUANTITIES = {"latency": "latency", "latency_compute": "t_compute",
+              "latency_memory": "t_memory", "arithmetic_intensity": "I",
+              "memory_footprint": "footprint", "flops": "F", "bytes": "Q"}
+#: result column -> the law outputs (or roles) it needs
+COLUMNS = {**{column: (output,) for column, output in QUANTITIES.items()},
+           "throughput": ("rate",), "bottleneck": ("regimes",), "feasible": ("footprint",)}
 
 
 def sweep(model, hardware, batch_size=1, seq_len=None, precision="fp16", phase="decode",
@@ -139,13 +141,13 @@ def _group(models, phase) -> dict:
 
 #: configurations per kernel call: big enough to amortise the call, small enough for cache
 BLOCK = 1 << 16
-_HARDWARE = ("Pi", "beta", "eta_c", "eta_m", "bytes_w", "bytes_kv")
+_HARDWARE = ("Pi", "beta", "C_mem", "eta_c", "eta_m", "bytes_w", "bytes_kv")
 
 
 def _evaluate(law, models, pairs, batches, seqs, phase, weight_precision, kv_precision,
               efficiency, wanted) -> dict:
     """Blocked broadcast calls over (model, device/precision, batch, seq_len)."""
-    transformer = law.name in ("decode", "prefill")
+    transformer = isinstance(models[0], Transformer)
     if phase == "prefill" and transformer:  # the checks step_inputs makes for one prefill
         if seqs is None:
             raise InvalidParameter("phase='prefill' needs seq_len (the prompt length)")
@@ -156,18 +158,15 @@ def _evaluate(law, models, pairs, batches, seqs, phase, weight_precision, kv_pre
     # inputs come from step_inputs (one per model x device/precision), so validation and the
     # mapping from registry to symbols are the single ones in inputs.py
     ref_seq = None if seq_axis[0] is None else int(seq_axis[0])
-    cases = [[step_inputs(m, hw, 1, prec, phase=phase, seq_len=ref_seq,
-                          weight_precision=weight_precision, kv_precision=kv_precision,
-                          efficiency=efficiency).values for hw, prec in pairs] for m in models]
+    scenarios = [[step_inputs(m, hw, precision=prec, phase=phase, seq_len=ref_seq,
+                              weight_precision=weight_precision, kv_precision=kv_precision,
+                              efficiency=efficiency) for hw, prec in pairs] for m in models]
+    cases = [[scenario.values for scenario in row] for row in scenarios]
     shape = (len(models), len(pairs), len(batches), len(seq_axis))
-    # the law's rate: tokens/s of a transformer step, samples/s of a fixed workload
-    rate = "R_tok" if transformer else "R_s"
-    needed = {rate if output == "rate" else output
-              for column in wanted for output in COLUMNS[column]}
-    names = tuple(n for n in ("T", "t_compute", "t_memory", "I", "M", "F", "Q", rate)
-                  if n in needed)
-    dense = all(row[0].get("E", 1) == 1 for row in cases)
-    fn = kernel(law, dense, outputs=names)
+    card = scenarios[0][0].card
+    names = _outputs(card, wanted)
+    dense = all(row[0].variant == "dense" for row in scenarios)
+    fn = kernels.kernel(law, names, "dense" if dense else None)
     fixed = {}
     for name in fn.args:
         if name in ("b", "s"):
@@ -193,13 +192,25 @@ def _evaluate(law, models, pairs, batches, seqs, phase, weight_precision, kv_pre
         raise InvalidParameter("sweep: latency or footprint would be inf or NaN at some points "
                                "(an input far outside any physical range)")
     return {"law": law, "shape": shape, "phase": phase, "models": models, "pairs": pairs,
-            "batches": batches, "seq_axis": seq_axis, "transformer": transformer,
+            "batches": batches, "seq_axis": seq_axis, "card": card,
             "values": {n: v.reshape(-1) for n, v in out.items()}}
 
 
-def _piece_columns(piece) -> tuple[dict, dict, int]:
+def _outputs(card: dict, wanted) -> tuple[str, ...]:
+    """The law outputs the wanted columns need, in the law's order (roles resolved)."""
+    needed = set()
+    for column in wanted:
+        for output in COLUMNS[column]:
+            if output == "regimes":
+                needed |= {term for _, term in card["regimes"]}
+            else:
+                needed.add(card.get(output) or output)
+    return tuple(n for n in card["outputs"] if n in needed)
+
+
+def _piece_columns(piece, wanted) -> tuple[dict, dict, int]:
     """(categories, lazy numeric columns, length) of one evaluated piece."""
-    shape, values = piece["shape"], piece["values"]
+    shape, values, card = piece["shape"], piece["values"], piece["card"]
     pairs = piece["pairs"]
     categories = {
         "model": (axis_codes(0, shape), [m.key for m in piece["models"]]),
@@ -207,34 +218,38 @@ def _piece_columns(piece) -> tuple[dict, dict, int]:
         "precision": (axis_codes(1, shape), [p for _, p in pairs]),
         "phase": (lambda: np.zeros(int(np.prod(shape)), dtype=np.int8), [piece["phase"]]),
     }
+    if "bottleneck" in wanted:
+        categories["bottleneck"] = (lambda: regime_codes(card["regimes"], values),
+                                    [label for label, _ in card["regimes"]])
     batches = piece["batches"]
     # decode without seq_len has no cached context: s = 0; fixed workloads have none
     seqs = np.asarray([0 if x is None else x for x in piece["seq_axis"]])
     capacity = np.array([hw.memory.capacity.m_as("B") for hw, _ in pairs])
-    rate = values.get("R_tok" if piece["transformer"] else "R_s")
     lazy = {
         "batch_size": lambda: batches[axis_codes(2, shape)()],
         "seq_len": lambda: seqs[axis_codes(3, shape)()],
-        "throughput_value": lambda: rate,
-        "bottleneck_code": lambda: (values["t_compute"] >= values["t_memory"]).view(np.int8),
-        "feasible": lambda: values["M"] <= capacity[axis_codes(1, shape)()],
+        "throughput_value": lambda: values.get(card["rate"]),
+        "feasible": lambda: values[card["footprint"]] <= capacity[axis_codes(1, shape)()],
     }
     return categories, lazy, int(np.prod(shape))
 
 
 def _concatenate(pieces, skipped, wanted) -> SweepResult:
-    units = ["token/s" if p["transformer"] else "sample/s" for p in pieces]
-    built = [_piece_columns(p) for p in pieces]
-    quantities = {"latency": ("T", "s"), "latency_compute": ("t_compute", "s"),
-                  "latency_memory": ("t_memory", "s"), "arithmetic_intensity": ("I", "FLOP/B"),
-                  "memory_footprint": ("M", "B"), "flops": ("F", "FLOP"), "bytes": ("Q", "B")}
+    cards = [p["card"] for p in pieces]
+    units = [card["units"][card["rate"]] for card in cards]
+    built = [_piece_columns(p, wanted) for p in pieces]
 
     def joined(get):
         parts = [get(i) for i in range(len(pieces))]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    columns = {name: to_quantity(joined(lambda i, s=symbol: pieces[i]["values"][s]), unit)
-               for name, (symbol, unit) in quantities.items() if name in wanted}
+    def output(card, column):
+        name = QUANTITIES[column]
+        return card.get(name) or name
+
+    columns = {column: to_quantity(joined(lambda i, c=column: pieces[i]["values"][
+                   output(cards[i], c)]), cards[0]["units"][output(cards[0], column)])
+               for column in QUANTITIES if column in wanted}
     categories = {}
     for name in built[0][0]:
         labels = sorted({label for b in built for label in b[0][name][1]})
@@ -262,7 +277,4 @@ def _concatenate(pieces, skipped, wanted) -> SweepResult:
         categories["throughput_unit"] = (
             (lambda: np.concatenate([np.full(b[2], labels.index(u)) for b, u in
                                      zip(built, units)])), labels)
-    if "bottleneck" in wanted:
-        categories["bottleneck"] = (
-            (lambda: joined(lambda i: built[i][1]["bottleneck_code"]())), ["Memory", "Compute"])
     return SweepResult(columns, skipped, categories, lazy, sum(b[2] for b in built))

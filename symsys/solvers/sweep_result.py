@@ -7,13 +7,13 @@ and feasibility cost nothing until read.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from symsys.errors import InvalidParameter
+from symsys.units import text_table
 
 
 @dataclass
@@ -58,6 +58,19 @@ class SweepResult:
     def names(self) -> list[str]:
         return list(dict.fromkeys([*self.categories, *self.lazy, *self.columns]))
 
+    def to_dict(self) -> dict:
+        """JSON-safe, the convention of every result: columns of canonical magnitudes by
+        name, their units under ``"units"``, plus the rows and the skipped pairs."""
+        columns, units = {}, {}
+        for name in self.names:
+            column = self._column(name)
+            if hasattr(column, "units"):
+                columns[name], units[name] = column.magnitude.tolist(), f"{column.units:~P}"
+            else:
+                columns[name] = column.tolist()
+        return {"kind": "sweep", "rows": len(self), "skipped": list(self.skipped),
+                "columns": columns, "units": units}
+
     def to_pandas(self):
         """A DataFrame with magnitudes; each unit in its column name (pandas is optional)."""
         try:
@@ -74,15 +87,13 @@ class SweepResult:
         return pd.DataFrame(data)
 
     def table(self, max_rows: int = 40) -> str:
-        from symsys.show import table
-
         names = [n for n in ("model", "hardware", "precision", "phase", "batch_size", "seq_len",
                              "latency", "throughput", "bottleneck", "feasible")
-                 if n in self.names]
+                 if n in self.names] or self.names[:10]  # a user law's sweep: its own columns
         shown = min(len(self), max_rows)
         columns = [self._column(n)[:shown] for n in names]
         rows = [[column[i] for column in columns] for i in range(shown)]
-        text = table(names, rows, file=io.StringIO())
+        text = text_table(names, rows)
         if len(self) > max_rows:
             text += f"\n... {len(self) - max_rows} more rows"
         for reason in self.skipped:

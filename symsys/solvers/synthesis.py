@@ -1,56 +1,52 @@
-"""Inverse design: the value of one lever (bandwidth, peak compute, batch, bytes per weight,
-efficiency, capacity) that meets a latency or throughput target.
+"""Inverse design: the value of one lever that meets a latency or throughput target, for any
+law that declares the lever, with the law's capacity respected.
 
-The output is split into its regime branches (``derive.branches``) and each branch is solved
-for the lever in closed form by ``sympy.solve``; a solution counts only where its branch's
-condition holds. Feeding the answer back through the forward law reproduces the target (the
-result carries that check). A target no value of the lever can reach is explained with the
-floor or ceiling the other terms impose.
+The output is split into its regime branches and each branch is solved for the lever in closed
+form (kernel spec ``inverse:x:y``); a solution counts only where its branch's conditions hold,
+to rounding. Feeding the answer back through the forward law reproduces the target (the result
+carries that check). A design is *achievable* only if the value exists, is physical (an
+efficiency cannot exceed 1) and the scenario then fits its capacity: a batch that meets a
+throughput target but overflows memory, or a bandwidth that meets a latency target for weights
+that do not fit, is reported not achievable with a reason that names the capacity. A target no
+value of the lever can reach is explained with the floor or ceiling the other terms impose.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
 
-from symsys import derive
-from symsys import symbols as S
-from symsys.compile import compile_exprs
-from symsys.errors import InvalidParameter, UnitError
-from symsys.solvers.inference import InferenceResult, evaluate_step
-from symsys.solvers.inputs import step_inputs
-from symsys.solvers.sensitivity import LEVERS, OUTPUTS
-from symsys.units import to_magnitude, to_quantity
+from symsys.errors import InvalidParameter, UnitError, suggest
+from symsys.kernels import TARGET
+from symsys.solvers import balance, validate
+from symsys.solvers.result import Result, binding
+from symsys.units import format_value, to_magnitude, to_quantity, ureg
 
-SOLVABLE = ("memory_bandwidth", "peak_flops", "compute_efficiency", "memory_efficiency",
-            "batch_size", "bytes_per_weight", "memory_capacity")
-_TARGET = sp.Symbol("y_target", positive=True)
+#: levers whose value is a fraction of a peak: above 1 is beyond the speed of light
+_FRACTIONS = ("compute_efficiency", "memory_efficiency")
 
 
 def _target(target) -> tuple[str, float]:
-    """("latency", seconds) or ("throughput", items per second) from a Quantity."""
+    """("latency", seconds) or ("throughput", items per second) from a Quantity or text."""
+    if isinstance(target, str):
+        try:
+            target = ureg.Quantity(target)
+        except Exception:  # pint raises several types for unparsable text
+            raise InvalidParameter(f"target={target!r}: expected a quantity such as '3 ms' or "
+                                   "'1000 token/s'") from None
     if hasattr(target, "magnitude") and (np.ndim(target.magnitude) or not isinstance(
             target.magnitude, numbers.Real) or isinstance(target.magnitude, bool)):
         raise InvalidParameter(f"target={target!r}: expected one number with units, e.g. "
                                "Q_(5, 'ms') (for several targets, call solve once per target)")
-    for output, unit in (("latency", "s"), ("throughput", "1/s")):
+    for output, unit in (("latency", "s"), ("throughput", "1/s"), ("throughput", "token/s"),
+                         ("throughput", "sample/s")):
         try:
-            value = to_magnitude(target, unit if output == "latency" else "1/s", "target")
+            value = to_magnitude(target, unit, "target")
         except UnitError:
-            try:
-                value = to_magnitude(target, "token/s", "target")
-                output = "throughput"
-            except UnitError:
-                try:
-                    value = to_magnitude(target, "sample/s", "target")
-                    output = "throughput"
-                except UnitError:
-                    continue
+            continue
         if not value > 0 or not math.isfinite(value):
             raise InvalidParameter(f"target={target}: must be positive and finite")
         return output, value
@@ -59,146 +55,225 @@ def _target(target) -> tuple[str, float]:
                            "throughput (e.g. Q_(1000, 'token/s'))")
 
 
-@functools.cache
-def _solutions(law, output: str, lever: str, dense: bool):
-    """Closed-form branch solutions of output = y_target for the lever, compiled."""
-    from symsys.laws.inference import dense as dense_case
+@dataclass(eq=False, repr=False)
+class SynthesisResult(Result):
+    """The lever value meeting a target, whether it is achievable, and why not."""
 
-    y = OUTPUTS[output][0](law)
-    y = dense_case(y) if dense else y
-    x = LEVERS[lever]
-    found = derive.solve_for(y, _TARGET, x)
-    args = (*law.inputs, _TARGET)
-    compiled = []
-    for solution, conditions in found:
-        sides = [c.lhs - c.rhs for c in conditions]  # each must be >= 0 (Ge) or <= 0 (Le)
-        scales = [abs(c.lhs) + abs(c.rhs) for c in conditions]  # for a relative tolerance
-        signs = [1 if isinstance(c, sp.GreaterThan) else -1 for c in conditions]
-        compiled.append((solution, signs, compile_exprs([solution, *sides, *scales], args,
-                                                        scalar=True)))
-    forward = compile_exprs([y], law.inputs, scalar=True)
-    return compiled, forward
-
-
-@dataclass(frozen=True, eq=False)
-class SynthesisResult:
-    baseline: InferenceResult
+    baseline: Result
     output: str
     lever: str
     target: float
-    value: float | None  # the lever's required value (canonical units), None if unreachable
+    required_value: float | None  # the lever's required value (canonical units)
     achieved: float | None
     unit: str
     explanation: str
-    expression: sp.Expr | None = None
+    design: Result | None = None  # the scenario with the lever at its required value
+    spec: str = ""
+
+    kind = "synthesis"
+
+    def __post_init__(self):
+        Result.__init__(self, self.baseline.scenario, self.baseline.raw)
+
+    @property
+    def value(self) -> float | None:
+        return self.required_value
+
+    @property
+    def achievable(self) -> bool:
+        """A value exists, is physical, and the design it gives fits its capacity."""
+        if self.required_value is None:
+            return False
+        if self.lever in _FRACTIONS and self.required_value > 1:
+            return False
+        return self.design is None or self.design.feasible
 
     @property
     def feasible(self) -> bool:
-        """A value exists and is physical (an efficiency cannot exceed 1)."""
-        if self.value is None:
-            return False
-        return not (self.lever.endswith("_efficiency") and self.value > 1)
+        """The design fits its capacity (the baseline's answer when no value exists)."""
+        return (self.design or self.baseline).feasible
+
+    @property
+    def reason(self) -> str:
+        """Why the design is not achievable ('' when it is)."""
+        return "" if self.achievable else self.explanation
 
     @property
     def required(self):
-        return None if self.value is None else to_quantity(self.value, self.unit)
+        return None if self.required_value is None else to_quantity(self.required_value,
+                                                                    self.unit)
 
     @property
     def current(self):
-        return to_quantity(self.baseline.inputs.values[LEVERS[self.lever].name]
-                           if self.lever != "memory_capacity"
-                           else self.baseline.memory_capacity.m_as("B"), self.unit)
+        symbol = dict(self.card["levers"])[self.lever]
+        return to_quantity(self.scenario.values[symbol], self.unit)
 
     @property
     def ratio(self) -> float | None:
         """Required / current value of the lever."""
         current = self.current.magnitude
-        return None if self.value is None or not current else self.value / current
+        return None if self.required_value is None or not current else \
+            self.required_value / current
 
     @property
     def round_trip_error(self) -> float | None:
         """|forward(required) - target| / target: the closed form checked by the law."""
         return None if self.achieved is None else abs(self.achieved - self.target) / self.target
 
-    def __repr__(self) -> str:
-        if not self.feasible:
-            return f"<SynthesisResult {self.lever}: unreachable: {self.explanation}>"
-        from symsys.show import format_value
+    @property
+    def expression(self):
+        """The closed form of the branch that answered, as a sympy expression."""
+        if not self.spec:
+            return None
+        from symsys.kernels import expressions
 
-        return (f"<SynthesisResult {self.lever} = {format_value(self.required)} "
-                f"({self.ratio:.3g}x current) for {self.output}>")
+        return expressions(self.scenario.law, [self.spec.split("#")[0]],
+                           self.scenario.variant)[self.spec]
 
+    def summary(self) -> dict:
+        role = {"latency": "latency", "throughput": "rate"}.get(self.output)
+        target = (to_quantity(self.target, self.card["units"][self.card[role]]) if role
+                  else self.target)
+        return {"lever": self.lever, "target": target, "required": self.required,
+                "current": self.current, "ratio": self.ratio, "achievable": self.achievable,
+                "feasible": self.feasible, "reason": self.reason,
+                "note": self.explanation if self.achievable else ""}
 
-class SynthesisSolver:
-    """``SynthesisSolver().solve(model, hardware, target=Q_(5, "ms"), lever=...)``."""
+    def _repr_tail(self) -> str:
+        if not self.achievable:
+            return f"{self.lever}: not achievable: {self.explanation}"
+        return (f"{self.lever} = {format_value(self.required)} ({self.ratio:.3g}x current) "
+                f"for {self.output}")
 
-    def solve(self, model, hardware, target, lever="memory_bandwidth", precision="fp16",
-              batch_size=1, seq_len=None, phase="decode", **options) -> SynthesisResult:
-        if not isinstance(lever, str) or lever not in SOLVABLE:
-            raise InvalidParameter(f"lever={lever!r}: expected one of {', '.join(SOLVABLE)}")
-        output, y = _target(target)
-        inputs = step_inputs(model, hardware, batch_size, precision, phase=phase,
-                             seq_len=seq_len, **options)
-        baseline = InferenceResult(inputs, evaluate_step(inputs))
-        if lever == "memory_capacity":
-            need = baseline.raw["M"]
-            return SynthesisResult(baseline, "memory_footprint", lever, need, need, need, "B",
-                                   "capacity needed = weights + K/V cache + workspace")
-        symbol = LEVERS[lever]
-        if symbol not in inputs.law.inputs:
-            raise InvalidParameter(f"lever={lever!r} does not enter the {inputs.law.name} law")
-        dense = inputs.values.get("E", 1) == 1
-        if lever == "batch_size" and not dense:
-            raise InvalidParameter("batch_size has no closed form for MoE models (expected "
-                                   "experts touched is transcendental in b)")
-        solutions, forward = _solutions(inputs.law, output, lever, dense)
-        law_args = [inputs.values[s.name] for s in inputs.law.inputs]
-        unit = S.info(symbol).unit
-        for expression, signs, fn in solutions:
-            value, *sides = (float(v) for v in fn.raw(*law_args, y))
-            if not (math.isfinite(value) and value > 0):
-                continue
-            args = [value if s is symbol else v for s, v in zip(inputs.law.inputs, law_args)]
-            checks = [float(v) for v in fn.raw(*args, y)[1:]]
-            residual, scale = checks[:len(signs)], checks[len(signs):]
-            # the branch holds to rounding, relative to the size of its terms (an absolute
-            # tolerance would accept the wrong branch when the times are nanoseconds)
-            if all(sign * r >= -1e-9 * m for sign, r, m in zip(signs, residual, scale)):
-                achieved = float(forward.raw(*args)[0])
-                if not abs(achieved - y) <= 1e-6 * y:  # the forward law must confirm it
-                    continue
-                note = _bounds_note(lever, value, unit)
-                return SynthesisResult(baseline, output, lever, y, value, achieved, unit, note,
-                                       expression)
-        return SynthesisResult(baseline, output, lever, y, None, None, unit,
-                               _unreachable(forward, inputs, symbol, output, y))
+    def __repr__(self) -> str:  # the design question, not the baseline's label
+        return f"<SynthesisResult {self._repr_tail()}>"
 
 
-def _bounds_note(lever: str, value: float, unit: str) -> str:
-    if lever in ("compute_efficiency", "memory_efficiency") and value > 1:
+def synthesize(baseline: Result, target, lever: str) -> SynthesisResult:
+    """The value of ``lever`` at which the scenario of ``baseline`` meets ``target`` (a
+    latency or a throughput Quantity), with the law's capacity respected."""
+    scenario = baseline.scenario
+    card = scenario.card
+    levers = dict(card["levers"])
+    if not isinstance(lever, str) or lever not in levers:
+        raise InvalidParameter(f"lever={lever!r}: the {card['law']} law's levers are "
+                               f"{', '.join(levers)}." + suggest(str(lever), levers))
+    output, y = _target(target)
+    symbol = levers[lever]
+    unit = card["units"][symbol]
+    if symbol == card["capacity"]:  # the capacity a design needs is its footprint
+        need = baseline.raw[card["footprint"]]
+        design = type(baseline)(scenario.replace(**{symbol: need}), baseline.raw)
+        return SynthesisResult(baseline, "memory_footprint", lever, need, need, need, unit,
+                               f"capacity needed = the footprint {card['footprint']}", design)
+    forward = card["latency"] if output == "latency" else card["rate"]
+    if forward is None:
+        raise InvalidParameter(f"target: the {card['law']} law has no {output} output")
+    spec = f"inverse:{symbol}:{forward}"
+    fn = scenario.kernel(spec, scalar=False)
+    if f"{spec}#none" in fn.outputs:
+        raise InvalidParameter(
+            f"lever={lever!r}: the {card['law']} law has no closed form in {symbol} for "
+            f"{scenario.label()} (an MoE step's expected experts touched make it "
+            "transcendental in the batch); choose another lever")
+    for name in (o for o in fn.outputs if "." not in o.rsplit("#", 1)[-1]):
+        value = _branch_value(scenario, fn, name, y)
+        if value is None:
+            continue
+        design_raw = scenario.replace(**{symbol: value}).call(("*",))
+        achieved = design_raw[forward]
+        if not abs(achieved - y) <= 1e-6 * y:  # the forward law must confirm it
+            continue
+        design = type(baseline)(scenario.replace(**{symbol: value}), design_raw)
+        note = _note(lever, value, design, card)
+        return SynthesisResult(baseline, output, lever, y, value, achieved, unit, note, design,
+                               name)
+    return SynthesisResult(baseline, output, lever, y, None, None, unit,
+                           _unreachable(scenario, symbol, lever, forward, output, y))
+
+
+def _branch_value(scenario, fn, name: str, y: float) -> float | None:
+    """The branch's solution if it is positive, finite and its conditions hold to rounding.
+
+    ``fn`` is the array kernel: a branch that divides by zero here (a fixed workload with no
+    per-sample bytes) gives inf or NaN on its own, without hiding the other branches."""
+    values = {**scenario.values, TARGET: y}
+
+    def evaluate():
+        with np.errstate(all="ignore"):
+            return dict(zip(fn.outputs, (float(v) for v in fn(*(values[a] for a in fn.args)))))
+
+    value = evaluate()[name]
+    if not (math.isfinite(value) and value > 0):
+        return None
+    values[name.split(":")[1]] = value
+    check = evaluate()
+    sides = [k for k in check if k.startswith(name + ".side.")]
+    # each side >= 0 where the branch holds, to rounding relative to the size of its terms
+    if all(check[s] >= -1e-9 * check[s.replace(".side.", ".scale.")] for s in sides):
+        return value
+    return None
+
+
+def _note(lever: str, value: float, design: Result, card: dict) -> str:
+    """What the answer means beyond its value, and why a found value is not achievable."""
+    if lever in _FRACTIONS and value > 1:
         return f"needs {lever} = {value:.3g} > 1: beyond the speed of light, not achievable"
+    if not design.feasible:
+        shown = format_value(to_quantity(value, card["units"][dict(card["levers"])[lever]]))
+        text = f"{lever} = {shown} meets the target but does not fit: {design.reason}"
+        symbol = dict(card["levers"])[lever]
+        if symbol in card["integers"] and card["footprint"]:
+            largest = balance.max_fitting(design.scenario, symbol)[1]
+            text += f"; the largest {lever} that fits is {largest}"
+        return text
     if lever == "batch_size":
         return f"batch {value:.6g}: the nearest whole batch meeting the target applies"
     return ""
 
 
-def _unreachable(forward, inputs, symbol, output: str, target: float) -> str:
-    """Explain why no value reaches the target: the limit as the lever grows or shrinks."""
-    law_args = [inputs.values[s.name] for s in inputs.law.inputs]
-    here = inputs.values[symbol.name]
-    limits = []
-    for factor in (1e12, 1e-12):
-        args = [here * factor if s is symbol else v for s, v in zip(inputs.law.inputs, law_args)]
-        limits.append(float(forward.raw(*args)[0]))
-    best = min(limits) if output == "latency" else max(limits)
-    name = next(k for k, v in LEVERS.items() if v is symbol)
-    # a memory-side lever leaves the compute time (plus overhead) as the floor, and vice versa
-    other = {"memory_bandwidth": "compute", "memory_efficiency": "compute",
-             "bytes_per_weight": "compute", "peak_flops": "memory",
-             "compute_efficiency": "memory"}.get(name, "latency")
+def _unreachable(scenario, symbol: str, lever: str, forward: str, output: str,
+                 target: float) -> str:
+    """Explain why no value reaches the target: the limit as the lever grows or shrinks, and
+    the regime that binds there."""
+    here = scenario.values[symbol]
+    limits = [scenario.replace(**{symbol: here * f}).call(("*",)) for f in (1e12, 1e-12)]
+    pick = min if output == "latency" else max
+    best = pick(limits, key=lambda raw: raw[forward])
+    regimes = scenario.card["regimes"]
+    wall = f"{binding(regimes, best).lower()} " if regimes else ""
     if output == "latency":
-        floor = to_quantity(best, "s").to("ms")
-        return (f"{other} floor {floor:.4g~P}: no {name} gets below it (target "
-                f"{to_quantity(target, 's').to('ms'):.4g~P})")
-    return (f"throughput ceiling {best:.4g}/s: no {name} gets above it (target "
-            f"{target:.4g}/s); the other terms bind")
+        return (f"{wall}floor {format_value(to_quantity(best[forward], 's'))}: no {lever} gets "
+                f"below it (target {format_value(to_quantity(target, 's'))})")
+    return (f"{wall}ceiling {best[forward]:.4g}/s: no {lever} gets above it (target "
+            f"{target:.4g}/s)")
+
+
+class SynthesisSolver:
+    """Inverse design: ``SynthesisSolver().solve(model, hardware, target="3 ms",
+    lever="memory_bandwidth", ...)``."""
+
+    @validate.keywords
+    def solve(self, model, hardware, *, target, lever="memory_bandwidth", batch_size=1,
+              precision="fp16", seq_len=None, phase="decode", weight_precision=None,
+              kv_precision=None, efficiency=None, overhead=None,
+              workspace=None) -> SynthesisResult:
+        """The value of ``lever`` that meets ``target``, and whether the design is achievable.
+
+        Parameters
+        ----------
+        model, hardware : registry entries or their names.
+        target : a latency ("3 ms", ``Q_(3, "ms")``) or a throughput ("3000 token/s").
+        lever : one of the step law's levers: memory_bandwidth (default), peak_flops,
+            memory_efficiency, compute_efficiency, overhead, batch_size, seq_len,
+            bytes_per_weight, bytes_per_kv, memory_capacity (the capacity the step needs).
+        batch_size, precision, seq_len, phase, weight_precision, kv_precision, efficiency,
+        overhead, workspace : the baseline, as for :meth:`Engine.solve`.
+        """
+        from symsys.solvers.inference import solve
+
+        baseline = solve(model, hardware, batch_size=batch_size, precision=precision,
+                         seq_len=seq_len, phase=phase, weight_precision=weight_precision,
+                         kv_precision=kv_precision, efficiency=efficiency, overhead=overhead,
+                         workspace=workspace)
+        return synthesize(baseline, target, lever)

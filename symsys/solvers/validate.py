@@ -123,3 +123,37 @@ def choice(name: str, value, options) -> str:
     if not isinstance(value, str) or value not in options:  # an array has no single truth
         raise InvalidParameter(f"{name}={value!r}: expected one of {', '.join(map(repr, options))}")
     return value
+
+
+def keywords(function):
+    """Make a ``solve(model, hardware, *, ...)`` reject a misspelled keyword or a third
+    positional argument with an :class:`InvalidParameter` that names it and suggests the
+    closest valid option, instead of Python's TypeError."""
+    import functools
+    import inspect
+
+    from symsys.errors import suggest
+
+    signature = inspect.signature(function)
+    parameters = list(signature.parameters.values())
+    names = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY or
+             p.kind is p.POSITIONAL_OR_KEYWORD]
+    positional = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
+    where = function.__qualname__ + "()"
+
+    @functools.wraps(function)
+    def checked(*args, **kwargs):
+        for name in kwargs:
+            if name not in names:
+                options = [n for n in names if n not in ("self",)]
+                raise InvalidParameter(f"{where} has no option {name!r}; its options are "
+                                       f"{', '.join(options)}." + suggest(name, options))
+        if len(args) > len(positional):
+            shown = ", ".join(n for n in positional if n != "self")
+            raise InvalidParameter(
+                f"{where} takes {shown} positionally and every other option by keyword, "
+                f"e.g. batch_size=8; got {len(args) - (positional[0] == 'self')} positional "
+                "arguments")
+        return function(*args, **kwargs)
+
+    return checked

@@ -36,8 +36,8 @@ def _solve_workloads(workloads, devices, precision, efficiency, batch_size, opti
                 devices.append(item.hardware)
             solved.append((item.model.key, [item]))
             continue
-        results = [Engine.solve(item, hw, batch_size, precision, efficiency=efficiency,
-                                **options) for hw in devices]
+        results = [Engine.solve(item, hw, batch_size=batch_size, precision=precision,
+                                efficiency=efficiency, **options) for hw in devices]
         solved.append((results[0].model.key, results))
     return solved
 
@@ -84,8 +84,9 @@ def _trajectories(solved, devices, workloads, batch_sizes, precision, efficiency
         if isinstance(item, InferenceResult):
             continue  # a given result is one configuration; it has no batch axis of its own
         for hw in devices:
-            points = [_point(Engine.solve(item, hw, int(b), precision, efficiency=efficiency,
-                                          **options), unit) for b in batch_sizes]
+            points = [_point(Engine.solve(item, hw, batch_size=int(b), precision=precision,
+                                          efficiency=efficiency, **options), unit)
+                      for b in batch_sizes]
             paths.append((name, hw, points, [int(b) for b in batch_sizes]))
     return paths
 

@@ -31,9 +31,10 @@ def plot_streaming(model, hardware, seq_len, batch_sizes=None, precision="fp16",
     solver = WeightStreamingModel()
     options = {"precision": precision, "phase": phase, "overlap": overlap,
                "efficiency": efficiency}
-    base = solver.solve(model, hardware, seq_len, 1, **options)
+    base = solver.solve(model, hardware, seq_len=seq_len, batch_size=1, **options)
     batches = np.asarray(batch_sizes if batch_sizes is not None else default_batches(base))
-    results = [solver.solve(model, hardware, seq_len, int(b), **options) for b in batches]
+    results = [solver.solve(model, hardware, seq_len=seq_len, batch_size=int(b), **options)
+               for b in batches]
     unit = style.pick_unit([r.layer_time for r in results], style.TIME_UNITS)
     fig, ax = style.new_axes(ax)
     style.log_axes(ax, xbase=10)

@@ -68,8 +68,8 @@ def plot_sweep(model, hardware, batch_sizes=None, seq_lens=None, precision="fp16
 def _probe(model, hw, precision, phase, seq_len, efficiency):
     from symsys.solvers.inference import Engine
 
-    return Engine.solve(model, hw, 1, precision, phase=phase, seq_len=seq_len,
-                        efficiency=efficiency)
+    return Engine.solve(model, hw, batch_size=1, precision=precision, phase=phase,
+                        seq_len=seq_len, efficiency=efficiency)
 
 
 def _axes(axes):

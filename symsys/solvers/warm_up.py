@@ -1,0 +1,80 @@
+"""Compile every kernel the commands and public solvers need for the registry, and ship them
+in the package: ``python -m symsys.solvers.warm_up`` regenerates ``symsys/_kernels/``.
+
+Each call below is an ordinary solve; what it compiles is whatever the solvers ask the one
+compile path for, so the shipped set cannot drift from what they use.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from symsys import kernels
+
+#: one dense model, one MoE, one MLA, one fixed workload: every law and variant
+MODELS = ("Llama3_8B", "Mixtral_8x7B", "DeepSeek_V3", "ResNet50")
+#: levers the synthesize command and README examples use, per target kind
+LEVERS = ("memory_bandwidth", "peak_flops", "memory_efficiency", "compute_efficiency",
+          "bytes_per_weight", "batch_size", "memory_capacity")
+
+
+def warm_up() -> None:
+    from symsys.solvers.inference import Engine
+    from symsys.solvers.sensitivity import SensitivitySolver
+    from symsys.solvers.serving import ServingModel
+    from symsys.solvers.streaming import WeightStreamingModel
+    from symsys.solvers.sweep import sweep
+    from symsys.solvers.synthesis import SynthesisSolver
+    from symsys.units import Q_
+
+    for model in MODELS:
+        transformer = model != "ResNet50"
+        for step in ({}, {"phase": "prefill", "seq_len": 128}) if transformer else ({},):
+            r = Engine.solve(model, "H100", **step)
+            r.crossover_batch  # noqa: B018 (compiles the balance kernels)
+            r.max_batch_size  # noqa: B018
+            for output in ("latency", "throughput"):
+                SensitivitySolver().solve(model, "H100", output=output, **step)
+            if model == "Llama3_8B":
+                for output in ("crossover_batch", "max_batch_size"):
+                    SensitivitySolver().solve(model, "H100", output=output, **step)
+                for lever in LEVERS:
+                    for target in (Q_(3, "ms"), Q_(3000, "token/s")):
+                        SynthesisSolver().solve(model, "H100", target=target, lever=lever,
+                                                **step)
+        sweep(model, ["H100"], batch_size=[1, 2])
+        sweep(model, ["H100"], batch_size=[1, 2], columns=["latency"])
+    for model in ("Llama3_8B", "Mixtral_8x7B"):
+        ServingModel().solve(model, "H100", prompt_len=16, output_len=4)
+        for phase in ("decode", "prefill"):
+            r = WeightStreamingModel().solve(model, "Cerebras_CS3", seq_len=128, phase=phase)
+            r.notes  # noqa: B018 (the notes solve the case again with the link misread)
+            for output in ("optimal_batch", "max_batch"):
+                SensitivitySolver().solve(model, "Cerebras_CS3", seq_len=128, phase=phase,
+                                          output=output)
+
+
+def build_shipped() -> list[Path]:
+    """Regenerate ``symsys/_kernels/<fingerprint>/`` from a fresh compile of :func:`warm_up`
+    in a scratch cache (so no stale or user kernel is shipped)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        env = dict(os.environ, SYMSYS_CACHE_DIR=scratch, SYMSYS_NO_SHIPPED="1")
+        subprocess.run([sys.executable, "-c", "from symsys.solvers.warm_up import warm_up; "
+                        "warm_up()"], env=env, check=True)
+        shutil.rmtree(kernels.SHIPPED, ignore_errors=True)
+        target = kernels.SHIPPED / kernels.fingerprint()
+        target.mkdir(parents=True)
+        written = []
+        for source in sorted((Path(scratch) / kernels.fingerprint()).glob("*.py")):
+            written.append(target / (source.stem + ".kernel"))
+            shutil.copyfile(source, written[-1])
+    return written
+
+
+if __name__ == "__main__":
+    print(f"wrote {len(build_shipped())} kernels to {kernels.SHIPPED / kernels.fingerprint()}")
