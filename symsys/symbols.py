@@ -159,6 +159,9 @@ bytes_kv = _declare("bytes_kv", r"\mathit{bw}_{kv}", "B", "bytes per cached K/V 
                     lever="bytes_per_kv")
 W_ws = _declare("W_ws", r"W_{ws}", "B", "workspace bytes (activations, buffers)",
                 nonnegative=True, positive=None)
+n_kern = _declare("n_kern", r"n_{kern}", "1", "kernels (GEMM launches) per step")
+t_kern = _declare("t_kern", r"t_{kern}", "s", "overhead per kernel launch (fitted per GEMM)",
+                  nonnegative=True, positive=None, lever="kernel_overhead")
 n_tok = _declare("n_tok", r"n_{tok}", "1", "tokens processed in the step")
 E_hit = _declare("E_hit", r"E_{hit}", "1", "expected distinct experts a step touches per layer")
 W_read = _declare("W_read", r"W_{read}", "B", "weight bytes read in the step")

@@ -49,7 +49,7 @@ def run(args):
                         + (f", {op.throughput_tokens_per_sec:.4g} tokens/s)" if op else ")"),
     )
     text = info("symsys stream", file=io.StringIO(), **fields)
-    text += "\n\n" + "\n".join(f"- {note}" for note in r.notes[:-len(r.inputs.law.notes)])
+    text += "\n\n" + "\n".join(f"- {note}" for note in r.notes[:-len(r.card["notes"])])
     if args.derivation:
         text += "\n\n" + r.derivation()
     return text, r.to_dict()

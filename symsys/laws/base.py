@@ -129,6 +129,7 @@ class Law:
             "levers": tuple((S.info(x).lever, x.name) for x in self.levers),
             "integers": tuple(s.name for s in self.integers),
             "units": {s.name: S.info(s).unit for s in symbols},
+            "notes": tuple(self.notes),
         }
 
     # --- structure ------------------------------------------------------------------------

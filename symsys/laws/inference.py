@@ -19,6 +19,7 @@ from symsys.symbols import (
     F,
     KV_read,
     KV_write,
+    L,
     M,
     M_kv,
     N_dense,
@@ -44,15 +45,26 @@ from symsys.symbols import (
     eta_c,
     eta_m,
     k,
+    n_kern,
     n_tok,
     s,
     t_compute,
+    t_kern,
     t_memory,
     t_o,
 )
 
-_HARDWARE = (Pi, beta, eta_c, eta_m, t_o, C_mem)
-_MODEL = (N_dense, N_expert, N_embed, N_total, E, k, d, e_kv, a_attn)
+_HARDWARE = (Pi, beta, eta_c, eta_m, t_o, t_kern, C_mem)
+_MODEL = (L, N_dense, N_expert, N_embed, N_total, E, k, d, e_kv, a_attn)
+
+# GEMM launches per step: Q/K/V, O, FFN up and FFN down in every layer, plus the LM head
+_KERNELS = (n_kern, 4 * L + 1)
+
+
+def with_launches(definitions):
+    """The roofline's definitions with each kernel launch's overhead added to the fixed one:
+    t_o becomes t_o + n_kern t_kern (a substitution; the roofline is not retyped)."""
+    return tuple((out, rhs.xreplace({t_o: t_o + n_kern * t_kern})) for out, rhs in definitions)
 _PRECISION = (bytes_w, bytes_kv)
 
 # Expected distinct experts hit per MoE layer when n_tok tokens each pick k of E experts
@@ -64,9 +76,11 @@ _EXPERTS_TOUCHED = E * (1 - (1 - k / E) ** n_tok)
 _WEIGHTS_READ = bytes_w * (N_total - N_embed - (E - E_hit) * N_expert + n_tok * d)
 
 _NOTES = (
-    "Speed-of-light defaults: eta_c = eta_m = 1, t_o = 0, W_ws = 0. Weights, K/V cache and the "
-    "embedding rows are the only traffic counted: activations between kernels are assumed to "
-    "stay on chip, so Q is a lower bound on bytes and T a lower bound on latency.",
+    "Speed-of-light defaults: eta_c = eta_m = 1, t_o = t_kern = 0, W_ws = 0. A calibrated "
+    "profile sets t_kern, the overhead it fitted per GEMM kernel; n_kern counts the step's "
+    "GEMMs. Weights, K/V cache and the embedding rows are the only traffic counted: "
+    "activations between kernels are assumed to stay on chip, so Q is a lower bound on bytes "
+    "and T a lower bound on latency.",
     "MoE: tokens are assumed to pick experts uniformly and independently; a real router's "
     "imbalance touches fewer experts at small batch.",
 )
@@ -85,7 +99,7 @@ def dense(expr: sp.Expr) -> sp.Expr:
 
 #: what the generic solvers need to know of a step law (see Law)
 _ROLES = dict(latency=T, rate=R_tok, footprint=M, capacity=C_mem,
-              levers=(beta, Pi, eta_m, eta_c, t_o, b, s, bytes_w, bytes_kv, C_mem),
+              levers=(beta, Pi, eta_m, eta_c, t_o, t_kern, b, s, bytes_w, bytes_kv, C_mem),
               integers=(b, s), variants={"dense": dense})
 
 # The crossover batch has a closed form for dense models only: with E > 1 the expected number of
@@ -114,13 +128,14 @@ decode = Law(
         (W_res, bytes_w * N_total),
         (M, W_res + M_kv + W_ws),
         (U_mem, M / C_mem),
-        *roofline.definitions,
+        _KERNELS,
+        *with_launches(roofline.definitions),
         (R_tok, n_tok / T),
     ),
     derived=(RIDGE, _CROSSOVER),
     regimes=roofline.regimes,
     **_ROLES,
-    defaults={**roofline.defaults, W_ws: sp.Integer(0), s: sp.Integer(0)},
+    defaults={**roofline.defaults, t_kern: sp.Integer(0), W_ws: sp.Integer(0), s: sp.Integer(0)},
     notes=_NOTES,
 )
 
@@ -144,13 +159,14 @@ prefill = Law(
         (W_res, bytes_w * N_total),
         (M, W_res + M_kv + W_ws),
         (U_mem, M / C_mem),
-        *roofline.definitions,
+        _KERNELS,
+        *with_launches(roofline.definitions),
         (R_tok, n_tok / T),
     ),
     derived=(RIDGE, _CROSSOVER),
     regimes=roofline.regimes,
     **_ROLES,
-    defaults={**roofline.defaults, W_ws: sp.Integer(0)},
+    defaults={**roofline.defaults, t_kern: sp.Integer(0), W_ws: sp.Integer(0)},
     notes=_NOTES,
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sympy as sp
 
 from symsys.laws.base import Law
+from symsys.laws.inference import with_launches
 from symsys.laws.roofline import RIDGE, roofline
 from symsys.symbols import (
     F_1,
@@ -30,6 +31,8 @@ from symsys.symbols import (
     bytes_w,
     eta_c,
     eta_m,
+    n_kern,
+    t_kern,
     t_o,
 )
 
@@ -42,7 +45,7 @@ fixed_workload = Law(
         "own per sample. Intermediate activations are assumed to stay on chip, so Q is a lower "
         "bound on traffic and the latency a lower bound on time."
     ),
-    inputs=(Pi, beta, eta_c, eta_m, t_o, C_mem, F_1, Q_1, N_total, bytes_w, b, W_ws),
+    inputs=(Pi, beta, eta_c, eta_m, t_o, t_kern, C_mem, F_1, Q_1, N_total, bytes_w, b, W_ws),
     definitions=(
         (F, F_1 * b),
         (W_read, bytes_w * N_total),
@@ -50,12 +53,14 @@ fixed_workload = Law(
         (W_res, bytes_w * N_total),
         (M, W_res + W_ws),
         (U_mem, M / C_mem),
-        *roofline.definitions,
+        (n_kern, sp.Integer(1)),  # one fused launch per batch: a fixed workload's unit
+        *with_launches(roofline.definitions),
         (R_s, b / T),
     ),
     derived=(RIDGE,),
     regimes=roofline.regimes,
     latency=T, rate=R_s, footprint=M, capacity=C_mem,
-    levers=(beta, Pi, eta_m, eta_c, t_o, b, bytes_w, C_mem), integers=(b,),
-    defaults={**roofline.defaults, W_ws: sp.Integer(0), Q_1: sp.Integer(0)},
+    levers=(beta, Pi, eta_m, eta_c, t_o, t_kern, b, bytes_w, C_mem), integers=(b,),
+    defaults={**roofline.defaults, t_kern: sp.Integer(0), W_ws: sp.Integer(0),
+              Q_1: sp.Integer(0)},
 )

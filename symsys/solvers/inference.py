@@ -44,7 +44,7 @@ class InferenceResult(Result):
                     f"eta_c {profile.eta_c:.3f}, eta_m {profile.eta_m:.3f}, "
                     f"{profile.t_o * 1e6:.2f} us per GEMM kernel")
         v = self.inputs.values
-        if v["eta_c"] == v["eta_m"] == 1 and v["t_o"] == 0:
+        if v["eta_c"] == v["eta_m"] == 1 and v["t_o"] == v["t_kern"] == 0:
             return "speed of light (efficiency 1, no overhead)"
         return f"given: eta_c {v['eta_c']:.3g}, eta_m {v['eta_m']:.3g}, overhead {v['t_o']:.3g} s"
 

@@ -101,20 +101,20 @@ def calibration_profile(hw: Device, precision: str, efficiency):
     return None
 
 
-def hardware_values(hw: Device, precision: str, efficiency, overhead, kernels: int = 1) -> dict:
-    """Roofline inputs of the device. A calibration profile gives eta_c, eta_m and a per-kernel
-    overhead; the step's overhead is that times ``kernels`` (its GEMM launches), since the
-    profiles are fitted on single GEMM kernels."""
+def hardware_values(hw: Device, precision: str, efficiency, overhead) -> dict:
+    """Roofline inputs of the device. A calibration profile gives eta_c, eta_m and the
+    overhead per kernel launch t_kern (the laws count a step's launches), since the profiles
+    are fitted on single GEMM kernels; a user's ``overhead`` is the fixed t_o per step."""
     device = device_numbers(hw, precision)
     profile = calibration_profile(hw, precision, efficiency)
     if profile is not None:
         if overhead is not None:
             raise InvalidParameter("overhead: a calibration profile already carries the fitted "
                                    "per-kernel overhead; give one or the other")
-        return {**device, "eta_c": profile.eta_c, "eta_m": profile.eta_m,
-                "t_o": profile.t_o * kernels}
+        return {**device, "eta_c": profile.eta_c, "eta_m": profile.eta_m, "t_o": 0.0,
+                "t_kern": profile.t_o}
     eta_c, eta_m = validate.efficiencies(efficiency)
-    return {**device, "eta_c": eta_c, "eta_m": eta_m,
+    return {**device, "eta_c": eta_c, "eta_m": eta_m, "t_kern": 0.0,
             "t_o": validate.nonnegative_quantity("overhead", overhead, "s")}
 
 
@@ -130,9 +130,7 @@ def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decod
                                    "kv_precision")
     validate.choice("phase", phase, PHASES)
     b = validate.positive_int("batch_size", batch_size)
-    # GEMM launches per step: Q/K/V, O, FFN up and down per layer, plus the LM head
-    kernels = 4 * model.shape.layers + 1 if isinstance(model, Transformer) else 1
-    values = hardware_values(hw, precision, efficiency, overhead, kernels)
+    values = hardware_values(hw, precision, efficiency, overhead)
     values["W_ws"] = validate.nonnegative_quantity("workspace", workspace, "B")
     values["bytes_w"] = PRECISION_BYTES[weight_precision]
     values["b"] = b
@@ -148,7 +146,8 @@ def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decod
         summary = model.summary
         values.update({name: summary[name] for name in
                        ("N_dense", "N_expert", "N_embed", "N_total", "e_kv", "a_attn")})
-        values.update(E=model.shape.experts, k=model.shape.active_experts, d=model.shape.d_model,
+        values.update(L=model.shape.layers, E=model.shape.experts,
+                      k=model.shape.active_experts, d=model.shape.d_model,
                       bytes_kv=PRECISION_BYTES[kv_precision], s=s)
         law = LawRef(phase)  # the decode or prefill law
     else:

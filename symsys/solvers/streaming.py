@@ -242,7 +242,7 @@ class WeightStreamingResult(Result):
     @property
     def notes(self) -> tuple[str, ...]:
         """What the sourced numbers imply for this case, then the law's conventions."""
-        return (*_case_notes(self), *self.scenario.law.notes)
+        return (*_case_notes(self), *self.card["notes"])
 
     def derivation(self) -> str:
         """The law's definitions and derived results with this case's values, then the notes

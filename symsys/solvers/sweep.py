@@ -141,7 +141,7 @@ def _group(models, phase) -> dict:
 
 #: configurations per kernel call: big enough to amortise the call, small enough for cache
 BLOCK = 1 << 16
-_HARDWARE = ("Pi", "beta", "C_mem", "eta_c", "eta_m", "bytes_w", "bytes_kv")
+_HARDWARE = ("Pi", "beta", "C_mem", "eta_c", "eta_m", "t_kern", "bytes_w", "bytes_kv")
 
 
 def _evaluate(law, models, pairs, batches, seqs, phase, weight_precision, kv_precision,
@@ -173,9 +173,6 @@ def _evaluate(law, models, pairs, batches, seqs, phase, weight_precision, kv_pre
             continue
         if name in _HARDWARE:
             fixed[name] = np.array([v[name] for v in cases[0]]).reshape(1, -1, 1, 1)
-        elif name == "t_o":  # a calibrated overhead scales with the model's kernel count
-            fixed[name] = np.array([[v[name] for v in row] for row in cases]).reshape(
-                len(models), -1, 1, 1)
         else:
             fixed[name] = np.array([row[0][name] for row in cases]).reshape(-1, 1, 1, 1)
     fixed["s"] = np.asarray([0 if x is None else x for x in seq_axis],

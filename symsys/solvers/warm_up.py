@@ -49,6 +49,9 @@ def warm_up() -> None:
                                                 **step)
         sweep(model, ["H100"], batch_size=[1, 2])
         sweep(model, ["H100"], batch_size=[1, 2], columns=["latency"])
+    from symsys.registry.hardware import Hardware
+
+    Hardware.get("H100").ridge_point()  # symsys zoo and show print every device's ridge point
     for model in ("Llama3_8B", "Mixtral_8x7B"):
         ServingModel().solve(model, "H100", prompt_len=16, output_len=4)
         for phase in ("decode", "prefill"):
