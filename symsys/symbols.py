@@ -42,7 +42,9 @@ def declare(name: str, latex: str, unit: str, meaning: str, lever: str = "",
     assumptions.setdefault("positive", True)
     symbol = sp.Symbol(name, **assumptions)
     if name in TABLE:
-        raise ValueError(f"symbol {name!r} declared twice")
+        if TABLE[name] == SymbolInfo(symbol, latex, unit, meaning, lever):
+            return TABLE[name].symbol  # the same declaration again (a re-run notebook cell)
+        raise ValueError(f"symbol {name!r} declared twice, differently")
     if lever and lever in {entry.lever for entry in TABLE.values()}:
         raise ValueError(f"lever name {lever!r} declared twice")
     TABLE[name] = SymbolInfo(symbol, latex, unit, meaning, lever)

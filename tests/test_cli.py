@@ -70,3 +70,16 @@ def test_help_has_examples(command, capsys):
         main([command, "--help"])
     assert exit_info.value.code == 0
     assert "examples:" in capsys.readouterr().out
+
+
+def test_synthesize_reports_a_design_that_does_not_fit(capsys):
+    argv = ["synthesize", "Llama3_8B", "H100", "--target", "3000 token/s", "--lever",
+            "batch_size", "-s", "8192"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("not achievable: batch_size = 350.8 meets the target but does not fit")
+    assert "H100 has 80 GB" in text and "the largest batch_size that fits is 59" in text
+    assert main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["achievable"] is False and data["feasible"] is False
+    assert data["required"] == pytest.approx(350.8, rel=1e-3) and data["units"]["required"] == ""

@@ -36,10 +36,12 @@ from symsys.symbols import (
 )
 
 # new symbols, declared by the test like any user would (units, LaTeX, the lever name)
-beta_link = symsys.declare("beta_link_test", r"\beta_{link}", "B/s",
-                           "bandwidth of the link the message crosses", lever="link_bandwidth")
-m_msg = symsys.declare("m_msg_test", "m", "B", "bytes of the message sent every step")
-t_comm = symsys.declare("t_comm_test", r"t_{\mathrm{comm}}", "s", "time to send the message")
+# (the same declarations as the README's example: declaring a symbol again identically is
+# allowed, differently is an error)
+beta_link = symsys.declare("beta_link", r"\beta_{link}", "B/s", "link bandwidth",
+                           lever="link_bandwidth")
+m_msg = symsys.declare("m_msg", "m", "B", "bytes sent every step")
+t_comm = symsys.declare("t_comm", r"t_{\mathrm{comm}}", "s", "time to send the message")
 
 LAW = Law(
     name="three_walls_test", title="Compute, memory and a fixed message",
@@ -68,7 +70,7 @@ N, BYTES, PER_REQUEST, MESSAGE, LINK = 8e9, 2.0, 1e6, 0.2e9, 50e9
 
 def scenario(**override):
     given = dict(N_total=Q_(N, "param"), bytes_w=Q_(BYTES, "B"), Q_1=Q_(PER_REQUEST, "B"), b=8,
-                 beta_link_test=Q_(LINK, "B/s"), m_msg_test=Q_(MESSAGE, "B"))
+                 beta_link=Q_(LINK, "B/s"), m_msg=Q_(MESSAGE, "B"))
     return symsys.bind(LAW, "H100", **{**given, **override})
 
 
@@ -91,7 +93,7 @@ def test_solve_binds_registry_hardware_and_names_the_regime():
 
 
 def test_the_third_regime_binds_where_the_link_is_slow():
-    r = scenario(beta_link_test=Q_(5, "GB/s")).solve()  # 40 ms message
+    r = scenario(beta_link=Q_(5, "GB/s")).solve()  # 40 ms message
     assert r.regime == "Communication"
     assert r.latency.m_as("ms") == pytest.approx(40.0, rel=1e-12)
 
@@ -99,11 +101,11 @@ def test_the_third_regime_binds_where_the_link_is_slow():
 def test_sweep_equals_solves_and_labels_all_three_regimes():
     links = Q_([5, 50, 5000], "GB/s")
     batches = [1, 1000, 20000]
-    swept = scenario().sweep(beta_link_test=links, b=batches)
+    swept = scenario().sweep(beta_link=links, b=batches)
     assert len(swept) == 9
     for i, link in enumerate(links):
         for j, batch in enumerate(batches):
-            one = scenario(beta_link_test=link, b=batch).solve()
+            one = scenario(beta_link=link, b=batch).solve()
             k = i * 3 + j
             assert swept["T"][k].m_as("s") == pytest.approx(one.latency.m_as("s"), rel=1e-12)
             assert swept["regime"][k] == one.regime
@@ -112,7 +114,7 @@ def test_sweep_equals_solves_and_labels_all_three_regimes():
 
 
 def test_exact_sensitivities_match_finite_differences_and_skip_what_does_not_enter():
-    base = scenario(beta_link_test=Q_(5, "GB/s"))
+    base = scenario(beta_link=Q_(5, "GB/s"))
     s = base.sensitivities("latency")
     assert s.binding_constraint == "link_bandwidth"
     assert s.sensitivities["link_bandwidth"] == pytest.approx(-1.0, rel=1e-12)
@@ -144,7 +146,7 @@ def test_synthesis_respects_the_capacity():
 
 def test_balance_point_in_closed_form():
     # compute reaches the message time at 2 N b / Pi = m / beta_link
-    exact, first = scenario().crossing("b", "t_compute", "t_comm_test")
+    exact, first = scenario().crossing("b", "t_compute", "t_comm")
     assert exact == pytest.approx(MESSAGE / LINK * PI / (2 * N), rel=1e-12)
     assert first == math.ceil(exact)
 
@@ -158,18 +160,24 @@ def test_max_batch_size_in_closed_form_equals_the_sweep():
 
 
 def test_json_and_derivation():
-    r = scenario(beta_link_test=Q_(5, "GB/s")).solve()
+    r = scenario(beta_link=Q_(5, "GB/s")).solve()
     data = json.loads(json.dumps(r.to_dict()))
     assert data["law"] == "three_walls_test" and data["hardware"] == "H100"
-    assert data["regime"] == "Communication" and data["units"]["t_comm_test"] == "s"
-    assert data["t_comm_test"] == pytest.approx(0.04)
+    assert data["regime"] == "Communication" and data["units"]["t_comm"] == "s"
+    assert data["t_comm"] == pytest.approx(0.04)
     assert r"t_{\mathrm{comm}} &= \frac{m}{\beta_{link}}" in r.derivation()
     frame = r.to_pandas()
     assert frame["latency [s]"][0] == pytest.approx(0.04)
 
 
+def test_a_symbol_declared_again_differently_is_an_error():
+    assert symsys.declare("m_msg", "m", "B", "bytes sent every step") is m_msg
+    with pytest.raises(ValueError, match="declared twice, differently"):
+        symsys.declare("m_msg", "m", "GB", "bytes sent every step")
+
+
 def test_unknown_inputs_and_levers_are_named():
-    with pytest.raises(symsys.InvalidParameter, match="Did you mean 'm_msg_test'"):
-        scenario(m_mesg_test=Q_(1, "B"))
+    with pytest.raises(symsys.InvalidParameter, match="Did you mean 'm_msg'"):
+        scenario(m_mesg=Q_(1, "B"))
     with pytest.raises(symsys.InvalidParameter, match="link_bandwidth"):
         scenario().synthesize(Q_(10, "ms"), "link_bandwith")

@@ -40,3 +40,27 @@ def test_what_it_models_block():
 @pytest.mark.parametrize("quoted,computed", [("16.06 / 3.35", 16.06 / 3.35)])
 def test_quickstart_hand_number(quoted, computed):
     assert "4.794 ms" in README and f"{computed:.3f}" == "4.794"
+
+
+def test_your_own_law_block_runs_as_printed():
+    block = README.split("### Your own law")[1].split("```python")[1].split("```")[0]
+    namespace = {}
+    exec(block, namespace)  # the README's code, as a user would paste it
+    s, Q_ = namespace["s"], symsys.Q_
+    assert repr(s.solve()) in block
+    assert {str(x) for x in s.sweep(b=[1, 1000, 20000],
+                                    beta_link=Q_([5, 50, 5000], "GB/s"))["regime"]} == {
+        "Compute", "Memory", "Communication"}
+    assert s.sensitivities("latency").binding_constraint == "link_bandwidth"
+    r = s.synthesize(Q_(1.1, "s"), "batch_size")
+    assert not r.achievable and "80 GB" in r.reason and f"{r.required_value:.0f}" in block
+    assert f"b = {s.crossing('b', 't_compute', 't_comm')[0]:.1f}" in block
+    assert repr(s.max_fitting("b")) in block
+
+
+def test_capacity_block():
+    assert f"max_batch_size                  # {Engine.solve('Llama3_8B', 'H100', seq_len=8192).max_batch_size}" in README
+    r = SynthesisSolver().solve("Llama3_8B", "H100", target=symsys.Q_(3000, "token/s"),
+                                lever="batch_size", seq_len=8192)
+    quoted = README.split("r.achievable, r.reason\n# ")[1].split('")')[0].replace("\n#  ", " ")
+    assert quoted == repr((r.achievable, r.reason))[:-2]

@@ -224,3 +224,37 @@ def test_chunked_sweep_covers_a_lazy_range_in_bounded_pieces():
     whole = symsys.sweep("Llama3_8B", ["A100", "H100"], batch_size=np.arange(1, 1001))
     joined = np.concatenate([c.latency.magnitude for c in chunks])
     assert sorted(joined) == sorted(whole.latency.magnitude)
+
+
+# --- capacity: synthesis respects it, max_batch_size is its closed form --------------------------
+def test_a_batch_that_meets_throughput_but_overflows_memory_is_not_achievable():
+    r = SynthesisSolver().solve("Llama3_8B", "H100", target=Q_(3000, "token/s"),
+                                lever="batch_size", seq_len=8192)
+    assert r.required_value == pytest.approx(350.8, rel=1e-3)  # the roofline's answer
+    assert not r.achievable and not r.feasible
+    # one line that names the capacity: 16.06 GB of weights + 351 x 8193 x 128 KiB of K/V
+    assert "\n" not in r.reason and "H100 has 80 GB" in r.reason and "392.8 GB" in r.reason
+    assert "the largest batch_size that fits is 59" in r.reason
+
+
+def test_a_bandwidth_for_weights_that_do_not_fit_is_not_achievable():
+    r = SynthesisSolver().solve("Llama3_70B", "H100", target=Q_(3, "ms"),
+                                lever="memory_bandwidth")
+    assert r.required.m_as("TB/s") == pytest.approx(46.34, rel=1e-3)
+    assert not r.achievable and "\n" not in r.reason
+    assert "141.1 GB" in r.reason and "H100 has 80 GB" in r.reason
+
+
+def test_max_batch_size_is_the_closed_form_and_equals_the_sweep():
+    r = Engine.solve("Llama3_8B", "H100", seq_len=8192)
+    # (80e9 - 16.06 GB of weights) / (8193 tokens x 131072 B of K/V per token) = 59.54
+    per_sequence = 8193 * 131_072
+    assert r.max_batch_size_exact == pytest.approx((80e9 - 16_060_522_496) / per_sequence,
+                                                   rel=1e-12)
+    swept = symsys.sweep("Llama3_8B", "H100", batch_size=range(1, 200), seq_len=8192,
+                         columns=["feasible"])
+    fits = np.asarray(swept["batch_size"])[np.asarray(swept["feasible"])]
+    assert r.max_batch_size == int(fits.max()) == 59
+    # the decode step at context s holds s + 1 tokens: the sweep's seq_len is that s
+    assert Engine.solve("Llama3_8B", "H100", seq_len=8192, batch_size=59).feasible
+    assert not Engine.solve("Llama3_8B", "H100", seq_len=8192, batch_size=60).feasible

@@ -66,8 +66,9 @@ class Scenario:
         return dataclasses.replace(self, values={**self.values, **values})
 
     def label(self) -> str:
-        parts = [getattr(self.model, "key", None), getattr(self.hardware, "key", None)]
-        return " on ".join(p for p in parts if p) or self.law.name
+        what = getattr(self.model, "key", None) or self.law.name
+        where = getattr(self.hardware, "key", None)
+        return f"{what} on {where}" if where else what
 
     def not_finite(self, what: str) -> InvalidParameter:
         given = ", ".join(f"{k}={v}" for k, v in self.options.items() if v is not None)
