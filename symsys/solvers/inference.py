@@ -11,7 +11,7 @@ from __future__ import annotations
 from symsys.errors import InfeasibleConfiguration
 from symsys.solvers import balance, validate
 from symsys.solvers.inputs import StepInputs, step_inputs
-from symsys.solvers.result import Result
+from symsys.solvers.result import Output, Result
 
 #: what a single step reports: every output of its law and the ridge point
 STEP_SPECS = ("*", "I_ridge")
@@ -53,33 +53,13 @@ class InferenceResult(Result):
         return self.inputs.values["b"]
 
     # --- times and rates -----------------------------------------------------------------
-    @property
-    def latency_compute(self):
-        return self.quantity("t_compute")
-
-    @property
-    def latency_memory(self):
-        return self.quantity("t_memory")
-
-    @property
-    def flops(self):
-        return self.quantity("F")
-
-    @property
-    def bytes_moved(self):
-        return self.quantity("Q")
-
-    @property
-    def weight_bytes(self):
-        return self.quantity("W_read")
-
-    @property
-    def arithmetic_intensity(self):
-        return self.quantity("I")
-
-    @property
-    def ridge_point(self):
-        return self.quantity("I_ridge")
+    latency_compute = Output("t_compute", "Time if only compute bound.")
+    latency_memory = Output("t_memory", "Time if only memory bound.")
+    flops = Output("F", "FLOPs of the step.")
+    bytes_moved = Output("Q", "Bytes moved between memory and the device.")
+    weight_bytes = Output("W_read", "Weight bytes read in the step.")
+    arithmetic_intensity = Output("I", "FLOP per byte moved.")
+    ridge_point = Output("I_ridge", "Intensity at which compute and memory bounds meet.")
 
     @property
     def mfu(self) -> float:

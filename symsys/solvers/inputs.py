@@ -16,7 +16,7 @@ from symsys.kernels import LawRef
 from symsys.registry.hardware import PRECISION_BYTES, Device, Hardware, check_precision
 from symsys.registry.models import FixedWorkload, Models, Transformer
 from symsys.solvers import validate
-from symsys.solvers.scenario import Scenario, device_inputs
+from symsys.solvers.scenario import Option, Scenario, device_inputs
 
 PHASES = ("decode", "prefill")
 
@@ -40,21 +40,10 @@ class StepInputs(Scenario):
     """The scenario of one transformer or fixed-workload step; its options name the
     precisions, the phase and whether a context was given."""
 
-    @property
-    def precision(self) -> str:
-        return self.options["precision"]
-
-    @property
-    def weight_precision(self) -> str:
-        return self.options["weight_precision"]
-
-    @property
-    def kv_precision(self) -> str:
-        return self.options["kv_precision"]
-
-    @property
-    def phase(self) -> str:
-        return self.options["phase"]
+    precision = Option()
+    weight_precision = Option()
+    kv_precision = Option()
+    phase = Option()
 
     @property
     def seq_len_given(self) -> bool:

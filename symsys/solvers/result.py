@@ -39,6 +39,17 @@ def regime_codes(regimes, values: dict):
     return np.argmax(stacked >= largest - TIE * np.abs(largest), axis=0).astype(np.int8)
 
 
+class Output:
+    """A readable name for one law output of a result, as a Quantity in its unit:
+    ``latency_compute = Output("t_compute")``."""
+
+    def __init__(self, name: str, doc: str = ""):
+        self.name, self.__doc__ = name, doc or f"The law's output {name}, with its unit."
+
+    def __get__(self, result, owner=None):
+        return self if result is None else result.quantity(self.name)
+
+
 class Result:
     """A solved scenario. ``raw`` maps output names to canonical magnitudes."""
 

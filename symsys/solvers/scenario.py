@@ -20,6 +20,16 @@ from symsys.errors import InvalidParameter
 from symsys.units import to_magnitude
 
 
+class Option:
+    """A scenario option by attribute: ``precision = Option()`` reads ``options["precision"]``."""
+
+    def __set_name__(self, owner, name: str):
+        self.name = name
+
+    def __get__(self, scenario, owner=None):
+        return self if scenario is None else scenario.options[self.name]
+
+
 @dataclass(frozen=True, eq=False)
 class Scenario:
     """A law (a Law, or a :class:`symsys.kernels.LawRef` to a law of the package) and the

@@ -18,8 +18,8 @@ from symsys.registry.hardware import PRECISION_BYTES, Hardware, check_precision
 from symsys.registry.models import Transformer
 from symsys.solvers import balance, validate
 from symsys.solvers.inputs import resolve_hardware, resolve_model
-from symsys.solvers.result import Result
-from symsys.solvers.scenario import Scenario, device_inputs
+from symsys.solvers.result import Output, Result
+from symsys.solvers.scenario import Option, Scenario, device_inputs
 from symsys.solvers.streaming_notes import _case_notes, _q, _tex_q
 
 LAWS = {"decode": "weight_streaming", "prefill": "weight_streaming_prefill"}
@@ -28,13 +28,8 @@ LAWS = {"decode": "weight_streaming", "prefill": "weight_streaming_prefill"}
 class StreamingInputs(Scenario):
     """The scenario of one weight-streaming step."""
 
-    @property
-    def precision(self) -> str:
-        return self.options["precision"]
-
-    @property
-    def phase(self) -> str:
-        return self.options["phase"]
+    precision = Option()
+    phase = Option()
 
 
 def streaming_devices() -> list[str]:
@@ -104,30 +99,12 @@ class WeightStreamingResult(Result):
         return bool(self.scenario.values["z_ovl"])
 
     # --- per layer and per step ----------------------------------------------------------
-    @property
-    def layer_weight_bytes(self):
-        return self.quantity("W_layer")
-
-    @property
-    def weight_bytes(self):
-        """Weight bytes streamed per step (all layers)."""
-        return self.quantity("W_step")
-
-    @property
-    def layer_flops(self):
-        return self.quantity("F_layer")
-
-    @property
-    def layer_injection_time(self):
-        return self.quantity("t_inj")
-
-    @property
-    def layer_compute_time(self):
-        return self.quantity("t_cmp")
-
-    @property
-    def layer_time(self):
-        return self.quantity("t_layer")
+    layer_weight_bytes = Output("W_layer", "Weight bytes streamed per layer.")
+    weight_bytes = Output("W_step", "Weight bytes streamed per step (all layers).")
+    layer_flops = Output("F_layer", "FLOPs of one layer for the step's tokens.")
+    layer_injection_time = Output("t_inj", "Time to inject one layer's weights.")
+    layer_compute_time = Output("t_cmp", "Time to compute one layer.")
+    layer_time = Output("t_layer", "Time per layer (overlapped or serial).")
 
     @property
     def step_time(self):
