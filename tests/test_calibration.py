@@ -115,7 +115,7 @@ def test_jacobian_matches_central_difference(law):
         intensity = data.flops / data.bytes
         data = data.select(np.abs(np.log(intensity / 200)) > 0.2)
     problem = _Problem(law, data, Hardware.A100)
-    u = np.array([_Transform(p.name).inverse(v) for p, v in
+    u = np.array([_Transform(p).inverse(v) for p, v in
                   zip(problem.fitted, (0.55, 0.75, 3.0, 3.0))])
     _, jacobian = problem.evaluate(u)
     for j in range(len(u)):

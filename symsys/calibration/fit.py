@@ -2,7 +2,7 @@
 
 The residual of kernel i is ``log T(x_i; theta) - log t_i``: relative errors, so a 5 us
 kernel counts as much as a 5 ms one. The Jacobian comes from the law's exact sympy
-derivatives (``derive.diff``), compiled with the predictions in one ``compile_exprs`` call;
+derivatives (kernel specs ``d:right:x:T``), compiled with the predictions in one kernel;
 no finite differences anywhere. Levenberg-Marquardt (numpy only) minimises the sum of
 squares.
 
@@ -25,11 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from symsys import derive
+from symsys import kernels
 from symsys.calibration.measurements import Measurements
 from symsys.calibration.prediction import M_TILE, error_stats, law_inputs, law_named
 from symsys.calibration.profile import CalibrationProfile
-from symsys.compile import compile_exprs
 from symsys.errors import InvalidParameter
 
 #: Upper bound of the smooth law's p; at p = 64 it is within 1.1 % of max() at the ridge.
@@ -77,6 +76,13 @@ class _Transform:
         return f"{self.name} reached its upper bound 1" if theta > 1 - 1e-4 else None
 
 
+def fit_kernel(law_name: str) -> kernels.Kernel:
+    """T of a calibration law and its exact partial derivatives in the fitted parameters
+    (one-sided, "right", at the max() kink of the roofline), in one array kernel."""
+    law, fitted = law_named(law_name)
+    return kernels.kernel(law, ("T", *(f"d:right:{p}:T" for p in fitted)))
+
+
 class _Problem:
     """The residuals and exact Jacobian of one law on one set of kernels, in u space."""
 
@@ -84,11 +90,8 @@ class _Problem:
         self.law, self.fitted = law_named(law_name)
         if law_name == "gemm" and not measurements.has_shapes:
             raise InvalidParameter("law='gemm' needs GEMM shapes (m, n, k) in the measurements")
-        T = self.law.expr("T")
-        # exact partial derivatives; one-sided ("right") at the max() kink of the roofline
-        exprs = [T, *(derive.diff(T, p) for p in self.fitted)]
-        self.compiled = compile_exprs(exprs, self.law.inputs)
-        self.transforms = [_Transform(p.name) for p in self.fitted]
+        self.compiled = fit_kernel(law_name)
+        self.transforms = [_Transform(p) for p in self.fitted]
         self.measurements, self.hardware = measurements, hardware
 
     def theta(self, u) -> dict:
@@ -98,7 +101,7 @@ class _Problem:
         theta = self.theta(u)
         values, scale = law_inputs(self.law, self.measurements, self.hardware, theta)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            T, *grads = self.compiled(*values)  # T / scale and its derivatives
+            T, *grads = self.compiled(*(values[a] for a in self.compiled.args))  # T / scale
             residual = np.log(T * scale / self.measurements.time)
             # d log T / d u = (dT/dtheta) / T * dtheta/du; t_o enters as t_o / scale
             jacobian = np.column_stack([

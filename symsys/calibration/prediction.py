@@ -10,16 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from symsys import kernels
-from symsys import symbols as S
-from symsys.compile import compile_exprs
 from symsys.errors import InvalidParameter
-from symsys.laws import gemm_tiled, roofline, smooth_roofline
 
-#: Fit law names -> the law and the parameters a fit of it determines.
+#: Fit law names -> the law (a lazy reference: its kernels load without sympy) and the
+#: parameters a fit of it determines.
 LAWS = {
-    "roofline": (roofline, (S.eta_c, S.eta_m, S.t_o)),
-    "smooth": (smooth_roofline, (S.eta_c, S.eta_m, S.t_o, S.p_smooth)),
-    "gemm": (gemm_tiled, (S.eta_c, S.eta_m, S.t_o, S.p_smooth)),
+    "roofline": (kernels.LawRef("roofline"), ("eta_c", "eta_m", "t_o")),
+    "smooth": (kernels.LawRef("smooth_roofline"), ("eta_c", "eta_m", "t_o", "p_smooth")),
+    "gemm": (kernels.LawRef("gemm_tiled"), ("eta_c", "eta_m", "t_o", "p_smooth")),
 }
 #: Rows of a GEMM output tile: the measured times step every 128 tokens on A100 and H100.
 M_TILE = 128
@@ -37,14 +35,14 @@ def law_named(name: str):
 
 def speed_of_light(measurements, peak: float, bandwidth: float) -> np.ndarray:
     """The roofline's T of each kernel at speed of light (seconds), from the law."""
-    fn = kernels.kernel(roofline, ("T",))
+    fn = kernels.kernel("roofline", ("T",))
     values = {"Pi": peak, "beta": bandwidth, "F": measurements.flops,
               "Q": measurements.bytes, **SPEED_OF_LIGHT}
     return fn.named(values)["T"]
 
 
-def law_inputs(law, measurements, hardware, params: dict) -> tuple[list, np.ndarray]:
-    """Arrays for ``law.inputs`` in per-kernel time units, and those units (seconds).
+def law_inputs(law, measurements, hardware, params: dict) -> tuple[dict, np.ndarray]:
+    """Arrays of the law's inputs by name, in per-kernel time units, and those units (s).
 
     ``params`` are SI (``t_o`` in s). The law evaluated on the arrays gives ``T / scale``.
     """
@@ -58,21 +56,19 @@ def law_inputs(law, measurements, hardware, params: dict) -> tuple[list, np.ndar
              "K_g": measurements.k, "bytes_e": PRECISION_BYTES[measurements.precision],
              "m_tile": M_TILE}
     known.update({k: (v / scale if k == "t_o" else v) for k, v in params.items()})
-    values = []
-    for symbol in law.inputs:
-        value = known.get(symbol.name)
-        if value is None:
-            raise InvalidParameter(f"law {law.name} needs {symbol.name} "
-                                   f"({S.info(symbol).meaning}); the measurements lack it")
-        values.append(value)
-    return values, scale
+    missing = [name for name in kernels.kernel(law, ("T",)).args if name not in known]
+    if missing:
+        raise InvalidParameter(f"law {law.name} needs {', '.join(missing)}; the measurements "
+                               "lack it")
+    return known, scale
 
 
 def predict(law_name: str, measurements, hardware, params: dict) -> np.ndarray:
     """Predicted kernel times in seconds; ``params`` in SI (``t_o`` in s)."""
     law, _ = law_named(law_name)
     values, scale = law_inputs(law, measurements, hardware, params)
-    (times,) = compile_exprs(law.expr("T"), law.inputs)(*values)
+    fn = kernels.kernel(law, ("T",))
+    (times,) = fn(*(values[a] for a in fn.args))
     return times * scale
 
 

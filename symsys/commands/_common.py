@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from symsys.solvers import PHASES
+
 
 def add_step_arguments(parser, phase=True):
     parser.add_argument("model", help="model name, alias or Hugging Face id (symsys zoo models)")
@@ -13,7 +15,7 @@ def add_step_arguments(parser, phase=True):
     parser.add_argument("--seq-len", "-s", type=int, default=None,
                         help="decode: cached context; prefill: prompt tokens")
     if phase:
-        parser.add_argument("--phase", choices=("decode", "prefill"), default="decode")
+        parser.add_argument("--phase", choices=PHASES, default="decode")
     parser.add_argument("--weight-precision", default=None, help="e.g. int8, int4 (weight-only)")
     parser.add_argument("--kv-precision", default=None, help="K/V cache precision")
     parser.add_argument("--efficiency", type=_efficiency, default=None,

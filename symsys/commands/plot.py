@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from symsys.commands._common import _efficiency
+from symsys.solvers import PHASES
 
 HELP = "draw a roofline, batch sweep, sensitivity tornado or weight-streaming figure to a file"
 EXAMPLES = """  symsys plot roofline H100 --workload Llama3_8B --out roofline.png
@@ -55,13 +56,13 @@ def add_arguments(parser):
                        help="x axis instead: context lengths, at --batch-size")
     sweep.add_argument("--batch-size", "-b", type=int, default=1)
     sweep.add_argument("--seq-len", "-s", type=int, default=None, help="cached context")
-    sweep.add_argument("--phase", choices=("decode", "prefill"), default="decode")
+    sweep.add_argument("--phase", choices=PHASES, default="decode")
     sens = sub.add_parser("sensitivity", help="tornado of exact elasticities")
     sens.add_argument("model")
     sens.add_argument("hardware")
     sens.add_argument("--batch-size", "-b", type=int, default=1)
     sens.add_argument("--seq-len", "-s", type=int, default=None)
-    sens.add_argument("--phase", choices=("decode", "prefill"), default="decode")
+    sens.add_argument("--phase", choices=PHASES, default="decode")
     sens.add_argument("--output", default="latency",
                       choices=("latency", "throughput", "crossover_batch"))
     stream = sub.add_parser("streaming", help="layer injection vs compute time, B*, b_max")
@@ -69,7 +70,7 @@ def add_arguments(parser):
     stream.add_argument("hardware", help="device with an external weight store (CS-3, GH200)")
     stream.add_argument("--seq-len", "-s", type=int, required=True)
     stream.add_argument("--batch-sizes", type=_ints, default=None)
-    stream.add_argument("--phase", choices=("decode", "prefill"), default="decode")
+    stream.add_argument("--phase", choices=PHASES, default="decode")
     for kind, command in (("roofline", roof), ("sweep", sweep), ("sensitivity", sens),
                           ("streaming", stream)):
         _common(command, kind)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+from symsys.solvers import PHASES
+
 HELP = "weight streaming: layer injection vs compute, B*, on-chip batch limit, tokens/s"
 EXAMPLES = """  symsys stream GPT3 Cerebras_CS3 --seq-len 2048
   symsys stream GPT3 GH200 --seq-len 2048 --batch-size 8 --json
@@ -17,7 +19,7 @@ def add_arguments(parser):
                         help="decode: cached context; prefill: prompt tokens")
     parser.add_argument("--batch-size", "-b", type=int, default=1, help="sequences (default 1)")
     parser.add_argument("--precision", "-p", default="fp16", help="precision (fp16)")
-    parser.add_argument("--phase", choices=("decode", "prefill"), default="decode")
+    parser.add_argument("--phase", choices=PHASES, default="decode")
     parser.add_argument("--serial", action="store_true",
                         help="inject and compute one after the other (default: overlapped)")
     parser.add_argument("--efficiency", type=float, default=None,

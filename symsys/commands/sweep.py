@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from symsys.solvers import PHASES
+
 HELP = "sweep models x devices x precisions x batch sizes x context lengths"
 EXAMPLES = """  symsys sweep Llama3_8B A100,H100,B200 --batch-size 1,8,64,512
   symsys sweep Llama3_8B,Mixtral_8x7B H100 --batch-size 1:1025 --seq-len 0,2048 --json
@@ -35,7 +37,7 @@ def add_arguments(parser):
     parser.add_argument("--batch-size", "-b", default="1", help="N, N,M,... or START:STOP[:STEP]")
     parser.add_argument("--seq-len", "-s", default=None, help="N, N,M,... or START:STOP[:STEP]")
     parser.add_argument("--precision", "-p", default="fp16", help="comma-separated precisions")
-    parser.add_argument("--phase", default="decode", choices=("decode", "prefill"))
+    parser.add_argument("--phase", default="decode", choices=PHASES)
     parser.add_argument("--rows", type=int, default=40, help="rows to print (text output)")
 
 

@@ -1,0 +1,11 @@
+"""The solvers: generic over scenarios of any law, with front ends for the registry's models.
+
+Importing this package is cheap (the command line reads the phases here while it builds its
+parser); each solver module loads what it needs.
+"""
+
+#: the phases of a transformer step, and the law that answers each
+STEP_LAWS = {"decode": "decode", "prefill": "prefill"}
+#: the same phases with the weights streamed in layer by layer
+STREAMING_LAWS = {"decode": "weight_streaming", "prefill": "weight_streaming_prefill"}
+PHASES = tuple(STEP_LAWS)

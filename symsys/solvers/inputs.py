@@ -15,10 +15,8 @@ from symsys.errors import InvalidParameter
 from symsys.kernels import LawRef
 from symsys.registry.hardware import PRECISION_BYTES, Device, Hardware, check_precision
 from symsys.registry.models import FixedWorkload, Models, Transformer
-from symsys.solvers import validate
+from symsys.solvers import PHASES, STEP_LAWS, validate
 from symsys.solvers.scenario import Option, Scenario, device_inputs
-
-PHASES = ("decode", "prefill")
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,7 +136,7 @@ def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decod
         values.update(L=model.shape.layers, E=model.shape.experts,
                       k=model.shape.active_experts, d=model.shape.d_model,
                       bytes_kv=PRECISION_BYTES[kv_precision], s=s)
-        law = LawRef(phase)  # the decode or prefill law
+        law = LawRef(STEP_LAWS[phase])
     else:
         if phase != "decode" or seq_len is not None:
             raise InvalidParameter(

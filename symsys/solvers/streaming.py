@@ -16,13 +16,11 @@ from symsys.errors import InfeasibleConfiguration, InvalidParameter
 from symsys.kernels import LawRef
 from symsys.registry.hardware import PRECISION_BYTES, Hardware, check_precision
 from symsys.registry.models import Transformer
-from symsys.solvers import balance, validate
+from symsys.solvers import STREAMING_LAWS, balance, validate
 from symsys.solvers.inputs import resolve_hardware, resolve_model
 from symsys.solvers.result import Output, Result
 from symsys.solvers.scenario import Option, Scenario, device_inputs
 from symsys.solvers.streaming_notes import _case_notes, _q, _tex_q
-
-LAWS = {"decode": "weight_streaming", "prefill": "weight_streaming_prefill"}
 
 
 class StreamingInputs(Scenario):
@@ -47,7 +45,7 @@ def streaming_inputs(model, hardware, *, seq_len, batch_size=1, precision="fp16"
             f"devices with one: {', '.join(streaming_devices())}"
         )
     check_precision(precision)
-    validate.choice("phase", phase, tuple(LAWS))
+    validate.choice("phase", phase, tuple(STREAMING_LAWS))
     if not isinstance(overlap, bool):
         raise InvalidParameter(f"overlap={overlap!r}: expected True (double-buffered) or False")
     if seq_len is None:
@@ -62,7 +60,7 @@ def streaming_inputs(model, hardware, *, seq_len, batch_size=1, precision="fp16"
         "eta_c": eta_c, "eta_m": eta_m, "bytes_w": element, "bytes_kv": element,
         "bytes_a": element, "b": b, "s": s, "z_ovl": int(overlap),
     }
-    law = LawRef(LAWS[phase])
+    law = LawRef(STREAMING_LAWS[phase])
     options = {"precision": precision, "phase": phase, "batch_size": b, "seq_len": s,
                "overlap": overlap}
     variant = "dense" if model.shape.experts == 1 else None

@@ -20,7 +20,7 @@ from symsys import kernels
 from symsys.errors import InvalidParameter, UnsupportedPrecision
 from symsys.registry.hardware import check_precision
 from symsys.registry.models import Transformer
-from symsys.solvers import validate
+from symsys.solvers import PHASES, STEP_LAWS, validate
 from symsys.solvers.inputs import resolve_hardware, resolve_model, step_inputs
 from symsys.solvers.result import regime_codes
 from symsys.solvers.sweep_result import SweepResult, axis_codes
@@ -50,7 +50,7 @@ def _law_of(model, phase):
     from symsys.registry.models import Transformer
 
     if isinstance(model, Transformer):
-        return kernels.LawRef(phase)  # the decode or prefill law
+        return kernels.LawRef(STEP_LAWS[phase])
     if phase != "decode":
         raise InvalidParameter(f"{model.key}: phase={phase!r} applies to transformers only")
     return kernels.LawRef("fixed_workload")
@@ -83,7 +83,7 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="fp16", phase="
     models = [resolve_model(m) for m in _listify(model)]
     devices = [resolve_hardware(h) for h in _listify(hardware)]
     precisions = [check_precision(p) for p in _listify(precision)]
-    phases = [validate.choice("phase", p, ("decode", "prefill")) for p in _listify(phase)]
+    phases = [validate.choice("phase", p, PHASES) for p in _listify(phase)]
     batches = _axis(validate.positive_int("batch_size", batch_size, array=True))
     seqs = (None if seq_len is None else
             _axis(validate.positive_int("seq_len", seq_len, allow_zero=True, array=True)))

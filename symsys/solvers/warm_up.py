@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from symsys import kernels
+from symsys.solvers import PHASES
 
 #: one dense model, one MoE, one MLA, one fixed workload: every law and variant
 MODELS = ("Llama3_8B", "Mixtral_8x7B", "DeepSeek_V3", "ResNet50")
@@ -24,6 +25,8 @@ LEVERS = ("memory_bandwidth", "peak_flops", "memory_efficiency", "compute_effici
 
 
 def warm_up() -> None:
+    from symsys.calibration import LAWS, report
+    from symsys.calibration.fit import fit_kernel
     from symsys.solvers.inference import Engine
     from symsys.solvers.sensitivity import SensitivitySolver
     from symsys.solvers.serving import ServingModel
@@ -35,9 +38,7 @@ def warm_up() -> None:
     for model in MODELS:
         transformer = model != "ResNet50"
         for step in ({}, {"phase": "prefill", "seq_len": 128}) if transformer else ({},):
-            r = Engine.solve(model, "H100", **step)
-            r.crossover_batch  # noqa: B018 (compiles the balance kernels)
-            r.max_batch_size  # noqa: B018
+            Engine.solve(model, "H100", **step).to_dict()  # every figure a command prints
             for output in ("latency", "throughput"):
                 SensitivitySolver().solve(model, "H100", output=output, **step)
             if model == "Llama3_8B":
@@ -52,11 +53,14 @@ def warm_up() -> None:
     from symsys.registry.hardware import Hardware
 
     Hardware.get("H100").ridge_point()  # symsys zoo and show print every device's ridge point
+    report()  # symsys validate: the shipped profiles' predictions
+    for law in LAWS:  # symsys validate --lomo: the fits
+        fit_kernel(law)
     for model in ("Llama3_8B", "Mixtral_8x7B"):
         ServingModel().solve(model, "H100", prompt_len=16, output_len=4)
-        for phase in ("decode", "prefill"):
-            r = WeightStreamingModel().solve(model, "Cerebras_CS3", seq_len=128, phase=phase)
-            r.notes  # noqa: B018 (the notes solve the case again with the link misread)
+        for phase in PHASES:
+            WeightStreamingModel().solve(model, "Cerebras_CS3", seq_len=128,
+                                         phase=phase).to_dict()  # B*, b_max, the notes
             for output in ("optimal_batch", "max_batch"):
                 SensitivitySolver().solve(model, "Cerebras_CS3", seq_len=128, phase=phase,
                                           output=output)
