@@ -626,3 +626,24 @@ def test_fuzz_other_solvers_give_finite_answers_or_a_symsys_error(solver, option
         return
     for value in values:
         assert math.isfinite(getattr(value, "magnitude", value))
+
+
+# --- every solve(model, hardware, *, ...): a misspelled keyword names the closest option ------
+@pytest.mark.parametrize("call,typo,meant", [
+    (lambda **kw: Engine.solve(M, H, **kw), "batchsize", "batch_size"),
+    (lambda **kw: symsys.SingleNodeModel().solve(M, H, **kw), "seqlen", "seq_len"),
+    (lambda **kw: ServingModel().solve(M, H, prompt_len=8, output_len=8, **kw), "batchsize",
+     "batch_size"),
+    (lambda **kw: SensitivitySolver().solve(M, H, **kw), "uncertanty", "uncertainty"),
+    (lambda **kw: SynthesisSolver().solve(M, H, target=Q_(3, "ms"), **kw), "levr", "lever"),
+    (lambda **kw: WeightStreamingModel().solve("GPT3", "CS3", seq_len=64, **kw), "overlp",
+     "overlap"),
+])
+def test_a_misspelled_keyword_is_one_symsys_error_with_a_suggestion(call, typo, meant):
+    with pytest.raises(InvalidParameter, match=f"no option '{typo}'.*Did you mean '{meant}'"):
+        call(**{typo: 4})
+
+
+def test_a_third_positional_argument_says_keywords():
+    with pytest.raises(InvalidParameter, match="by keyword, e.g. batch_size=8"):
+        Engine.solve(M, H, 4)

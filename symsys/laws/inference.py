@@ -97,6 +97,21 @@ def dense(expr: sp.Expr) -> sp.Expr:
     return folded.replace(lambda e: e.is_Pow and e.base == 0, lambda e: sp.Integer(0))
 
 
+# Every active matmul weight multiplies every token of the step once: 2 FLOPs each
+_MATMUL_FLOPS = 2 * (N_dense + k * N_expert) * n_tok
+
+# What every step ends with, once its work F, traffic Q and K/V held M_kv are defined: the
+# resident weights and the footprint against the capacity, the kernel launches, the roofline
+# and the rate.
+_STEP = (
+    (W_res, bytes_w * N_total),
+    (M, W_res + M_kv + W_ws),
+    (U_mem, M / C_mem),
+    _KERNELS,
+    *with_launches(roofline.definitions),
+    (R_tok, n_tok / T),
+)
+
 #: what the generic solvers need to know of a step law (see Law)
 _ROLES = dict(latency=T, rate=R_tok, footprint=M, capacity=C_mem,
               levers=(beta, Pi, eta_m, eta_c, t_o, t_kern, b, s, bytes_w, bytes_kv, C_mem),
@@ -119,18 +134,13 @@ decode = Law(
     definitions=(
         (n_tok, b),
         (E_hit, _EXPERTS_TOUCHED),
-        (F, 2 * (N_dense + k * N_expert) * n_tok + a_attn * s * n_tok),
+        (F, _MATMUL_FLOPS + a_attn * s * n_tok),
         (W_read, _WEIGHTS_READ),
         (KV_read, bytes_kv * e_kv * s * b),
         (KV_write, bytes_kv * e_kv * n_tok),
         (Q, W_read + KV_read + KV_write),
         (M_kv, bytes_kv * e_kv * b * (s + 1)),
-        (W_res, bytes_w * N_total),
-        (M, W_res + M_kv + W_ws),
-        (U_mem, M / C_mem),
-        _KERNELS,
-        *with_launches(roofline.definitions),
-        (R_tok, n_tok / T),
+        *_STEP,
     ),
     derived=(RIDGE, _CROSSOVER),
     regimes=roofline.regimes,
@@ -151,17 +161,12 @@ prefill = Law(
     definitions=(
         (n_tok, b * s),
         (E_hit, _EXPERTS_TOUCHED),
-        (F, 2 * (N_dense + k * N_expert) * n_tok + a_attn * b * s**2 / 2),
+        (F, _MATMUL_FLOPS + a_attn * b * s**2 / 2),
         (W_read, _WEIGHTS_READ),
         (KV_write, bytes_kv * e_kv * n_tok),
         (Q, W_read + KV_write),
         (M_kv, bytes_kv * e_kv * n_tok),
-        (W_res, bytes_w * N_total),
-        (M, W_res + M_kv + W_ws),
-        (U_mem, M / C_mem),
-        _KERNELS,
-        *with_launches(roofline.definitions),
-        (R_tok, n_tok / T),
+        *_STEP,
     ),
     derived=(RIDGE, _CROSSOVER),
     regimes=roofline.regimes,
