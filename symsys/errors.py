@@ -34,6 +34,10 @@ class UnknownHardware(UnknownName):
     """No hardware entry of that name or alias."""
 
 
+class UnknownSystem(UnknownHardware):
+    """No system (node, rack, cluster) of that name; a system is hardware to the solvers."""
+
+
 class UnknownModel(UnknownName):
     """No model entry of that name, alias or Hugging Face id."""
 
@@ -48,6 +52,23 @@ class RegistryError(SymsysError):
 
 class InfeasibleConfiguration(SymsysError):
     """Raised only when a caller asks for it (``raise_if_infeasible=True``)."""
+
+
+class BeyondMaxContext(UserWarning):
+    """A context longer than the model was trained for: the answer extrapolates the model."""
+
+
+def warn_beyond_max_context(model, tokens: int) -> None:
+    """Warn when a step holds more tokens than the model's ``max_positions`` (0: unknown)."""
+    limit = getattr(getattr(model, "shape", None), "max_positions", 0)
+    if limit and tokens > limit:
+        import warnings
+
+        warnings.warn(
+            f"{model.key}: {tokens} tokens of context exceed its max_position_embeddings "
+            f"({limit}); the answer is the cost of a context the model was not trained for "
+            "(load a config.json with rope scaling for a longer-context variant)",
+            BeyondMaxContext, stacklevel=4)
 
 
 def suggest(name: str, choices: Iterable[str], n: int = 3) -> str:

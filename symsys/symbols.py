@@ -150,6 +150,12 @@ N_embed = _declare("N_embed", r"N_{emb}", "param", "embedding tables read by loo
 e_kv = _declare("e_kv", r"e_{KV}", "1", "cached K/V elements per token, all layers")
 a_attn = _declare("a_attn", r"a_{attn}", "FLOP",
                   "attention FLOPs per new token per context token, all layers")
+d_qk_dec = _declare("d_qk_dec", r"d_{qk}^{dec}", "1",
+                    "score dimension per head per cached token in decode (MLA: absorbed)")
+d_v_dec = _declare("d_v_dec", r"d_{v}^{dec}", "1",
+                   "value dimension per head per cached token in decode (MLA: the latent)")
+a_dec = _declare("a_dec", r"a_{dec}", "FLOP",
+                 "decode attention FLOPs per new token per cached token, all layers")
 
 # --- inference step -----------------------------------------------------------------------------
 b = _declare("b", "b", "1", "batch: sequences processed together", lever="batch_size")
@@ -159,6 +165,9 @@ bytes_w = _declare("bytes_w", r"\mathit{bw}_{w}", "B", "bytes per weight element
                    lever="bytes_per_weight")
 bytes_kv = _declare("bytes_kv", r"\mathit{bw}_{kv}", "B", "bytes per cached K/V element",
                     lever="bytes_per_kv")
+z_logit = _declare("z_logit", r"z_{logit}", "1",
+                  "1 if a prefill computes logits at every prompt position, 0 at the last only",
+                  **_flag)
 W_ws = _declare("W_ws", r"W_{ws}", "B", "workspace bytes (activations, buffers)",
                 nonnegative=True, positive=None)
 n_kern = _declare("n_kern", r"n_{kern}", "1", "kernels (GEMM launches) per step")

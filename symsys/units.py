@@ -144,6 +144,10 @@ def format_value(value, digits: int = 4) -> str:
 
 
 def _format_quantity(q: pint.Quantity, digits: int) -> str:
+    if str(q.dimensionality) == "[information]" and not np.ndim(q.magnitude):
+        size = q.m_as("B")
+        if size >= 2**30 and size % 2**30 == 0:  # a binary DRAM size: say it as it is
+            return f"{size / 2**30:g} GiB"
     if np.ndim(q.magnitude):
         return str(q)
     units = _PREFERRED.get(str(q.dimensionality))

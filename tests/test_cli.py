@@ -38,7 +38,9 @@ def test_version_and_module_entry_point():
     ["synthesize", "Llama3_8B", "H100", "--target", "3 ms"],
     ["zoo", "hardware"],
     ["zoo", "models"],
+    ["zoo", "systems"],
     ["show", "H100"],
+    ["show", "DGX_H100"],
     ["show", "Llama3_8B"],
     ["derive", "roofline"],
 ])
@@ -78,7 +80,7 @@ def test_synthesize_reports_a_design_that_does_not_fit(capsys):
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert text.startswith("not achievable: batch_size = 350.8 meets the target but does not fit")
-    assert "H100 has 80 GB" in text and "the largest batch_size that fits is 59" in text
+    assert "H100 has 80 GiB" in text and "the largest batch_size that fits is 65" in text
     assert main([*argv, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["achievable"] is False and data["feasible"] is False

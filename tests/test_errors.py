@@ -174,7 +174,7 @@ ENGINE_OPTIONS = [
         InvalidParameter, "batch_size=10", "inf or NaN"),
     _case("raise_if_infeasible", lambda: Engine.solve("Llama3_1_405B", H,
                                                       raise_if_infeasible=True),
-          InfeasibleConfiguration, "Llama3_1_405B", "H100", "80 GB", "GB"),
+          InfeasibleConfiguration, "Llama3_1_405B", "H100", "80 GiB", "GB"),
     _case("SingleNodeModel batch", lambda: SingleNodeModel().solve(M, H, batch_size=0),
           InvalidParameter, "batch_size=0"),
     _case("SingleNodeModel efficiency", lambda: SingleNodeModel().solve(M, H, efficiency=2),
@@ -453,7 +453,7 @@ def test_attribute_typos_suggest_close_matches():
 def test_infeasible_is_reported_with_the_reason_not_raised():
     r = Engine.solve("Llama3_1_405B", H)
     assert r.feasible is False
-    assert "needs 811.7 GB" in r.reason and "H100 has 80 GB" in r.reason
+    assert "needs 811.7 GB" in r.reason and "H100 has 80 GiB" in r.reason
     assert math.isfinite(r.latency.m_as("s"))  # the roofline answer is still given
     assert "INFEASIBLE" in repr(r)
     serve = ServingModel().solve("Llama3_1_405B", H, prompt_len=16, output_len=4)

@@ -63,8 +63,8 @@ LAW = Law(
     defaults={eta_c: 1, eta_m: 1},
 )
 
-# H100: 989.4 TFLOP/s dense fp16, 3.35 TB/s, 80 GB (the registry's decimal figure)
-PI, BETA, CAPACITY = 989.4e12, 3.35e12, 80e9
+# H100: 989.4 TFLOP/s dense fp16, 3.35 TB/s, 80 GiB of HBM3
+PI, BETA, CAPACITY = 989.4e12, 3.35e12, 80 * 2**30
 N, BYTES, PER_REQUEST, MESSAGE, LINK = 8e9, 2.0, 1e6, 0.2e9, 50e9
 
 
@@ -131,12 +131,13 @@ def test_exact_sensitivities_match_finite_differences_and_skip_what_does_not_ent
 
 
 def test_synthesis_respects_the_capacity():
-    # a 1.1 s step is compute-bound at b = 1.1 Pi / (2 N) = 68021 requests, whose 1 MB each
-    # on top of 16 GB of weights overflow 80 GB: only 64000 fit
-    r = scenario().synthesize(Q_(1.1, "s"), "batch_size")
-    assert r.required_value == pytest.approx(1.1 * PI / (2 * N), rel=1e-12)
-    assert not r.achievable and "80 GB" in r.reason and "C_mem" in r.reason
-    assert "the largest batch_size that fits is 64000" in r.reason
+    # a 1.2 s step is compute-bound at b = 1.2 Pi / (2 N) = 74205 requests, whose 1 MB each
+    # on top of 16 GB of weights overflow 80 GiB: only 69899 fit
+    r = scenario().synthesize(Q_(1.2, "s"), "batch_size")
+    assert r.required_value == pytest.approx(1.2 * PI / (2 * N), rel=1e-12)
+    assert not r.achievable and "80 GiB" in r.reason and "C_mem" in r.reason
+    largest = math.floor((CAPACITY - BYTES * N) / PER_REQUEST)
+    assert f"the largest batch_size that fits is {largest}" in r.reason and largest == 69_899
     fits = scenario().synthesize(Q_(1.0, "s"), "batch_size")  # b = 61838 fits
     assert fits.achievable and fits.design.feasible
     ok = scenario().synthesize(Q_(10, "ms"), "link_bandwidth")
@@ -154,9 +155,9 @@ def test_balance_point_in_closed_form():
 def test_max_batch_size_in_closed_form_equals_the_sweep():
     exact, largest = scenario().max_fitting("b")
     assert exact == pytest.approx((CAPACITY - BYTES * N) / PER_REQUEST, rel=1e-12)
-    swept = scenario().sweep(b=np.arange(63_990, 64_010))  # the exact root is a whole batch
+    swept = scenario().sweep(b=np.arange(69_890, 69_910))
     feasible = swept["b"][np.asarray(swept["feasible"])].magnitude
-    assert largest == int(feasible.max()) == 64_000
+    assert largest == int(feasible.max()) == 69_899
 
 
 def test_json_and_derivation():

@@ -57,8 +57,13 @@ def test_with_a_2k_context_decode_never_turns_compute_bound_on_a100():
 def test_prefill_hand_calculation():
     r = Engine.solve(LLAMA, Hardware.H100, batch_size=1, phase="prefill", seq_len=2048)
     N_mm = N - EMBED - 32 * 2 * 4096 - 4096
-    flops = 2 * N_mm * 2048 + 2 * 32 * 32 * (128 + 128) * 2048**2 / 2
+    lm_head = 2 * 128256 * 4096 * (2048 - 1)  # logits only at the last prompt position
+    flops = 2 * N_mm * 2048 - lm_head + 2 * 32 * 32 * (128 + 128) * 2048**2 / 2
     assert r.flops.m_as("FLOP") == pytest.approx(flops, rel=1e-12)
+    every = Engine.solve(LLAMA, Hardware.H100, phase="prefill", seq_len=2048, logits="all")
+    assert every.flops.m_as("FLOP") - r.flops.m_as("FLOP") == pytest.approx(lm_head, rel=1e-12)
+    # the LM head at every position is 6.8 % of a 2k Llama-3-8B prefill (issue 15)
+    assert lm_head / every.flops.m_as("FLOP") == pytest.approx(0.0677, abs=5e-4)
     assert r.bottleneck == "Compute"
     assert r.latency.m_as("s") == pytest.approx(flops / 989.4e12, rel=1e-3)
 
@@ -84,7 +89,7 @@ def test_gpt3_on_one_h100_is_infeasible_with_the_capacity_it_needs():
     r = SingleNodeModel().solve(model=Models.Language.GPT3, hardware=Hardware.H100,
                                 batch_size=1, precision="fp16")
     assert not r.feasible
-    assert "needs 349.2 GB" in r.reason and "80 GB" in r.reason
+    assert "needs 349.2 GB" in r.reason and "80 GiB" in r.reason
     with pytest.raises(InfeasibleConfiguration, match="GPT3 on H100"):
         Engine.solve("GPT3", "H100", raise_if_infeasible=True)
 
@@ -153,3 +158,45 @@ def test_calibrated_efficiency_uses_the_shipped_profile_per_kernel():
         Engine.solve(LLAMA, Hardware.B200, efficiency="calibrated")
     with pytest.raises(InvalidParameter, match="efficiency='fast'"):
         Engine.solve(LLAMA, Hardware.H100, efficiency="fast")
+
+
+# --- issue 15: physical capacity, MLA in the absorbed form, context beyond the model's -----------
+@pytest.mark.parametrize("key,visible", [
+    # what the device reports as its total (nvidia-smi MiB, rocm-smi bytes): physical memory
+    # in GiB, less what the driver reserves -- never more than the registry's capacity
+    ("A100", 81_920 * 2**20), ("H100", 81_559 * 2**20), ("H200", 143_771 * 2**20),
+    ("B200", 182_784 * 2**20), ("MI300X", 205_822_885_888),
+])
+def test_hbm_capacity_is_binary_and_covers_what_the_driver_reports(key, visible):
+    capacity = Hardware[key].memory.capacity.m_as("B")
+    assert capacity % 2**30 == 0 and capacity >= visible
+    assert (capacity - visible) / capacity < 0.025  # the reserve is small: 0 to 2.1 %
+    assert Hardware[key].memory.capacity_stated.endswith(" GB")
+
+
+def test_mla_decode_attends_in_the_absorbed_form():
+    # DeepSeek-V3: 61 layers, 128 heads, latent 512, RoPE key 64, no-RoPE 128, value 128
+    summary = Models.DeepSeek_V3.summary
+    assert summary["a_dec"] == 2 * 61 * 128 * ((512 + 64) + 512)  # 17.0 MFLOP per pair
+    assert summary["a_attn"] == 2 * 61 * 128 * ((128 + 64) + 128)  # 5.0: prefill decompresses
+    r = Engine.solve("DeepSeek_V3", "H200", seq_len=4096)
+    no_context = Engine.solve("DeepSeek_V3", "H200", seq_len=0)
+    attention = r.flops.m_as("FLOP") - no_context.flops.m_as("FLOP")
+    assert attention == pytest.approx(summary["a_dec"] * 4096, rel=1e-12)
+    # a GQA model's decode and prefill attend over the same head dimensions
+    llama = Models.Llama3_8B.summary
+    assert llama["a_dec"] == llama["a_attn"] == 2 * 32 * 32 * (128 + 128)
+
+
+def test_a_context_beyond_the_model_is_a_warning_that_names_it():
+    from symsys.errors import BeyondMaxContext
+
+    with pytest.warns(BeyondMaxContext, match=r"Mistral_7B: 40001 tokens .* \(32768\)"):
+        Engine.solve("Mistral_7B", "H100", seq_len=40_000)
+    with pytest.warns(BeyondMaxContext, match="GPT2"):
+        symsys.sweep("GPT2", "H100", seq_len=[512, 2048])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Engine.solve("Mistral_7B", "H100", seq_len=32_767)  # 32768 tokens held: within

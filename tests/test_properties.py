@@ -201,6 +201,7 @@ def law_points(draw, name: str):
         F_1=10 ** draw(log(6, 12)), Q_1=10 ** draw(log(3, 9)), s_p=draw(st.integers(1, 8192)),
         beta_inj=10 ** draw(log(9, 12)), C_chip=10 ** draw(log(9, 11)),
         C_mem=10 ** draw(log(9, 12)), t_kern=draw(st.sampled_from([0.0, 2e-6, 8e-6])),
+        z_logit=draw(st.sampled_from([0, 1])),
         bytes_a=draw(st.sampled_from([1, 2])), z_ovl=draw(st.sampled_from([0, 1])),
     )
     values["j_0"] = draw(st.integers(1, 2048))

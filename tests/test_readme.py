@@ -52,8 +52,8 @@ def test_your_own_law_block_runs_as_printed():
                                     beta_link=Q_([5, 50, 5000], "GB/s"))["regime"]} == {
         "Compute", "Memory", "Communication"}
     assert s.sensitivities("latency").binding_constraint == "link_bandwidth"
-    r = s.synthesize(Q_(1.1, "s"), "batch_size")
-    assert not r.achievable and "80 GB" in r.reason and f"{r.required_value:.0f}" in block
+    r = s.synthesize(Q_(1.2, "s"), "batch_size")
+    assert not r.achievable and "80 GiB" in r.reason and f"{r.required_value:.0f}" in block
     assert f"b = {s.crossing('b', 't_compute', 't_comm')[0]:.1f}" in block
     assert repr(s.max_fitting("b")) in block
 
@@ -64,3 +64,18 @@ def test_capacity_block():
                                 lever="batch_size", seq_len=8192)
     quoted = README.split("r.achievable, r.reason\n# ")[1].split('")')[0].replace("\n#  ", " ")
     assert quoted == repr((r.achievable, r.reason))[:-2]
+
+
+def test_physics_conventions_numbers():
+    m = symsys.Models.DeepSeek_V3
+    assert f"a_dec = {m.summary['a_dec'] / 1e6:.2f}" in README
+    assert f"a_attn = {m.summary['a_attn'] / 1e6:.2f} MFLOP" in README
+    assert f"{m.summary['a_dec'] / m.summary['a_attn']:.1f}x the FLOPs" in README
+    r = Engine.solve("Llama3_70B", "H200")
+    assert r.feasible and f"({r.memory_footprint.m_as('GB'):.1f} GB\nin 141 GiB)" in README
+    assert f"fits {Engine.solve('Llama3_8B', 'H100', seq_len=8192).max_batch_size} sequences" \
+        in README
+    every = Engine.solve("Llama3_8B", "H100", phase="prefill", seq_len=2048, logits="all")
+    last = Engine.solve("Llama3_8B", "H100", phase="prefill", seq_len=2048)
+    saved = 1 - (last.flops / every.flops).m_as("")
+    assert f"{saved * 100:.1f} % fewer FLOPs" in README

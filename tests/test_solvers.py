@@ -233,8 +233,8 @@ def test_a_batch_that_meets_throughput_but_overflows_memory_is_not_achievable():
     assert r.required_value == pytest.approx(350.8, rel=1e-3)  # the roofline's answer
     assert not r.achievable and not r.feasible
     # one line that names the capacity: 16.06 GB of weights + 351 x 8193 x 128 KiB of K/V
-    assert "\n" not in r.reason and "H100 has 80 GB" in r.reason and "392.8 GB" in r.reason
-    assert "the largest batch_size that fits is 59" in r.reason
+    assert "\n" not in r.reason and "H100 has 80 GiB" in r.reason and "392.8 GB" in r.reason
+    assert "the largest batch_size that fits is 65" in r.reason
 
 
 def test_a_bandwidth_for_weights_that_do_not_fit_is_not_achievable():
@@ -242,19 +242,19 @@ def test_a_bandwidth_for_weights_that_do_not_fit_is_not_achievable():
                                 lever="memory_bandwidth")
     assert r.required.m_as("TB/s") == pytest.approx(46.34, rel=1e-3)
     assert not r.achievable and "\n" not in r.reason
-    assert "141.1 GB" in r.reason and "H100 has 80 GB" in r.reason
+    assert "141.1 GB" in r.reason and "H100 has 80 GiB" in r.reason
 
 
 def test_max_batch_size_is_the_closed_form_and_equals_the_sweep():
     r = Engine.solve("Llama3_8B", "H100", seq_len=8192)
-    # (80e9 - 16.06 GB of weights) / (8193 tokens x 131072 B of K/V per token) = 59.54
+    # (80 GiB - 16.06 GB of weights) / (8193 tokens x 131072 B of K/V per token) = 65.04
     per_sequence = 8193 * 131_072
-    assert r.max_batch_size_exact == pytest.approx((80e9 - 16_060_522_496) / per_sequence,
+    assert r.max_batch_size_exact == pytest.approx((80 * 2**30 - 16_060_522_496) / per_sequence,
                                                    rel=1e-12)
     swept = symsys.sweep("Llama3_8B", "H100", batch_size=range(1, 200), seq_len=8192,
                          columns=["feasible"])
     fits = np.asarray(swept["batch_size"])[np.asarray(swept["feasible"])]
-    assert r.max_batch_size == int(fits.max()) == 59
+    assert r.max_batch_size == int(fits.max()) == 65
     # the decode step at context s holds s + 1 tokens: the sweep's seq_len is that s
-    assert Engine.solve("Llama3_8B", "H100", seq_len=8192, batch_size=59).feasible
-    assert not Engine.solve("Llama3_8B", "H100", seq_len=8192, batch_size=60).feasible
+    assert Engine.solve("Llama3_8B", "H100", seq_len=8192, batch_size=65).feasible
+    assert not Engine.solve("Llama3_8B", "H100", seq_len=8192, batch_size=66).feasible

@@ -90,11 +90,14 @@ def test_step_time_and_throughput_are_injection_bound_at_batch_1():
 # --- B* ------------------------------------------------------------------------------------
 def test_b_star_closed_form_equals_sympys():
     w = S.bytes_w * (S.N_total - S.N_embed) / S.L
-    per_token = (2 * (S.N_dense + S.k * S.N_expert) + S.a_attn * S.s) / S.L
+    # decode attends in the absorbed form for MLA: a_dec per cached token
+    per_token = (2 * (S.N_dense + S.k * S.N_expert) + S.a_dec * S.s) / S.L
     hand = (w / (S.eta_m * S.beta_inj)) / (per_token / (S.eta_c * S.Pi))
     assert sp.simplify(weight_streaming.expr("B_star") - hand) == 0
     assert sp.simplify(weight_streaming.expr("n_star") - hand) == 0
-    prefill_tokens = (2 * (S.N_dense + S.k * S.N_expert) + S.a_attn * S.s / 2) / S.L
+    # prefill: logits at the last of the s positions unless z_logit = 1
+    lm_head = (1 - S.z_logit) * 2 * S.V * S.d * (S.s - 1) / S.s
+    prefill_tokens = (2 * (S.N_dense + S.k * S.N_expert) - lm_head + S.a_attn * S.s / 2) / S.L
     prefill_hand = (w / (S.eta_m * S.beta_inj)) / (prefill_tokens / (S.eta_c * S.Pi))
     assert sp.simplify(weight_streaming_prefill.expr("n_star") - prefill_hand) == 0
     assert sp.simplify(weight_streaming_prefill.expr("B_star") * S.s - prefill_hand) == 0

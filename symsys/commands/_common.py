@@ -18,6 +18,9 @@ def add_step_arguments(parser, phase=True):
         parser.add_argument("--phase", choices=PHASES, default="decode")
     parser.add_argument("--weight-precision", default=None, help="e.g. int8, int4 (weight-only)")
     parser.add_argument("--kv-precision", default=None, help="K/V cache precision")
+    parser.add_argument("--logits", choices=("last", "all"), default="last",
+                        help="prefill: logits at the last prompt position (serving engines, "
+                             "default) or at all of them")
     parser.add_argument("--efficiency", type=_efficiency, default=None,
                         help="compute,memory efficiency in (0,1], one value for both, "
                              "or 'calibrated'")
@@ -37,7 +40,7 @@ def _efficiency(text: str):
 def step_options(args) -> dict:
     options = dict(batch_size=args.batch_size, precision=args.precision, seq_len=args.seq_len,
                    weight_precision=args.weight_precision, kv_precision=args.kv_precision,
-                   efficiency=args.efficiency)
+                   efficiency=args.efficiency, logits=args.logits)
     if hasattr(args, "phase"):
         options["phase"] = args.phase
     return options

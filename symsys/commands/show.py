@@ -1,30 +1,37 @@
-"""symsys show: everything the registry knows about one device or model, with sources."""
+"""symsys show: everything the registry knows about one device, system or model, with sources."""
 
 from __future__ import annotations
 
 import io
 
-HELP = "describe one device or model from the registry, with the source of every number"
+HELP = ("describe one device, system (node, rack, cluster) or model from the registry, with the "
+        "source of every number")
 EXAMPLES = """  symsys show H100
+  symsys show DGX_H100
   symsys show Llama3_8B
   symsys show meta-llama/Meta-Llama-3-8B --json"""
 
 
 def add_arguments(parser):
-    parser.add_argument("name", help="device or model name, alias or Hugging Face id")
+    parser.add_argument("name", help="device, system or model name, alias or Hugging Face id")
 
 
 def run(args):
     from symsys.errors import UnknownName
-    from symsys.registry import Hardware, Models
+    from symsys.registry import Hardware, Models, Systems
 
+    # systems first: a few device aliases name racks ("GB200 NVL72"), and the rack is meant
+    if args.name in Systems:
+        from symsys.commands._fabric import show_system
+
+        return show_system(Systems[args.name])
     if args.name in Hardware:
         return _device(Hardware[args.name])
     try:
         return _model(Models[args.name])
     except UnknownName:
-        raise UnknownName(f"no device or model {args.name!r}; see symsys zoo hardware|models"
-                          ) from None
+        raise UnknownName(f"no device, system or model {args.name!r}; see symsys zoo "
+                          "hardware|systems|models") from None
 
 
 def _device(d):
@@ -35,13 +42,18 @@ def _device(d):
         fields[f"{p} dense"] = q.to("TFLOP/s")
     for p, q in d.compute.peak_sparse.items():
         fields[f"{p} sparse (2:4)"] = q.to("TFLOP/s")
-    fields.update(Memory=f"{d.memory.capacity:~P} {d.memory.type}",
+    stated = (f" (the vendor states {d.memory.capacity_stated}: DRAM is binary)"
+              if d.memory.capacity_stated else "")
+    fields.update(Memory=f"{d.memory.capacity:~P} {d.memory.type}{stated}",
                   Bandwidth=d.memory.bandwidth.to("TB/s"))
     if d.onchip.sram is not None:
         fields["On-chip SRAM"] = d.onchip.sram
-    if d.interconnect and d.interconnect.bandwidth is not None:
-        fields["Interconnect"] = (f"{d.interconnect.name} {d.interconnect.bandwidth:~P} "
-                                  f"({d.interconnect.direction})")
+    if d.interconnect:  # normalised per direction, beside the vendor's own figure
+        from symsys.commands._fabric import link_text
+
+        fields["Interconnect"] = link_text(d.interconnect)
+        if d.interconnect.host:
+            fields["Host link"] = link_text(d.interconnect.host)
     if d.streaming:
         fields["Weight streaming"] = (f"{d.streaming.name}: "
                                       f"{d.streaming.injection_bandwidth:~P}")

@@ -1,16 +1,18 @@
-"""symsys zoo: list the hardware or model registry."""
+"""symsys zoo: list the hardware, system or model registry."""
 
 from __future__ import annotations
 
-HELP = "list the hardware or model registry (with key specs and sources)"
+HELP = "list the hardware, system or model registry (with key specs and sources)"
 EXAMPLES = """  symsys zoo hardware
+  symsys zoo systems
   symsys zoo models --json
   symsys zoo hardware --group Edge"""
 
 
 def add_arguments(parser):
-    parser.add_argument("kind", choices=("hardware", "models"))
-    parser.add_argument("--group", default=None, help="only one group (Cloud, Edge, Language...)")
+    parser.add_argument("kind", choices=("hardware", "systems", "models"))
+    parser.add_argument("--group", default=None,
+                        help="only one group (Cloud, Edge, Node, Rack, Language...)")
 
 
 def _fmt(quantity, unit: str) -> str:
@@ -23,13 +25,21 @@ def run(args):
     from symsys.registry import Hardware, Models
     from symsys.show import table
 
+    if args.kind == "systems":
+        from symsys.commands._fabric import zoo_systems
+        from symsys.registry import Systems
+
+        return zoo_systems([Systems[k] for k in Systems.list(args.group)])
     if args.kind == "hardware":
+        from symsys.commands._fabric import link_dict
+
         devices = [Hardware[k] for k in Hardware.list(args.group)]
         rows = [[d.key, d.vendor, d.group, d.year, _fmt(d.compute.peak_flops, "TFLOP/s"),
                  _fmt(d.memory.bandwidth, "TB/s"), _fmt(d.memory.capacity, "GB"),
-                 f"{d.ridge_point(_sixteen(d)).m_as('FLOP/B'):.0f}"] for d in devices]
+                 f"{d.ridge_point(_sixteen(d)).m_as('FLOP/B'):.0f}",
+                 _fmt(d.interconnect and d.interconnect.bandwidth, "GB/s")] for d in devices]
         text = table(["key", "vendor", "group", "year", "16-bit TFLOP/s", "TB/s", "GB",
-                      "ridge FLOP/B"], rows, file=io.StringIO())
+                      "ridge FLOP/B", "link GB/s per direction"], rows, file=io.StringIO())
         data = [{"key": d.key, "name": d.name, "vendor": d.vendor, "group": d.group,
                  "year": d.year, "aliases": list(d.aliases),
                  "peak_dense_tflops": {p: q.m_as("TFLOP/s") for p, q in
@@ -38,6 +48,7 @@ def run(args):
                                         d.compute.peak_sparse.items()},
                  "memory_capacity_gb": d.memory.capacity.m_as("GB"),
                  "memory_bandwidth_tbs": d.memory.bandwidth.m_as("TB/s"),
+                 "interconnect": link_dict(d.interconnect),
                  "source": str(d.source)} for d in devices]
         return text, data
     models = [Models[k] for k in Models.list(args.group)]

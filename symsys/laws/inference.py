@@ -1,7 +1,8 @@
 """One transformer inference step (decode or prefill) on the roofline.
 
 The step's work F and traffic Q are built from the model summaries of the parameter law
-(N_mm, N_e, N_emb, e_KV, a_attn) and the step's batch b and context s; the roofline's own
+(N_mm, N_e, N_emb, e_KV, and the attention FLOPs a_dec of decode, a_attn of prefill) and
+the step's batch b and context s; the roofline's own
 definitions then give its latency. The roofline is reused, not retyped: these laws are the
 workload definitions followed by ``roofline.definitions``.
 """
@@ -31,10 +32,12 @@ from symsys.symbols import (
     R_tok,
     T,
     U_mem,
+    V,
     W_read,
     W_res,
     W_ws,
     a_attn,
+    a_dec,
     b,
     b_cross,
     beta,
@@ -52,10 +55,11 @@ from symsys.symbols import (
     t_kern,
     t_memory,
     t_o,
+    z_logit,
 )
 
 _HARDWARE = (Pi, beta, eta_c, eta_m, t_o, t_kern, C_mem)
-_MODEL = (L, N_dense, N_expert, N_embed, N_total, E, k, d, e_kv, a_attn)
+_MODEL = (L, N_dense, N_expert, N_embed, N_total, E, k, d, e_kv)
 
 # GEMM launches per step: Q/K/V, O, FFN up and FFN down in every layer, plus the LM head
 _KERNELS = (n_kern, 4 * L + 1)
@@ -130,11 +134,11 @@ decode = Law(
         "keys and values. With s = 0 the step is the textbook weights-only roofline: all the "
         "traffic is the weights, so batch 1 sits at about 1 FLOP per byte (fp16)."
     ),
-    inputs=(*_HARDWARE, *_MODEL, *_PRECISION, b, s, W_ws),
+    inputs=(*_HARDWARE, *_MODEL, a_dec, *_PRECISION, b, s, W_ws),
     definitions=(
         (n_tok, b),
         (E_hit, _EXPERTS_TOUCHED),
-        (F, _MATMUL_FLOPS + a_attn * s * n_tok),
+        (F, _MATMUL_FLOPS + a_dec * s * n_tok),
         (W_read, _WEIGHTS_READ),
         (KV_read, bytes_kv * e_kv * s * b),
         (KV_write, bytes_kv * e_kv * n_tok),
@@ -157,11 +161,13 @@ prefill = Law(
         "every prompt token, and causal attention costs half of the full s x s score and value "
         "products. The step writes the prompt's keys and values to the cache."
     ),
-    inputs=(*_HARDWARE, *_MODEL, *_PRECISION, b, s, W_ws),
+    inputs=(*_HARDWARE, *_MODEL, a_attn, V, z_logit, *_PRECISION, b, s, W_ws),
     definitions=(
         (n_tok, b * s),
         (E_hit, _EXPERTS_TOUCHED),
-        (F, _MATMUL_FLOPS + a_attn * b * s**2 / 2),
+        # serving engines compute logits at the last prompt position only (z_logit = 0):
+        # the LM head's 2 V d FLOPs are spent on b tokens, not on all b s
+        (F, _MATMUL_FLOPS - (1 - z_logit) * 2 * V * d * (n_tok - b) + a_attn * b * s**2 / 2),
         (W_read, _WEIGHTS_READ),
         (KV_write, bytes_kv * e_kv * n_tok),
         (Q, W_read + KV_write),
@@ -171,7 +177,8 @@ prefill = Law(
     derived=(RIDGE, _CROSSOVER),
     regimes=roofline.regimes,
     **_ROLES,
-    defaults={**roofline.defaults, t_kern: sp.Integer(0), W_ws: sp.Integer(0)},
+    defaults={**roofline.defaults, t_kern: sp.Integer(0), W_ws: sp.Integer(0),
+              z_logit: sp.Integer(0)},
     notes=_NOTES,
 )
 

@@ -36,9 +36,11 @@ from symsys.symbols import (
     R_tok,
     T,
     U_chip,
+    V,
     W_layer,
     W_step,
     a_attn,
+    a_dec,
     b,
     b_max,
     beta_inj,
@@ -60,11 +62,13 @@ from symsys.symbols import (
     t_cmp,
     t_inj,
     t_layer,
+    z_logit,
     z_ovl,
 )
 
 _INPUTS = (Pi, beta_inj, C_chip, eta_c, eta_m, L, d, d_ff, n_ff, k, E_s, d_e, N_dense, N_expert,
-           N_embed, N_total, e_kv, a_attn, bytes_w, bytes_kv, bytes_a, b, s, z_ovl)
+           N_embed, N_total, e_kv, a_attn, a_dec, V, z_logit, bytes_w, bytes_kv, bytes_a, b, s,
+           z_ovl)
 
 
 def _definitions(tokens, layer_flops, kv_tokens):
@@ -113,7 +117,8 @@ _OPTIMAL = Derived.balance(B_star, t_inj, t_cmp, b)
 _DERIVED = (_OPTIMAL, _tokens_at(_OPTIMAL), Derived.balance(b_max, M_chip, C_chip, b))
 
 _REGIMES = (("Compute", t_cmp), ("Injection", t_inj))
-_DEFAULTS = {eta_c: sp.Integer(1), eta_m: sp.Integer(1), z_ovl: sp.Integer(1)}
+_DEFAULTS = {eta_c: sp.Integer(1), eta_m: sp.Integer(1), z_ovl: sp.Integer(1),
+             z_logit: sp.Integer(0)}
 
 _NOTES = (
     "Speed-of-light defaults: eta_c = eta_m = 1 (eta_m applies to the injection link) and "

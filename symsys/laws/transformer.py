@@ -24,14 +24,17 @@ from symsys.symbols import (
     P_ffn,
     V,
     a_attn,
+    a_dec,
     d,
     d_e,
     d_ff,
     d_h,
     d_nope,
     d_qk,
+    d_qk_dec,
     d_rope,
     d_v,
+    d_v_dec,
     e_kv,
     e_kv_layer,
     h,
@@ -66,6 +69,9 @@ attention_gqa = Law(
         (e_kv_layer, 2 * h_kv * d_h),
         (d_qk, d_h),
         (d_v, d_h),
+        # decode attends to the cached keys and values themselves
+        (d_qk_dec, d_qk),
+        (d_v_dec, d_v),
     ),
 )
 
@@ -84,6 +90,12 @@ attention_mla = Law(
         (P_attn, d * r_q + r_q + r_q * h * d_qk + d * (r_kv + d_rope) + r_kv
          + r_kv * h * (d_nope + d_v) + h * d_v * d),
         (e_kv_layer, r_kv + d_rope),
+        # Decode reads only the cached latent, so it must compute in the absorbed form
+        # (DeepSeek-V2 section 2.1.2; FlashMLA): W_UK is folded into the query, each score is
+        # a dot product over the latent and the RoPE key, and the weights multiply the latent
+        # (W_UV applied once per token after). Prefill decompresses and uses d_qk, d_v.
+        (d_qk_dec, r_kv + d_rope),
+        (d_v_dec, r_kv),
     ),
 )
 
@@ -99,7 +111,7 @@ transformer_parameters = Law(
         "token types)."
     ),
     inputs=(L, d, h, d_ff, n_ff, V, u_head, n_pos, n_tt, z_lin, n_vec, n_vec_f, z_pool, E, k, E_s,
-            d_e, L_d, P_attn, e_kv_layer, d_qk, d_v),
+            d_e, L_d, P_attn, e_kv_layer, d_qk, d_v, d_qk_dec, d_v_dec),
     definitions=(
         (P_ffn, n_ff * d * d_ff + z_lin * ((n_ff - 1) * d_ff + d)),
         (P_exp, n_ff * d * d_e),
@@ -111,6 +123,7 @@ transformer_parameters = Law(
         (N_active, N_total - (E - k) * N_expert),
         (e_kv, L * e_kv_layer),
         (a_attn, 2 * L * h * (d_qk + d_v)),
+        (a_dec, 2 * L * h * (d_qk_dec + d_v_dec)),
     ),
     notes=(
         "The LM head (V x d) is a matmul every token uses, tied or not; a tied head shares the "

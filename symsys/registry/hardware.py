@@ -9,6 +9,7 @@ import pint
 
 from symsys.errors import RegistryError, UnknownHardware, UnsupportedPrecision, suggest
 from symsys.registry.common import DATA, Fields, Source, Zoo
+from symsys.registry.links import HOST_KEYS, LINK_KEYS, Interconnect, read_interconnect
 from symsys.units import parse_quantity, to_quantity
 
 #: Every precision symsys knows, with the bytes one element of it occupies.
@@ -60,25 +61,20 @@ class Compute:
 
 @dataclass(frozen=True, eq=False)
 class Memory:
+    """Device memory. ``capacity`` is physical: DRAM (HBM, GDDR, LPDDR) comes in binary sizes,
+    so a vendor's "80 GB" part holds 80 GiB (nvidia-smi: 81,920 MiB on an A100-80GB);
+    ``capacity_stated`` keeps the vendor's own words where they differ."""
+
     capacity: pint.Quantity
     bandwidth: pint.Quantity
     type: str = ""
+    capacity_stated: str = ""
 
 
 @dataclass(frozen=True, eq=False)
 class OnChip:
     sram: pint.Quantity | None = None
     sram_bandwidth: pint.Quantity | None = None
-
-
-@dataclass(frozen=True, eq=False)
-class Interconnect:
-    name: str = ""
-    bandwidth: pint.Quantity | None = None
-    direction: str = ""
-    host_name: str = ""
-    host_bandwidth: pint.Quantity | None = None
-    host_direction: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,21 +185,30 @@ def _device(fields: Fields) -> Device:
         notes=fields.get("notes", str, ""),
         compute=Compute(dense, _peaks(fields.sub("peak_sparse")), device=key),
         memory=Memory(_quantity(memory, "capacity", "B"), _quantity(memory, "bandwidth", "B/s"),
-                      memory.get("type", str, "")),
+                      memory.get("type", str, ""), memory.get("capacity_stated", str, "")),
         onchip=OnChip(_quantity(onchip, "sram", "B", None),
                       _quantity(onchip, "sram_bandwidth", "B/s", None)) if onchip else OnChip(),
-        interconnect=Interconnect(
-            link.get("name", str, ""), _quantity(link, "bandwidth", "B/s", None),
-            link.get("direction", str, ""), link.get("host_name", str, ""),
-            _quantity(link, "host_bandwidth", "B/s", None), link.get("host_direction", str, ""),
-        ) if link else None,
+        interconnect=read_interconnect(link) if link else None,
         streaming=Streaming(
             stream.get("name", str), _quantity(stream, "injection_bandwidth", "B/s"),
             _quantity(stream, "external_capacity", "B", None), stream.get("notes", str, ""),
         ) if stream else None,
         price=Price(_quantity(price, "list", "USD"), price.source()) if price else None,
-        field_sources={name: sources.source(name) for name in sources.table} if sources else {},
+        field_sources=_field_sources(sources, link),
     )
+
+
+def _field_sources(sources: Fields | None, link: Fields | None) -> dict[str, Source]:
+    """Per-field sources; an interconnect alpha must have its own (no borrowed latency)."""
+    found = {name: sources.source(name) for name in sources.table} if sources else {}
+    for name in found:
+        head, _, tail = name.partition(".")
+        if head == "interconnect" and tail not in LINK_KEYS + HOST_KEYS:
+            raise RegistryError(f"{sources.where}.{name}: no interconnect field {tail!r}")
+    if link is not None and link.has("alpha") and "interconnect.alpha" not in found:
+        raise RegistryError(f"{link.where}.alpha: a latency needs its own source "
+                            "(field_sources.'interconnect.alpha')")
+    return found
 
 
 def load(paths=None) -> list[Device]:

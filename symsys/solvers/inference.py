@@ -138,7 +138,8 @@ class Engine:
     @validate.keywords
     def solve(model, hardware, *, batch_size=1, precision="fp16", phase="decode",
               seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
-              overhead=None, workspace=None, raise_if_infeasible=False) -> InferenceResult:
+              overhead=None, workspace=None, logits="last",
+              raise_if_infeasible=False) -> InferenceResult:
         """Latency, throughput, bottleneck and footprint of one inference step.
 
         Parameters
@@ -155,12 +156,15 @@ class Engine:
         efficiency : a number in (0, 1] for both compute and memory, ``(compute, memory)``,
             ``"calibrated"`` or a CalibrationProfile; default 1 (speed of light).
         overhead : Quantity (time) added to every step; workspace : Quantity (bytes) held.
+        logits : "last" (default: a prefill computes logits at the last prompt position, as
+            serving engines do) or "all" (every position: scoring, training).
         raise_if_infeasible : raise InfeasibleConfiguration when the footprint does not fit.
         """
         return solve(model, hardware, batch_size=batch_size, precision=precision, phase=phase,
                      seq_len=seq_len, weight_precision=weight_precision,
                      kv_precision=kv_precision, efficiency=efficiency, overhead=overhead,
-                     workspace=workspace, raise_if_infeasible=raise_if_infeasible)
+                     workspace=workspace, logits=logits,
+                     raise_if_infeasible=raise_if_infeasible)
 
 
 class SingleNodeModel:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from symsys.errors import InvalidParameter
+from symsys.errors import InvalidParameter, warn_beyond_max_context
 from symsys.kernels import LawRef
 from symsys.registry.hardware import PRECISION_BYTES, Device, Hardware, check_precision
 from symsys.registry.models import FixedWorkload, Models, Transformer
@@ -105,9 +105,13 @@ def hardware_values(hw: Device, precision: str, efficiency, overhead) -> dict:
             "t_o": validate.nonnegative_quantity("overhead", overhead, "s")}
 
 
+#: where a prefill computes logits: at the last prompt position (serving engines) or at all
+LOGITS = ("last", "all")
+
+
 def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decode",
                 seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
-                overhead=None, workspace=None) -> StepInputs:
+                overhead=None, workspace=None, logits="last") -> StepInputs:
     model = resolve_model(model)
     hw = resolve_hardware(hardware)
     check_precision(precision)
@@ -116,6 +120,7 @@ def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decod
     kv_precision = check_precision(precision if kv_precision is None else kv_precision,
                                    "kv_precision")
     validate.choice("phase", phase, PHASES)
+    logits_all = LOGITS.index(validate.choice("logits", logits, LOGITS))
     b = validate.positive_int("batch_size", batch_size)
     values = hardware_values(hw, precision, efficiency, overhead)
     values["W_ws"] = validate.nonnegative_quantity("workspace", workspace, "B")
@@ -130,10 +135,12 @@ def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decod
             s = 0
         else:
             s = validate.positive_int("seq_len", seq_len, allow_zero=phase == "decode")
+            warn_beyond_max_context(model, s + (phase == "decode"))  # decode holds s + 1
         summary = model.summary
         values.update({name: summary[name] for name in
-                       ("N_dense", "N_expert", "N_embed", "N_total", "e_kv", "a_attn")})
-        values.update(L=model.shape.layers, E=model.shape.experts,
+                       ("N_dense", "N_expert", "N_embed", "N_total", "e_kv", "a_attn", "a_dec")})
+        values.update(L=model.shape.layers, V=model.shape.vocab, z_logit=logits_all,
+                      E=model.shape.experts,
                       k=model.shape.active_experts, d=model.shape.d_model,
                       bytes_kv=PRECISION_BYTES[kv_precision], s=s)
         law = LawRef(STEP_LAWS[phase])
@@ -161,6 +168,8 @@ def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decod
     options = {"precision": precision, "weight_precision": weight_precision,
                "kv_precision": kv_precision, "phase": phase, "batch_size": b,
                "seq_len": seq_len}
+    if phase == "prefill":
+        options["logits"] = logits
     variant = "dense" if values.get("E", 1) == 1 and "E" in values else None
     return StepInputs(law, values, model, hw, options, variant, profile)
 

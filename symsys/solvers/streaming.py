@@ -58,7 +58,7 @@ def streaming_inputs(model, hardware, *, seq_len, batch_size=1, precision="fp16"
     values = {
         **model.shape.parameter_inputs(), **model.summary, **device_inputs(hw, precision),
         "eta_c": eta_c, "eta_m": eta_m, "bytes_w": element, "bytes_kv": element,
-        "bytes_a": element, "b": b, "s": s, "z_ovl": int(overlap),
+        "bytes_a": element, "b": b, "s": s, "z_ovl": int(overlap), "z_logit": 0,
     }
     law = LawRef(STREAMING_LAWS[phase])
     options = {"precision": precision, "phase": phase, "batch_size": b, "seq_len": s,

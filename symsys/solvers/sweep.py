@@ -17,7 +17,7 @@ import itertools
 import numpy as np
 
 from symsys import kernels
-from symsys.errors import InvalidParameter, UnsupportedPrecision
+from symsys.errors import InvalidParameter, UnsupportedPrecision, warn_beyond_max_context
 from symsys.registry.hardware import check_precision
 from symsys.registry.models import Transformer
 from symsys.solvers import PHASES, STEP_LAWS, validate
@@ -155,6 +155,9 @@ def _evaluate(law, models, pairs, batches, seqs, phase, weight_precision, kv_pre
             raise InvalidParameter(f"seq_len={seqs.tolist()}: a prefill needs prompts of at "
                                    "least 1 token (0 is allowed for decode only)")
     seq_axis = seqs if (seqs is not None and transformer) else np.array([None], dtype=object)
+    if seqs is not None and transformer:
+        for m in models:
+            warn_beyond_max_context(m, int(seqs.max()) + (phase == "decode"))
     # inputs come from step_inputs (one per model x device/precision), so validation and the
     # mapping from registry to symbols are the single ones in inputs.py
     ref_seq = None if seq_axis[0] is None else int(seq_axis[0])
