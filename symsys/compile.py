@@ -22,8 +22,16 @@ from sympy.printing.pycode import PythonCodePrinter
 from symsys import symbols as S
 
 
+def _real(printer, expr):
+    """conjugate(x) is x: every symbol of the table is real (sympy's derivative of a |u|
+    scale leaves conjugates where it cannot prove that through the expression)."""
+    return printer._print(expr.args[0])
+
+
 class _Printer(NumPyPrinter):
     """numpy printer with elementwise max/min (``amax`` over a stacked tuple is slower)."""
+
+    _print_conjugate = _real
 
     def _nested(self, fn: str, args) -> str:
         printed = [self._print(a) for a in args]
@@ -65,6 +73,8 @@ class _Printer(NumPyPrinter):
 
 class _ScalarPrinter(PythonCodePrinter):
     """Python-float printer: conditional expressions, max(), math functions."""
+
+    _print_conjugate = _real
 
     def _print_OneSidedStep(self, expr):
         u, scale, at_zero = (self._print(a) for a in expr.args)

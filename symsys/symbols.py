@@ -241,6 +241,38 @@ s_cross = _declare("s_cross", r"s_{\times}", "1",
                    "context at which a decode step's compute and memory times are equal",
                    positive=None, real=True)
 
+# --- collectives (alpha-beta) -------------------------------------------------------------------
+n_g = _declare("n_g", r"n", "1", "devices in the collective's group", lever="group_size",
+               **_count)
+m_c = _declare("m_c", r"m", "B", "bytes of the buffer a collective reduces, gathers or moves")
+beta_x = _declare("beta_x", r"\beta_{x}", "B/s",
+                  "bandwidth per direction of a device's links into its fast domain",
+                  lever="link_bandwidth")
+alpha_x = _declare("alpha_x", r"\alpha_{x}", "s", "latency of one message step in the fast domain",
+                   nonnegative=True, positive=None, lever="link_latency")
+n_node = _declare("n_node", r"N", "1", "nodes (fast domains) a hierarchical collective spans",
+                  **_count)
+beta_n = _declare("beta_n", r"\beta_{n}", "B/s",
+                  "scale-out bandwidth per direction per device (its share of the node's NICs)",
+                  lever="network_bandwidth")
+alpha_n = _declare("alpha_n", r"\alpha_{n}", "s", "latency of one message step between nodes",
+                   nonnegative=True, positive=None, lever="network_latency")
+t_ar = _declare("t_ar", r"t_{\mathrm{AR}}", "s", "ring all-reduce time")
+t_ar_tree = _declare("t_ar_tree", r"t_{\mathrm{AR}}^{\mathrm{tree}}", "s",
+                     "all-reduce by recursive halving and doubling (log-depth)")
+t_rs = _declare("t_rs", r"t_{\mathrm{RS}}", "s", "ring reduce-scatter time")
+t_ag = _declare("t_ag", r"t_{\mathrm{AG}}", "s", "ring all-gather time")
+t_a2a = _declare("t_a2a", r"t_{\mathrm{A2A}}", "s", "all-to-all time (pairwise exchange)")
+t_p2p = _declare("t_p2p", r"t_{\mathrm{P2P}}", "s", "point-to-point send time")
+t_ar_hier = _declare("t_ar_hier", r"t_{\mathrm{AR}}^{\mathrm{hier}}", "s",
+                     "hierarchical all-reduce: in the domain, across nodes, in the domain")
+
+t_comm = _declare("t_comm", r"t_{\mathrm{comm}}", "s", "communication time of the step")
+z_comm = _declare("z_comm", r"z_{comm}", "1",
+                  "1 if communication overlaps compute and memory traffic, 0 if it waits for it",
+                  **_flag)
+bytes_act = _declare("bytes_act", r"\mathit{bw}_{act}", "B", "bytes per activation element sent")
+
 # --- rates and drifts derived for the solvers ---------------------------------------------------
 R_s = _declare("R_s", r"R_{s}", "sample/s", "samples processed per second")
 g_s = _declare("g_s", r"\partial_{s}(t_{c} - t_{m})", "s",

@@ -2,7 +2,7 @@
 
 The law: a batch of b requests on one device, each doing 2 N FLOPs per token against weights
 read once per step, plus a fixed communication term (a message of m bytes over a link of
-bandwidth beta_link) that no batch hides. Everything below comes from the generic solvers
+bandwidth beta_wire) that no batch hides. Everything below comes from the generic solvers
 reading the law's declared roles; the expected values are hand calculations.
 """
 
@@ -38,28 +38,28 @@ from symsys.symbols import (
 # new symbols, declared by the test like any user would (units, LaTeX, the lever name)
 # (the same declarations as the README's example: declaring a symbol again identically is
 # allowed, differently is an error)
-beta_link = symsys.declare("beta_link", r"\beta_{link}", "B/s", "link bandwidth",
-                           lever="link_bandwidth")
+beta_wire = symsys.declare("beta_wire", r"\beta_{wire}", "B/s", "wire bandwidth",
+                           lever="wire_bandwidth")
 m_msg = symsys.declare("m_msg", "m", "B", "bytes sent every step")
-t_comm = symsys.declare("t_comm", r"t_{\mathrm{comm}}", "s", "time to send the message")
+t_wire = symsys.declare("t_wire", r"t_{\mathrm{wire}}", "s", "time to send the message")
 
 LAW = Law(
     name="three_walls_test", title="Compute, memory and a fixed message",
     summary="A step of b requests bounded by compute, weight traffic and a message.",
-    inputs=(Pi, beta, eta_c, eta_m, C_mem, N_total, bytes_w, Q_1, b, beta_link, m_msg),
+    inputs=(Pi, beta, eta_c, eta_m, C_mem, N_total, bytes_w, Q_1, b, beta_wire, m_msg),
     definitions=(
         (F, 2 * N_total * b),
         (Q, bytes_w * N_total + Q_1 * b),
         (t_compute, F / (eta_c * Pi)),
         (t_memory, Q / (eta_m * beta)),
-        (t_comm, m_msg / beta_link),
-        (T, sp.Max(t_compute, t_memory, t_comm)),
+        (t_wire, m_msg / beta_wire),
+        (T, sp.Max(t_compute, t_memory, t_wire)),
         (R_s, b / T),
         (M, bytes_w * N_total + Q_1 * b),
     ),
-    regimes=(("Compute", t_compute), ("Memory", t_memory), ("Communication", t_comm)),
+    regimes=(("Compute", t_compute), ("Memory", t_memory), ("Communication", t_wire)),
     latency=T, rate=R_s, footprint=M, capacity=C_mem,
-    levers=(beta, Pi, beta_link, b, C_mem), integers=(b,),
+    levers=(beta, Pi, beta_wire, b, C_mem), integers=(b,),
     defaults={eta_c: 1, eta_m: 1},
 )
 
@@ -70,7 +70,7 @@ N, BYTES, PER_REQUEST, MESSAGE, LINK = 8e9, 2.0, 1e6, 0.2e9, 50e9
 
 def scenario(**override):
     given = dict(N_total=Q_(N, "param"), bytes_w=Q_(BYTES, "B"), Q_1=Q_(PER_REQUEST, "B"), b=8,
-                 beta_link=Q_(LINK, "B/s"), m_msg=Q_(MESSAGE, "B"))
+                 beta_wire=Q_(LINK, "B/s"), m_msg=Q_(MESSAGE, "B"))
     return symsys.bind(LAW, "H100", **{**given, **override})
 
 
@@ -93,7 +93,7 @@ def test_solve_binds_registry_hardware_and_names_the_regime():
 
 
 def test_the_third_regime_binds_where_the_link_is_slow():
-    r = scenario(beta_link=Q_(5, "GB/s")).solve()  # 40 ms message
+    r = scenario(beta_wire=Q_(5, "GB/s")).solve()  # 40 ms message
     assert r.regime == "Communication"
     assert r.latency.m_as("ms") == pytest.approx(40.0, rel=1e-12)
 
@@ -101,11 +101,11 @@ def test_the_third_regime_binds_where_the_link_is_slow():
 def test_sweep_equals_solves_and_labels_all_three_regimes():
     links = Q_([5, 50, 5000], "GB/s")
     batches = [1, 1000, 20000]
-    swept = scenario().sweep(beta_link=links, b=batches)
+    swept = scenario().sweep(beta_wire=links, b=batches)
     assert len(swept) == 9
     for i, link in enumerate(links):
         for j, batch in enumerate(batches):
-            one = scenario(beta_link=link, b=batch).solve()
+            one = scenario(beta_wire=link, b=batch).solve()
             k = i * 3 + j
             assert swept["T"][k].m_as("s") == pytest.approx(one.latency.m_as("s"), rel=1e-12)
             assert swept["regime"][k] == one.regime
@@ -114,10 +114,10 @@ def test_sweep_equals_solves_and_labels_all_three_regimes():
 
 
 def test_exact_sensitivities_match_finite_differences_and_skip_what_does_not_enter():
-    base = scenario(beta_link=Q_(5, "GB/s"))
+    base = scenario(beta_wire=Q_(5, "GB/s"))
     s = base.sensitivities("latency")
-    assert s.binding_constraint == "link_bandwidth"
-    assert s.sensitivities["link_bandwidth"] == pytest.approx(-1.0, rel=1e-12)
+    assert s.binding_constraint == "wire_bandwidth"
+    assert s.sensitivities["wire_bandwidth"] == pytest.approx(-1.0, rel=1e-12)
     assert s.sensitivities["memory_bandwidth"] == 0 and s.sensitivities["peak_flops"] == 0
     assert "memory_capacity" not in s.sensitivities  # the latency does not depend on it
     memory_bound = scenario(b=64).sensitivities("throughput")
@@ -140,14 +140,14 @@ def test_synthesis_respects_the_capacity():
     assert f"the largest batch_size that fits is {largest}" in r.reason and largest == 69_899
     fits = scenario().synthesize(Q_(1.0, "s"), "batch_size")  # b = 61838 fits
     assert fits.achievable and fits.design.feasible
-    ok = scenario().synthesize(Q_(10, "ms"), "link_bandwidth")
+    ok = scenario().synthesize(Q_(10, "ms"), "wire_bandwidth")
     assert ok.achievable
     assert ok.required.m_as("B/s") == pytest.approx(MESSAGE / 10e-3, rel=1e-12)
 
 
 def test_balance_point_in_closed_form():
-    # compute reaches the message time at 2 N b / Pi = m / beta_link
-    exact, first = scenario().crossing("b", "t_compute", "t_comm")
+    # compute reaches the message time at 2 N b / Pi = m / beta_wire
+    exact, first = scenario().crossing("b", "t_compute", "t_wire")
     assert exact == pytest.approx(MESSAGE / LINK * PI / (2 * N), rel=1e-12)
     assert first == math.ceil(exact)
 
@@ -161,12 +161,12 @@ def test_max_batch_size_in_closed_form_equals_the_sweep():
 
 
 def test_json_and_derivation():
-    r = scenario(beta_link=Q_(5, "GB/s")).solve()
+    r = scenario(beta_wire=Q_(5, "GB/s")).solve()
     data = json.loads(json.dumps(r.to_dict()))
     assert data["law"] == "three_walls_test" and data["hardware"] == "H100"
-    assert data["regime"] == "Communication" and data["units"]["t_comm"] == "s"
-    assert data["t_comm"] == pytest.approx(0.04)
-    assert r"t_{\mathrm{comm}} &= \frac{m}{\beta_{link}}" in r.derivation()
+    assert data["regime"] == "Communication" and data["units"]["t_wire"] == "s"
+    assert data["t_wire"] == pytest.approx(0.04)
+    assert r"t_{\mathrm{wire}} &= \frac{m}{\beta_{wire}}" in r.derivation()
     frame = r.to_pandas()
     assert frame["latency [s]"][0] == pytest.approx(0.04)
 
@@ -180,5 +180,5 @@ def test_a_symbol_declared_again_differently_is_an_error():
 def test_unknown_inputs_and_levers_are_named():
     with pytest.raises(symsys.InvalidParameter, match="Did you mean 'm_msg'"):
         scenario(m_mesg=Q_(1, "B"))
-    with pytest.raises(symsys.InvalidParameter, match="link_bandwidth"):
-        scenario().synthesize(Q_(10, "ms"), "link_bandwith")
+    with pytest.raises(symsys.InvalidParameter, match="wire_bandwidth"):
+        scenario().synthesize(Q_(10, "ms"), "wire_bandwith")

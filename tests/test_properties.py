@@ -201,9 +201,14 @@ def law_points(draw, name: str):
         F_1=10 ** draw(log(6, 12)), Q_1=10 ** draw(log(3, 9)), s_p=draw(st.integers(1, 8192)),
         beta_inj=10 ** draw(log(9, 12)), C_chip=10 ** draw(log(9, 11)),
         C_mem=10 ** draw(log(9, 12)), t_kern=draw(st.sampled_from([0.0, 2e-6, 8e-6])),
-        z_logit=draw(st.sampled_from([0, 1])),
+        z_logit=draw(st.sampled_from([0, 1])), n_g=draw(st.sampled_from([1, 2, 3, 8, 64])),
+        beta_x=10 ** draw(log(9, 12)), alpha_x=draw(st.sampled_from([0.0, 1e-6, 2e-5])),
+        n_node=draw(st.integers(1, 64)), beta_n=10 ** draw(log(9, 11)),
+        alpha_n=draw(st.sampled_from([0.0, 5e-6])), m_c=10 ** draw(log(3, 10)),
+        bytes_act=draw(st.sampled_from([1, 2])), z_comm=draw(st.sampled_from([0, 1])),
         bytes_a=draw(st.sampled_from([1, 2])), z_ovl=draw(st.sampled_from([0, 1])),
     )
+    values.setdefault("h_kv", shape.kv_heads)  # MLA shapes name their K/V heads too
     values["j_0"] = draw(st.integers(1, 2048))
     values["j_1"] = values["j_0"] + draw(st.integers(0, 2048))
     return law, {s.name: values[s.name] for s in law.inputs}

@@ -49,12 +49,12 @@ def test_your_own_law_block_runs_as_printed():
     s, Q_ = namespace["s"], symsys.Q_
     assert repr(s.solve()) in block
     assert {str(x) for x in s.sweep(b=[1, 1000, 20000],
-                                    beta_link=Q_([5, 50, 5000], "GB/s"))["regime"]} == {
+                                    beta_wire=Q_([5, 50, 5000], "GB/s"))["regime"]} == {
         "Compute", "Memory", "Communication"}
-    assert s.sensitivities("latency").binding_constraint == "link_bandwidth"
+    assert s.sensitivities("latency").binding_constraint == "wire_bandwidth"
     r = s.synthesize(Q_(1.2, "s"), "batch_size")
     assert not r.achievable and "80 GiB" in r.reason and f"{r.required_value:.0f}" in block
-    assert f"b = {s.crossing('b', 't_compute', 't_comm')[0]:.1f}" in block
+    assert f"b = {s.crossing('b', 't_compute', 't_wire')[0]:.1f}" in block
     assert repr(s.max_fitting("b")) in block
 
 
@@ -79,3 +79,14 @@ def test_physics_conventions_numbers():
     last = Engine.solve("Llama3_8B", "H100", phase="prefill", seq_len=2048)
     saved = 1 - (last.flops / every.flops).m_as("")
     assert f"{saved * 100:.1f} % fewer FLOPs" in README
+
+
+def test_many_devices_block():
+    Q_ = symsys.Q_
+    block = README.split("### Many devices")[1].split("### Your own law")[0]
+    assert repr(Engine.solve("Llama3_70B", "H100", tensor_parallel=8)) in block
+    assert repr(Engine.solve("Llama3_70B", "H100", tensor_parallel=8,
+                             link_latency=Q_(8, "us"))) in block
+    r = Engine.solve("Llama3_70B", "H100", tensor_parallel=8)
+    assert f"({r.latency_memory.m_as('ms'):.2f} ms at 3.35 TB/s" in block
+    assert f"({r.raw['t_comm'] * 1e6:.1f} us with no message latency)" in block

@@ -18,6 +18,8 @@ def add_step_arguments(parser, phase=True):
         parser.add_argument("--phase", choices=PHASES, default="decode")
     parser.add_argument("--weight-precision", default=None, help="e.g. int8, int4 (weight-only)")
     parser.add_argument("--kv-precision", default=None, help="K/V cache precision")
+    parser.add_argument("--tp", "--tensor-parallel", dest="tensor_parallel", type=int,
+                        default=1, help="devices the model is split over (tensor parallel)")
     parser.add_argument("--logits", choices=("last", "all"), default="last",
                         help="prefill: logits at the last prompt position (serving engines, "
                              "default) or at all of them")
@@ -40,7 +42,8 @@ def _efficiency(text: str):
 def step_options(args) -> dict:
     options = dict(batch_size=args.batch_size, precision=args.precision, seq_len=args.seq_len,
                    weight_precision=args.weight_precision, kv_precision=args.kv_precision,
-                   efficiency=args.efficiency, logits=args.logits)
+                   efficiency=args.efficiency, logits=args.logits,
+                   tensor_parallel=args.tensor_parallel)
     if hasattr(args, "phase"):
         options["phase"] = args.phase
     return options

@@ -28,6 +28,10 @@ def run(args):
         Step=f"{r.phase}, batch {r.batch_size}, {r.inputs.precision}, {context}",
         Latency=r.latency, Bottleneck=r.bottleneck, Throughput=r.throughput,
         Compute_time=r.latency_compute, Memory_time=r.latency_memory,
+        **({"Communication_time": r.quantity("t_comm"),
+            "Tensor_parallel": f"{r.scenario.values['n_g']} devices, "
+                               f"{r.quantity('beta_x').to('GB/s'):.4g~P} per direction"}
+           if "t_comm" in r.raw else {}),
         Intensity=r.arithmetic_intensity, Ridge_point=r.ridge_point,
         Memory_footprint=r.memory_footprint, Capacity=r.memory_capacity,
         Feasible=r.feasible if r.feasible else f"no: {r.reason}",

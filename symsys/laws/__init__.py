@@ -1,8 +1,10 @@
 """The laws of symsys: pure sympy, one module per law."""
 
 from symsys.laws.base import Derived, Law
+from symsys.laws.collectives import collectives
 from symsys.laws.gemm import gemm_tiled
 from symsys.laws.inference import decode, prefill
+from symsys.laws.parallel import decode_tp, prefill_tp
 from symsys.laws.roofline import roofline
 from symsys.laws.serving import decode_sums
 from symsys.laws.smooth import smooth_roofline
@@ -12,14 +14,15 @@ from symsys.laws.workload import fixed_workload
 
 __all__ = ["Derived", "Law", "roofline", "decode", "prefill", "attention_gqa", "attention_mla",
            "transformer_parameters", "fixed_workload", "weight_streaming",
-           "weight_streaming_prefill", "decode_sums", "smooth_roofline", "gemm_tiled", "get", "ALL"]
+           "weight_streaming_prefill", "decode_sums", "smooth_roofline", "gemm_tiled",
+           "collectives", "decode_tp", "prefill_tp", "get", "ALL"]
 
 #: Every law, by name, in the order derivation documents list them.
 ALL: dict[str, Law] = {
     law.name: law
     for law in (roofline, attention_gqa, attention_mla, transformer_parameters, decode, prefill,
                 fixed_workload, decode_sums, weight_streaming, weight_streaming_prefill,
-                smooth_roofline, gemm_tiled)
+                smooth_roofline, gemm_tiled, collectives, decode_tp, prefill_tp)
 }
 
 

@@ -6,6 +6,8 @@ parser); each solver module loads what it needs.
 
 #: the phases of a transformer step, and the law that answers each
 STEP_LAWS = {"decode": "decode", "prefill": "prefill"}
+#: the same phases on n devices in tensor parallel
+TENSOR_PARALLEL_LAWS = {"decode": "decode_tp", "prefill": "prefill_tp"}
 #: the same phases with the weights streamed in layer by layer
 STREAMING_LAWS = {"decode": "weight_streaming", "prefill": "weight_streaming_prefill"}
 PHASES = tuple(STEP_LAWS)

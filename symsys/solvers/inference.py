@@ -78,7 +78,7 @@ class InferenceResult(Result):
 
     # --- balance points and capacity ----------------------------------------------------
     def _regime_terms(self) -> tuple[str, str]:
-        (_, compute), (_, memory) = self.card["regimes"]
+        (_, compute), (_, memory), *_ = self.card["regimes"]  # and communication, if any
         return compute, memory
 
     @property
@@ -110,7 +110,9 @@ class InferenceResult(Result):
                 "latency_memory": self.latency_memory, "mfu": self.mfu, "mbu": self.mbu,
                 "crossover_batch": self.crossover_batch,
                 "crossover_batch_exact": self.crossover_batch_exact,
-                "max_batch_size": self.max_batch_size, "efficiency": self.efficiency_source}
+                "max_batch_size": self.max_batch_size, "efficiency": self.efficiency_source,
+                **({"latency_communication": self.quantity("t_comm")} if "t_comm" in self.raw
+                   else {})}
 
     def _derivation_note(self) -> str:
         if self.phase == "decode" and not self.inputs.seq_len_given and "s" in self.inputs.values:
@@ -138,8 +140,8 @@ class Engine:
     @validate.keywords
     def solve(model, hardware, *, batch_size=1, precision="fp16", phase="decode",
               seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
-              overhead=None, workspace=None, logits="last",
-              raise_if_infeasible=False) -> InferenceResult:
+              overhead=None, workspace=None, logits="last", tensor_parallel=1,
+              link_latency=None, raise_if_infeasible=False) -> InferenceResult:
         """Latency, throughput, bottleneck and footprint of one inference step.
 
         Parameters
@@ -158,13 +160,17 @@ class Engine:
         overhead : Quantity (time) added to every step; workspace : Quantity (bytes) held.
         logits : "last" (default: a prefill computes logits at the last prompt position, as
             serving engines do) or "all" (every position: scoring, training).
+        tensor_parallel : int, devices the model is split over (Megatron-style); the step's
+            figures are per device, the communication is two ring all-reduces per layer over
+            the device's fast-domain link (its per-direction bandwidth from the registry).
+        link_latency : Quantity (time) per message step of those all-reduces; default 0.
         raise_if_infeasible : raise InfeasibleConfiguration when the footprint does not fit.
         """
         return solve(model, hardware, batch_size=batch_size, precision=precision, phase=phase,
                      seq_len=seq_len, weight_precision=weight_precision,
                      kv_precision=kv_precision, efficiency=efficiency, overhead=overhead,
-                     workspace=workspace, logits=logits,
-                     raise_if_infeasible=raise_if_infeasible)
+                     workspace=workspace, logits=logits, tensor_parallel=tensor_parallel,
+                     link_latency=link_latency, raise_if_infeasible=raise_if_infeasible)
 
 
 class SingleNodeModel:

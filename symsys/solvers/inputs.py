@@ -15,7 +15,7 @@ from symsys.errors import InvalidParameter, warn_beyond_max_context
 from symsys.kernels import LawRef
 from symsys.registry.hardware import PRECISION_BYTES, Device, Hardware, check_precision
 from symsys.registry.models import FixedWorkload, Models, Transformer
-from symsys.solvers import PHASES, STEP_LAWS, validate
+from symsys.solvers import PHASES, STEP_LAWS, TENSOR_PARALLEL_LAWS, validate
 from symsys.solvers.scenario import Option, Scenario, device_inputs
 
 
@@ -109,9 +109,32 @@ def hardware_values(hw: Device, precision: str, efficiency, overhead) -> dict:
 LOGITS = ("last", "all")
 
 
+def tensor_parallel_inputs(model, hw: Device, n: int, link_latency, precision: str) -> dict:
+    """The inputs a tensor-parallel step adds: the group size, the device's fast-domain link
+    per direction, the message latency (0 unless given: the registry has no sourced alpha),
+    the K/V heads and the activation element size. The K/V heads must split evenly."""
+    heads = model.shape.kv_heads
+    if (heads % n if n <= heads else n % heads):
+        raise InvalidParameter(
+            f"tensor_parallel={n}: {model.key} has {heads} K/V heads, which split evenly only "
+            f"over a divisor of {heads} (each device its share) or a multiple of it (each "
+            "device a copy of one head)")
+    link = hw.interconnect
+    if link is None or link.bandwidth is None:
+        raise InvalidParameter(f"tensor_parallel={n}: {hw.key} has no device-to-device link "
+                               "with a sourced bandwidth in the registry")
+    if link.domain_size is not None and n > link.domain_size:
+        raise InvalidParameter(f"tensor_parallel={n}: {hw.key}'s {link.name} connects at most "
+                               f"{link.domain_size} devices")
+    return {"n_g": n, "beta_x": link.bandwidth.m_as("B/s"), "h_kv": heads, "z_comm": 0,
+            "alpha_x": validate.nonnegative_quantity("link_latency", link_latency, "s"),
+            "bytes_act": PRECISION_BYTES[precision]}
+
+
 def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decode",
                 seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
-                overhead=None, workspace=None, logits="last") -> StepInputs:
+                overhead=None, workspace=None, logits="last", tensor_parallel=1,
+                link_latency=None) -> StepInputs:
     model = resolve_model(model)
     hw = resolve_hardware(hardware)
     check_precision(precision)
@@ -144,7 +167,14 @@ def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decod
                       k=model.shape.active_experts, d=model.shape.d_model,
                       bytes_kv=PRECISION_BYTES[kv_precision], s=s)
         law = LawRef(STEP_LAWS[phase])
+        tp = validate.positive_int("tensor_parallel", tensor_parallel)
+        if tp > 1 or link_latency is not None:
+            law = LawRef(TENSOR_PARALLEL_LAWS[phase])
+            values.update(tensor_parallel_inputs(model, hw, tp, link_latency, precision))
     else:
+        if tensor_parallel != 1:
+            raise InvalidParameter(f"{model.key} is a fixed workload: tensor_parallel applies "
+                                   "to transformers only")
         if phase != "decode" or seq_len is not None:
             raise InvalidParameter(
                 f"{model.key} is a fixed workload (FLOPs per sample): phase and seq_len apply "
@@ -170,6 +200,8 @@ def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decod
                "seq_len": seq_len}
     if phase == "prefill":
         options["logits"] = logits
+    if tensor_parallel != 1:
+        options["tensor_parallel"] = tensor_parallel
     variant = "dense" if values.get("E", 1) == 1 and "E" in values else None
     return StepInputs(law, values, model, hw, options, variant, profile)
 

@@ -222,7 +222,8 @@ class SensitivitySolver:
     def solve(self, model, hardware, *, output="latency", uncertainty=None, batch_size=1,
               precision="fp16", seq_len=None, phase="decode", weight_precision=None,
               kv_precision=None, efficiency=None, overhead=None, workspace=None,
-              overlap=None, logits="last") -> SensitivityResult:
+              overlap=None, logits="last", tensor_parallel=1,
+              link_latency=None) -> SensitivityResult:
         """Elasticities of ``output`` to every lever of the law that answers the question.
 
         Parameters
@@ -233,7 +234,9 @@ class SensitivitySolver:
             "max_batch" (b_max); any output symbol of the law also works ("U_c").
         uncertainty : {lever: relative 1-sigma}, propagated to first order.
         batch_size, precision, seq_len, phase, weight_precision, kv_precision, efficiency,
-        overhead, workspace, logits : as for :meth:`Engine.solve`.
+        overhead, workspace, logits, tensor_parallel, link_latency : as for
+        :meth:`Engine.solve` (with tensor_parallel > 1 the levers include link_bandwidth,
+        link_latency and group_size).
         overlap : weight streaming only (see :class:`WeightStreamingModel`).
         """
         step = dict(batch_size=batch_size, precision=precision, seq_len=seq_len, phase=phase)
@@ -257,5 +260,7 @@ class SensitivitySolver:
 
             baseline = solve(model, hardware, weight_precision=weight_precision,
                              kv_precision=kv_precision, efficiency=efficiency,
-                             overhead=overhead, workspace=workspace, logits=logits, **step)
+                             overhead=overhead, workspace=workspace, logits=logits,
+                             tensor_parallel=tensor_parallel, link_latency=link_latency,
+                             **step)
         return sensitivities(baseline, output, uncertainty)

@@ -133,7 +133,7 @@ class ServingModel:
     @validate.keywords
     def solve(self, model, hardware, *, prompt_len, output_len, batch_size=1,
               precision="fp16", weight_precision=None, kv_precision=None, efficiency=None,
-              overhead=None, workspace=None) -> ServingResult:
+              overhead=None, workspace=None, tensor_parallel=1) -> ServingResult:
         """TTFT, inter-token latency, end-to-end latency and tokens/s of one batch.
 
         Parameters
@@ -142,13 +142,14 @@ class ServingModel:
         prompt_len : int, prompt tokens per request (the prefill).
         output_len : int, generated tokens per request (the first comes from the prefill).
         batch_size, precision, weight_precision, kv_precision, efficiency, overhead,
-        workspace : as for :meth:`Engine.solve`.
+        workspace, tensor_parallel : as for :meth:`Engine.solve`.
         """
         prompt_len = validate.positive_int("prompt_len", prompt_len)
         output_len = validate.positive_int("output_len", output_len)
         options = dict(batch_size=batch_size, precision=precision,
                        weight_precision=weight_precision, kv_precision=kv_precision,
-                       efficiency=efficiency, overhead=overhead, workspace=workspace)
+                       efficiency=efficiency, overhead=overhead, workspace=workspace,
+                       tensor_parallel=tensor_parallel)
         prefill = solve(model, hardware, phase="prefill", seq_len=prompt_len, **options)
         first = solve(model, hardware, phase="decode", seq_len=prompt_len + 1, **options)
         last = solve(model, hardware, phase="decode", seq_len=prompt_len + output_len - 1,

@@ -56,6 +56,10 @@ def warm_up() -> None:
     report()  # symsys validate: the shipped profiles' predictions
     for law in LAWS:  # symsys validate --lomo: the fits
         fit_kernel(law)
+    for model in ("Llama3_70B", "Mixtral_8x7B"):  # tensor parallel, dense and MoE
+        for step in ({}, {"phase": "prefill", "seq_len": 128}):
+            Engine.solve(model, "H100", tensor_parallel=8, **step).to_dict()
+            SensitivitySolver().solve(model, "H100", tensor_parallel=8, **step)
     for model in ("Llama3_8B", "Mixtral_8x7B"):
         ServingModel().solve(model, "H100", prompt_len=16, output_len=4)
         for phase in PHASES:

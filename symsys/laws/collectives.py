@@ -1,0 +1,77 @@
+"""Collective communication in the alpha-beta model: every step costs a latency alpha plus
+its bytes over the per-direction link bandwidth beta.
+
+A group of n devices reduces, gathers or exchanges a buffer of m bytes. The ring algorithms
+move each byte (n - 1)/n of the way round once per phase: reduce-scatter and all-gather are
+one phase of n - 1 steps of m / n bytes, all-reduce is both (Patarasuk and Yuan, "Bandwidth
+optimal all-reduce algorithms for clusters of workstations", JPDC 69(2), 2009). Recursive
+halving and doubling trades the ring's n - 1 latency steps for log2 n at the same bandwidth
+term (Thakur, Rabenseifner and Gropp, "Optimization of collective communication operations in
+MPICH", IJHPCA 19(1), 2005). All-to-all by pairwise exchange sends m / n to each of the n - 1
+others. Across N fast domains the hierarchical all-reduce reduce-scatters inside each domain,
+all-reduces the 1/n shards across nodes over the scale-out network, and all-gathers inside.
+Pure sympy: the algorithm factors are written here once.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symsys.laws.base import Law
+from symsys.symbols import (
+    alpha_n,
+    alpha_x,
+    beta_n,
+    beta_x,
+    m_c,
+    n_g,
+    n_node,
+    t_a2a,
+    t_ag,
+    t_ar,
+    t_ar_hier,
+    t_ar_tree,
+    t_p2p,
+    t_rs,
+)
+
+
+def ring_phase(devices, message, alpha, beta):
+    """One ring phase: devices - 1 steps, each alpha plus message / devices bytes."""
+    return (devices - 1) * (alpha + message / (devices * beta))
+
+
+collectives = Law(
+    name="collectives",
+    title="Collectives (alpha-beta)",
+    summary=(
+        "A group of n devices, each with links of bandwidth beta_x per direction and a latency "
+        "alpha_x per message step, reduces, gathers or exchanges a buffer of m bytes. Ring "
+        "reduce-scatter and all-gather are one phase of n - 1 steps of m / n bytes; ring "
+        "all-reduce is both phases. Across N nodes the hierarchical all-reduce adds a ring "
+        "all-reduce of the m / n shards over the scale-out network (beta_n, alpha_n)."
+    ),
+    inputs=(n_g, m_c, beta_x, alpha_x, n_node, beta_n, alpha_n),
+    definitions=(
+        (t_rs, ring_phase(n_g, m_c, alpha_x, beta_x)),
+        (t_ag, ring_phase(n_g, m_c, alpha_x, beta_x)),
+        (t_ar, t_rs + t_ag),
+        (t_ar_tree, 2 * sp.log(n_g, 2) * alpha_x + 2 * (n_g - 1) / n_g * m_c / beta_x),
+        (t_a2a, ring_phase(n_g, m_c, alpha_x, beta_x)),
+        (t_p2p, alpha_x + m_c / beta_x),
+        (t_ar_hier, t_rs + 2 * ring_phase(n_node, m_c / n_g, alpha_n, beta_n) + t_ag),
+    ),
+    levers=(beta_x, alpha_x, beta_n, alpha_n, n_g),
+    integers=(n_g, n_node),
+    defaults={alpha_x: sp.Integer(0), alpha_n: sp.Integer(0), n_node: sp.Integer(1)},
+    notes=(
+        "beta is per direction: NVLink and Infinity Fabric are quoted as bidirectional totals "
+        "(an H100's 900 GB/s is 450 GB/s each way), InfiniBand and Ethernet in bits per second; "
+        "the registry normalises both at load.",
+        "The ring's bus bandwidth is 2 (n - 1)/n of the buffer per device, the figure "
+        "nccl-tests reports as busbw; the model assumes every step of a phase overlaps "
+        "perfectly and the fabric is non-blocking within the group.",
+        "All-to-all by pairwise exchange assumes a switched (full-bisection) domain such as "
+        "NVSwitch; on a ring or torus its time grows with the hop count.",
+    ),
+)
