@@ -109,6 +109,17 @@ def hardware_values(hw: Device, precision: str, efficiency, overhead) -> dict:
 LOGITS = ("last", "all")
 
 
+@functools.lru_cache(maxsize=256)
+def link_numbers(hw: Device) -> tuple[float, int | None]:
+    """(per-direction bandwidth B/s, fast-domain size) of a device's link (registry data is
+    frozen: cached)."""
+    link = hw.interconnect
+    if link is None or link.bandwidth is None:
+        raise InvalidParameter(f"tensor parallel: {hw.key} has no device-to-device link "
+                               "with a sourced bandwidth in the registry")
+    return link.bandwidth.m_as("B/s"), link.domain_size
+
+
 def tensor_parallel_inputs(model, hw: Device, n: int, link_latency, precision: str) -> dict:
     """The inputs a tensor-parallel step adds: the group size, the device's fast-domain link
     per direction, the message latency (0 unless given: the registry has no sourced alpha),
@@ -119,14 +130,11 @@ def tensor_parallel_inputs(model, hw: Device, n: int, link_latency, precision: s
             f"tensor_parallel={n}: {model.key} has {heads} K/V heads, which split evenly only "
             f"over a divisor of {heads} (each device its share) or a multiple of it (each "
             "device a copy of one head)")
-    link = hw.interconnect
-    if link is None or link.bandwidth is None:
-        raise InvalidParameter(f"tensor_parallel={n}: {hw.key} has no device-to-device link "
-                               "with a sourced bandwidth in the registry")
-    if link.domain_size is not None and n > link.domain_size:
-        raise InvalidParameter(f"tensor_parallel={n}: {hw.key}'s {link.name} connects at most "
-                               f"{link.domain_size} devices")
-    return {"n_g": n, "beta_x": link.bandwidth.m_as("B/s"), "h_kv": heads, "z_comm": 0,
+    bandwidth, domain = link_numbers(hw)
+    if domain is not None and n > domain:
+        raise InvalidParameter(f"tensor_parallel={n}: {hw.key}'s {hw.interconnect.name} "
+                               f"connects at most {domain} devices")
+    return {"n_g": n, "beta_x": bandwidth, "h_kv": heads, "z_comm": 0,
             "alpha_x": validate.nonnegative_quantity("link_latency", link_latency, "s"),
             "bytes_act": PRECISION_BYTES[precision]}
 
