@@ -4,6 +4,7 @@ their errors, and the zoo (attribute, group, string and alias lookup)."""
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,3 +209,19 @@ class Zoo:
 def _extra_names(entry) -> tuple[str, ...]:
     hf_id = getattr(entry, "hf_id", None)
     return (hf_id,) if hf_id else ()
+
+
+def read_entries(paths: Iterable[Path], section: str, build: Callable) -> list:
+    """Every ``[[section]]`` table of the TOML files ``paths``, each built by
+    ``build(Fields)``; a file that is not TOML is an error that names it, and each entry's
+    errors name the file, the index and the key."""
+    entries = []
+    for path in paths:
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise RegistryError(f"{path.name}: not valid TOML ({exc})") from None
+        for i, table in enumerate(data.get(section, [])):
+            where = f"{path.name}: {section}[{i}] ({table.get('key', '?')})"
+            entries.append(build(Fields(table, where)))
+    return entries

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 
 import pint
 
 from symsys.errors import RegistryError, UnknownHardware, UnsupportedPrecision, suggest
-from symsys.registry.common import DATA, Fields, Source, Zoo
+from symsys.registry.common import DATA, Fields, Source, Zoo, read_entries
 from symsys.registry.links import HOST_KEYS, LINK_KEYS, Interconnect, read_interconnect
 from symsys.units import parse_quantity, to_quantity
 
@@ -213,16 +212,7 @@ def _field_sources(sources: Fields | None, link: Fields | None) -> dict[str, Sou
 
 def load(paths=None) -> list[Device]:
     """Read every ``hardware_*.toml`` (or ``paths``) into validated devices."""
-    devices = []
-    for path in paths or sorted(DATA.glob("hardware_*.toml")):
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise RegistryError(f"{path.name}: not valid TOML ({exc})") from None
-        for i, table in enumerate(data.get("device", [])):
-            where = f"{path.name}: device[{i}] ({table.get('key', '?')})"
-            devices.append(_device(Fields(table, where)))
-    return devices
+    return read_entries(paths or sorted(DATA.glob("hardware_*.toml")), "device", _device)
 
 
 #: The hardware zoo: ``Hardware.H100``, ``Hardware.Cloud.H100``, ``Hardware["h100-sxm"]``.

@@ -6,7 +6,6 @@ parameter-count laws from the shape, and ``official_parameters`` is only there t
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from dataclasses import fields as dc_fields
 from functools import cached_property
@@ -14,7 +13,7 @@ from functools import cached_property
 import pint
 
 from symsys.errors import RegistryError, SymsysError, UnknownModel
-from symsys.registry.common import DATA, Fields, Source, Zoo
+from symsys.registry.common import DATA, Fields, Source, Zoo, read_entries
 from symsys.registry.hf import read_config
 from symsys.units import to_quantity
 
@@ -257,16 +256,7 @@ def _model(fields: Fields):
 
 
 def load(paths=None) -> list:
-    models = []
-    for path in paths or sorted(DATA.glob("models_*.toml")):
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise RegistryError(f"{path.name}: not valid TOML ({exc})") from None
-        for i, table in enumerate(data.get("model", [])):
-            where = f"{path.name}: model[{i}] ({table.get('key', '?')})"
-            models.append(_model(Fields(table, where)))
-    return models
+    return read_entries(paths or sorted(DATA.glob("models_*.toml")), "model", _model)
 
 
 def from_hf_config(path_or_dict, *, key: str | None = None, name: str | None = None):

@@ -13,12 +13,11 @@ interconnect (and its sources), so a DGX H100 does not type the H100's NVLink a 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 
 from symsys.errors import InvalidParameter, RegistryError, UnknownName, UnknownSystem
-from symsys.registry.common import DATA, Fields, Source, Zoo
+from symsys.registry.common import DATA, Fields, Source, Zoo, read_entries
 from symsys.registry.hardware import Device, Hardware
 from symsys.registry.links import LINK_KEYS, Link, check_keys, read_link
 
@@ -156,16 +155,7 @@ def _system(fields: Fields) -> System:
 
 def load(paths=None) -> list[System]:
     """Read ``systems.toml`` (or ``paths``) into validated systems."""
-    systems = []
-    for path in paths or [DATA / "systems.toml"]:
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise RegistryError(f"{path.name}: not valid TOML ({exc})") from None
-        for i, table in enumerate(data.get("system", [])):
-            where = f"{path.name}: system[{i}] ({table.get('key', '?')})"
-            systems.append(_system(Fields(table, where)))
-    return systems
+    return read_entries(paths or [DATA / "systems.toml"], "system", _system)
 
 
 #: The system zoo: ``Systems.DGX_H100``, ``Systems.Rack.GB200_NVL72``, ``Systems["dgx-h100"]``.
