@@ -125,6 +125,7 @@ def cache_dir() -> Path:
 
 # --- the public entry point ---------------------------------------------------------------------
 _MEMORY: dict[str, Kernel] = {}
+_REQUESTS: dict[tuple, Kernel] = {}
 
 
 def kernel(law, specs, variant: str | None = None, scalar: bool = False) -> Kernel:
@@ -135,6 +136,10 @@ def kernel(law, specs, variant: str | None = None, scalar: bool = False) -> Kern
     (single solves); else numpy (or duck) arrays.
     """
     specs = (specs,) if isinstance(specs, str) else tuple(specs)
+    request = (law, specs, variant, scalar)  # hashable: a name, a LawRef or a Law (by id)
+    found = _REQUESTS.get(request)
+    if found is not None:  # the hot path of every solve: no hashing of specs or expressions
+        return found
     mode = "scalar" if scalar else "array"
     builtin = _builtin_name(law)
     if builtin is not None:
@@ -150,7 +155,7 @@ def kernel(law, specs, variant: str | None = None, scalar: bool = False) -> Kern
         if found is None:
             found = _build(key, law, specs, variant, scalar, (exprs, args, outputs))
             _save(found)
-    _MEMORY[key] = found
+    _MEMORY[key] = _REQUESTS[request] = found
     return found
 
 

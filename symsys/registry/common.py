@@ -28,6 +28,14 @@ class Source:
         return f"{self.document}, {self.url} ({when})"
 
 
+class SourcedEntry:
+    """A registry entry with a ``source`` and per-field ``field_sources``."""
+
+    def source_of(self, dotted_field: str) -> Source:
+        """The source of one field: its own where given, else the entry's."""
+        return self.field_sources.get(dotted_field, self.source)
+
+
 class Fields:
     """Typed access to one TOML table; every error names the file, entry and field."""
 

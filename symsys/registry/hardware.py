@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pint
 
 from symsys.errors import RegistryError, UnknownHardware, UnsupportedPrecision, suggest
-from symsys.registry.common import DATA, Fields, Source, Zoo, read_entries
+from symsys.registry.common import DATA, Fields, Source, SourcedEntry, Zoo, read_entries
 from symsys.registry.links import HOST_KEYS, LINK_KEYS, Interconnect, read_interconnect
 from symsys.units import parse_quantity, to_quantity
 
@@ -93,7 +93,7 @@ class Price:
 
 
 @dataclass(frozen=True, eq=False)
-class Device:
+class Device(SourcedEntry):
     """One accelerator, with the provenance of every number."""
 
     key: str
@@ -123,10 +123,6 @@ class Device:
                   "beta": self.memory.bandwidth.m_as(units["beta"]),
                   "eta_c": 1.0, "eta_m": 1.0}  # speed of light: the law's default efficiencies
         return to_quantity(ridge.named(values)["I_ridge"], units["I_ridge"])
-
-    def source_of(self, dotted_field: str) -> Source:
-        """The source of one field: its own where given, else the entry's."""
-        return self.field_sources.get(dotted_field, self.source)
 
     def __repr__(self) -> str:
         return f"<Device {self.key}: {self.name}>"

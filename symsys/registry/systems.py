@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 
 from symsys.errors import InvalidParameter, RegistryError, UnknownName, UnknownSystem
-from symsys.registry.common import DATA, Fields, Source, Zoo, read_entries
+from symsys.registry.common import DATA, Fields, Source, SourcedEntry, Zoo, read_entries
 from symsys.registry.hardware import Device, Hardware
 from symsys.registry.links import LINK_KEYS, Link, check_keys, read_link
 
@@ -29,7 +29,7 @@ _NUMBERS = ("bandwidth", "link_bandwidth", "links", "alpha", "domain_size")
 
 
 @dataclass(frozen=True, eq=False)
-class System:
+class System(SourcedEntry):
     """A node, rack or cluster: ``devices_per_node`` x ``nodes`` devices and their fabrics.
 
     ``device`` is a hardware registry key (``Hardware[system.device]`` is the Device).
@@ -80,10 +80,6 @@ class System:
     def hardware(self) -> Device:
         """The Device this system is built from."""
         return Hardware[self.device]
-
-    def source_of(self, dotted_field: str) -> Source:
-        """The source of one field: its own where given, else the entry's."""
-        return self.field_sources.get(dotted_field, self.source)
 
     def __repr__(self) -> str:
         return f"<System {self.key}: {self.devices} x {self.device}>"

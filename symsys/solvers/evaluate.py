@@ -18,6 +18,7 @@ from symsys import symbols as S
 from symsys.errors import InvalidParameter, suggest
 from symsys.laws import ALL, Law, get
 from symsys.solvers.result import regime_codes
+from symsys.solvers.validate import FRACTIONS
 from symsys.units import to_magnitude, to_quantity
 
 
@@ -58,8 +59,6 @@ def magnitudes(law: Law, inputs: Mapping, needed=None, quantities=None) -> list:
     return values
 
 
-#: inputs that are fractions of a peak: (0, 1], 1 = speed of light
-FRACTIONS = frozenset({"eta_c", "eta_m"})
 
 
 def _checked(symbol, value, given):

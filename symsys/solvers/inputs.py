@@ -210,7 +210,7 @@ def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decod
         options["logits"] = logits
     if tensor_parallel != 1:
         options["tensor_parallel"] = tensor_parallel
-    variant = "dense" if values.get("E", 1) == 1 and "E" in values else None
+    variant = "dense" if values.get("E") == 1 else None  # a transformer with no experts
     return StepInputs(law, values, model, hw, options, variant, profile)
 
 

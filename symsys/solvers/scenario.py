@@ -12,6 +12,7 @@ validation of their own (:mod:`symsys.solvers.inputs`, :mod:`symsys.solvers.stre
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -51,7 +52,7 @@ class Scenario:
     def kernel(self, specs, scalar: bool = True) -> kernels.Kernel:
         return kernels.kernel(self.law, specs, self.variant, scalar)
 
-    @property
+    @functools.cached_property
     def card(self) -> dict:
         """The law's roles, regimes, levers and units (plain data; no sympy needed)."""
         return self.kernel("*").meta

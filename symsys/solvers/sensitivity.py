@@ -9,6 +9,7 @@ are still reported, marked conditional on fitting, with the capacity the scenari
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -163,9 +164,7 @@ def sensitivities(baseline: Result, output: str = "latency",
         raise InvalidParameter(f"output={output!r}: expected a name, e.g. 'latency'")
     spec, unit = output_spec(card, output)
     unknown = spec.split(":")[1] if spec.startswith(("balance:", "fit:")) else None
-    levers = [(name, symbol) for name, symbol in card["levers"] if symbol != unknown]
-    specs = [spec] + [f"d:{side}:{symbol}:{spec}" for _, symbol in levers
-                      for side in ("left", "right")]
+    levers, specs = _plan(card["levers"], spec, unknown)
     fn = scenario.kernel(specs)
     if unknown is not None and math.isnan(balance._root(scenario, spec)):
         raise InvalidParameter(
@@ -179,10 +178,9 @@ def sensitivities(baseline: Result, output: str = "latency",
             f"{output}: {scenario.label()} has no positive {unknown} here (the closed form "
             f"gives {unknown} = {y:.4g}), so it has no sensitivities")
     partials, elasticities = {}, {}
-    for name, symbol in levers:
-        left, right = raw[f"d:left:{symbol}:{spec}"], raw[f"d:right:{symbol}:{spec}"]
-        if fn.constants.get(f"d:left:{symbol}:{spec}") == 0 == \
-                fn.constants.get(f"d:right:{symbol}:{spec}"):
+    for name, symbol, left_spec, right_spec in levers:
+        left, right = raw[left_spec], raw[right_spec]
+        if fn.constants.get(left_spec) == 0 == fn.constants.get(right_spec):
             continue  # the output does not depend on this lever at all (capacity, latency)
         x = scenario.values[symbol]
         x_unit = card["units"][symbol]
@@ -195,6 +193,15 @@ def sensitivities(baseline: Result, output: str = "latency",
             elasticities[name] = OneSided(el_left, el_right)
     return SensitivityResult(baseline, output, y, unit, partials, elasticities,
                              _uncertainty(uncertainty, elasticities))
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(levers: tuple, spec: str, unknown: str | None):
+    """The levers (name, symbol, left and right derivative specs) and every kernel spec of
+    the sensitivities of ``spec``: the same for every scenario of a law, so built once."""
+    rows = tuple((name, symbol, f"d:left:{symbol}:{spec}", f"d:right:{symbol}:{spec}")
+                 for name, symbol in levers if symbol != unknown)
+    return rows, (spec, *(s for row in rows for s in row[2:]))
 
 
 def _uncertainty(uncertainty, elasticities: dict) -> dict:

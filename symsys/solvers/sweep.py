@@ -193,6 +193,7 @@ def _evaluate(law, models, pairs, batches, seqs, phase, weight_precision, kv_pre
                                "(an input far outside any physical range)")
     return {"law": law, "shape": shape, "phase": phase, "models": models, "pairs": pairs,
             "batches": batches, "seq_axis": seq_axis, "card": card,
+            "capacity": np.array([v[card["capacity"]] for v in cases[0]]),  # per pair, as bound
             "values": {n: v.reshape(-1) for n, v in out.items()}}
 
 
@@ -224,7 +225,7 @@ def _piece_columns(piece, wanted) -> tuple[dict, dict, int]:
     batches = piece["batches"]
     # decode without seq_len has no cached context: s = 0; fixed workloads have none
     seqs = np.asarray([0 if x is None else x for x in piece["seq_axis"]])
-    capacity = np.array([hw.memory.capacity.m_as("B") for hw, _ in pairs])
+    capacity = piece["capacity"]
     lazy = {
         "batch_size": lambda: batches[axis_codes(2, shape)()],
         "seq_len": lambda: seqs[axis_codes(3, shape)()],
@@ -267,11 +268,10 @@ def _concatenate(pieces, skipped, wanted) -> SweepResult:
     def throughput():
         return joined(lambda i: built[i][1]["throughput_value"]())
 
-    if "throughput" not in wanted:
-        pass
-    elif len(set(units)) == 1:
+    if "throughput" in wanted and len(set(units)) == 1:
         lazy["throughput"] = lambda: to_quantity(throughput(), units[0])
-    else:  # tokens/s and samples/s together: magnitudes, with the unit of each row beside them
+    elif "throughput" in wanted:  # tokens/s and samples/s together: magnitudes, with the unit
+        # of each row beside them
         labels = sorted(set(units))
         lazy["throughput"] = throughput
         categories["throughput_unit"] = (

@@ -25,9 +25,6 @@ from symsys.solvers import balance, validate
 from symsys.solvers.result import Result, binding
 from symsys.units import format_value, to_magnitude, to_quantity, ureg
 
-#: levers whose value is a fraction of a peak: above 1 is beyond the speed of light
-_FRACTIONS = ("compute_efficiency", "memory_efficiency")
-
 
 def _target(target) -> tuple[str, float]:
     """("latency", seconds) or ("throughput", items per second) from a Quantity or text."""
@@ -84,7 +81,7 @@ class SynthesisResult(Result):
         """A value exists, is physical, and the design it gives fits its capacity."""
         if self.required_value is None:
             return False
-        if self.lever in _FRACTIONS and self.required_value > 1:
+        if _beyond_peak(self.card, self.lever, self.required_value):
             return False
         return self.design is None or self.design.feasible
 
@@ -215,9 +212,14 @@ def _branch_value(scenario, fn, name: str, y: float) -> float | None:
     return None
 
 
+def _beyond_peak(card: dict, lever: str, value: float) -> bool:
+    """An efficiency (a fraction of a peak) above 1: beyond the speed of light."""
+    return dict(card["levers"])[lever] in validate.FRACTIONS and value > 1
+
+
 def _note(lever: str, value: float, design: Result, card: dict) -> str:
     """What the answer means beyond its value, and why a found value is not achievable."""
-    if lever in _FRACTIONS and value > 1:
+    if _beyond_peak(card, lever, value):
         return f"needs {lever} = {value:.3g} > 1: beyond the speed of light, not achievable"
     if not design.feasible:
         shown = format_value(to_quantity(value, card["units"][dict(card["levers"])[lever]]))

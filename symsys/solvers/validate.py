@@ -22,6 +22,9 @@ def _finite(name: str, value) -> None:
 #: products of counts overflow to inf)
 MAX_COUNT = 2**53
 
+#: inputs that are fractions of a peak: (0, 1], 1 = speed of light
+FRACTIONS = frozenset({"eta_c", "eta_m"})
+
 
 def positive_int(name: str, value, allow_zero: bool = False, array: bool = False):
     """A count (batch, tokens): an integer in [1, 2**53] ([0, 2**53] with ``allow_zero``).
