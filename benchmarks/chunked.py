@@ -4,7 +4,7 @@ One ``symsys.sweep`` holds every configuration's columns at once (~100-200 bytes
 configurations would need tens of GB. ``symsys.sweep(..., chunk_size=N)`` yields results of at
 most N configurations along the batch axis (a ``range`` is sliced lazily: the 1e8-element axis
 is never built); :func:`sweep_chunked` folds them into a reducer, so peak memory is that of one
-chunk, whatever the total.
+chunk, whatever the total. The reductions are the library's (:mod:`symsys.solvers.reduce`).
 """
 
 from __future__ import annotations
@@ -13,62 +13,48 @@ import math
 
 import numpy as np
 
+from symsys.solvers import reduce
+
 
 class BestConfiguration:
-    """Reducer: counts, the fastest and the highest-throughput feasible configurations, and the
-    first compute-bound batch (the crossover batch), from magnitudes only (no string columns)."""
+    """Counts, the fastest and the highest-throughput feasible configurations, and the first
+    compute-bound batch (the crossover batch): five library reducers run in one pass."""
 
     def __init__(self):
-        self.configurations = 0
-        self.feasible = 0
-        self.compute_bound = 0
+        self.reducers = (reduce.Count(where="feasible"),
+                         reduce.Count(where="bottleneck == Compute"),
+                         reduce.Best("latency", per=()),
+                         reduce.Best("throughput", per=()),
+                         reduce.Best("batch_size", per=(), where="bottleneck == Compute"))
+        self.partials = None
         self.chunks = 0
-        self.min_latency_s = math.inf
-        self.min_latency_batch = None
-        self.max_throughput = -math.inf
-        self.max_throughput_batch = None
-        self.throughput_unit = None
-        self.first_compute_bound_batch = None
 
     def update(self, result) -> None:
-        latency = np.asarray(result["latency"].magnitude)
-        compute = np.asarray(result["latency_compute"].magnitude)
-        memory = np.asarray(result["latency_memory"].magnitude)
-        throughput_q = result["throughput"]
-        throughput = np.asarray(getattr(throughput_q, "magnitude", throughput_q))
-        if self.throughput_unit is None and hasattr(throughput_q, "units"):
-            self.throughput_unit = f"{throughput_q.units:~P}"
-        feasible = np.asarray(result["feasible"], dtype=bool)
-        batch = np.asarray(result["batch_size"])
-        bound = compute >= memory
-
+        frame = reduce.ResultFrame(result)
+        parts = [r.partial(frame) for r in self.reducers]
+        self.partials = parts if self.partials is None else [
+            r.combine(a, b) for r, a, b in zip(self.reducers, self.partials, parts)]
         self.chunks += 1
-        self.configurations += len(latency)
-        self.feasible += int(np.count_nonzero(feasible))
-        self.compute_bound += int(np.count_nonzero(bound))
-        if np.any(feasible):
-            lat = np.where(feasible, latency, np.inf)
-            i = int(np.argmin(lat))
-            if lat[i] < self.min_latency_s:
-                self.min_latency_s, self.min_latency_batch = float(lat[i]), int(batch[i])
-            thr = np.where(feasible, throughput, -np.inf)
-            i = int(np.argmax(thr))
-            if thr[i] > self.max_throughput:
-                self.max_throughput, self.max_throughput_batch = float(thr[i]), int(batch[i])
-        if np.any(bound):
-            first = int(batch[bound].min())
-            if self.first_compute_bound_batch is None or first < self.first_compute_bound_batch:
-                self.first_compute_bound_batch = first
 
     def result(self) -> dict:
+        feasible, bound, fastest, highest, first = (
+            r.finalize(p) for r, p in zip(self.reducers, self.partials))
+
+        def one(table, column, cast=float, empty=None):
+            return cast(np.asarray(getattr(table[column], "magnitude", table[column]))[0]) \
+                if len(table) else empty
+
+        unit = (f"{highest['throughput'].units:~P}"
+                if len(highest) and hasattr(highest["throughput"], "units") else None)
         return {
-            "configurations": self.configurations, "chunks": self.chunks,
-            "feasible": self.feasible, "compute_bound": self.compute_bound,
-            "min_latency_s": self.min_latency_s, "min_latency_batch": self.min_latency_batch,
-            "max_throughput": self.max_throughput,
-            "max_throughput_batch": self.max_throughput_batch,
-            "throughput_unit": self.throughput_unit,
-            "first_compute_bound_batch": self.first_compute_bound_batch,
+            "configurations": int(feasible["configurations"][0]), "chunks": self.chunks,
+            "feasible": int(feasible["count"][0]), "compute_bound": int(bound["count"][0]),
+            "min_latency_s": one(fastest, "latency", empty=math.inf),
+            "min_latency_batch": one(fastest, "batch_size", int),
+            "max_throughput": one(highest, "throughput", empty=-math.inf),
+            "max_throughput_batch": one(highest, "batch_size", int),
+            "throughput_unit": unit,
+            "first_compute_bound_batch": one(first, "batch_size", int),
         }
 
 

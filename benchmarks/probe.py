@@ -2,6 +2,8 @@
 
     python benchmarks/probe.py sweep-mem N          # one N-configuration sweep: time, memory
     python benchmarks/probe.py chunked N CHUNK      # N configurations in chunks: time, memory
+    python benchmarks/probe.py explore numpy B     # design-space grid, batch 1..B, chunked numpy
+    python benchmarks/probe.py explore dask B [S]  # the same on a local Dask cluster (+ subset S)
     python benchmarks/probe.py cli-breakdown        # where a cold `symsys solve` spends time
     python benchmarks/probe.py cli-profile          # cProfile attribution of the same
 
@@ -105,6 +107,49 @@ def chunked(n: int, chunk: int) -> dict:
             "peak_rss_bytes": _peak_rss(), "reduced": reduced}
 
 
+def explore(backend: str, batches: int, subset: int | None = None) -> dict:
+    """Best per model + Pareto front of ``measure_explore.grid(batches)``: time, peak RSS."""
+    from measure_explore import grid, reducers
+
+    import symsys
+    from symsys.solvers import reduce
+
+    symsys.sweep(**{**grid(1), "batch_size": [1]})  # kernels loaded, registry read
+    out: dict = {"backend": backend, "batches": batches}
+    if backend == "dask":
+        from symsys.solvers.sweep_dask import client_for
+
+        client = client_for(None)  # the cluster's start-up is not the sweep's time
+        out["workers"] = len(client.scheduler_info()["workers"])
+        if subset:
+            lazy = symsys.sweep(**grid(subset), backend="dask", progress=False)
+            out["subset_answer"] = [r.to_dict() for r in reduce.apply(lazy, *reducers())]
+    rss_before = _reset_peak()
+    cpu = time.process_time()
+    start = time.perf_counter()
+    if backend == "dask":
+        source = symsys.sweep(**grid(batches), backend="dask", progress=False)
+        out["blocks"], out["chunk_size"] = source.blocks, source.chunk_size
+    else:
+        source = symsys.sweep(**grid(batches), chunk_size=1_000_000)
+        out["blocks"], out["chunk_size"] = len(source), 1_000_000
+    answers = reduce.apply(source, *reducers(), progress=False)
+    seconds = time.perf_counter() - start
+    configurations = len(source) if backend == "dask" else source.configurations
+    best, front = answers
+    out.update(configurations=configurations, seconds=seconds,
+               cpu_seconds=time.process_time() - cpu,
+               configs_per_s=configurations / seconds, rss_before_bytes=rss_before,
+               peak_rss_bytes=_peak_rss(), answer=[r.to_dict() for r in answers],
+               best=[{"model": str(m), "throughput": float(t), "batch_size": int(b),
+                      "bandwidth_TBps": float(w) / 1e12, "capacity_GiB": float(c) / 2**30}
+                     for m, t, b, w, c in zip(best["model"], best["throughput"].magnitude,
+                                              best["batch_size"], best["bandwidth"].magnitude,
+                                              best["capacity"].magnitude)],
+               pareto_points=len(front))
+    return out
+
+
 def cli_breakdown() -> dict:
     """The real ``symsys solve`` path in this process: what it costs and what it loads."""
     import contextlib
@@ -181,6 +226,8 @@ def main(argv: list[str]) -> int:
         out = sweep_mem(int(float(argv[1])))
     elif command == "chunked":
         out = chunked(int(float(argv[1])), int(float(argv[2])))
+    elif command == "explore":
+        out = explore(argv[1], int(argv[2]), int(argv[3]) if len(argv) > 3 else None)
     elif command == "cli-breakdown":
         out = cli_breakdown()
     elif command == "cli-profile":

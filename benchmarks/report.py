@@ -104,6 +104,32 @@ def _chunked_line(c: dict) -> str:
         f"{'matches' if c['crossover_matches'] else 'DIFFERS'})")
 
 
+def _explore_table(e: dict) -> str:
+    rows = []
+    for label, run in (("numpy, chunked (1 core)", e["numpy"]),
+                       (f"Dask, local cluster ({e['dask'].get('workers', 2)} workers)",
+                        e["dask"])):
+        rows.append([label, f"{run['configurations']:.0e}", f"{run['blocks']:,}",
+                     fmt_si(run["seconds"], "s"), fmt_si(run["cpu_seconds"], "s"),
+                     fmt_si(run["configs_per_s"], "configs/s"),
+                     fmt_si(run["peak_rss_bytes"], "B"), run["pareto_points"]])
+    text = table(["path", "configs", "chunks", "wall", "CPU", "configs/s", "peak RSS",
+                  "Pareto points"], rows,
+                 "design space: best throughput per model + Pareto(latency, throughput), "
+                 "feasible rows")
+    best = "; ".join(f"{b['model']} {b['throughput']:.4g} tokens/s at batch {b['batch_size']}, "
+                     f"{b['bandwidth_TBps']:.3g} TB/s, {b['capacity_GiB']:.4g} GiB"
+                     for b in e["dask"]["best"])
+    measured = e.get("measured")
+    when = (f"; measured {measured['timestamp'][:16]}, load {measured['loadavg'][0]:.1f} on "
+            f"{measured['cpus']} CPUs" if measured else "")
+    return (text + "\ngrid: Llama3_8B, Llama3_70B x H100 x 1000 bandwidths (1-10 TB/s) x 100 "
+            "capacities (16-512 GiB) x batch 1..B, decode, speed of light" + when
+            + f"\nDask best per model: {best}\nDask answer on the numpy run's "
+            f"{e['numpy']['configurations']:.0e} grid equals the numpy answer: "
+            f"{'yes' if e['subset_equal'] else 'NO'}")
+
+
 def cold_cli_table(s: dict) -> str:
     """Cold start per CLI command (and the cold SensitivitySolver from Python), each beside
     its ratio to a cold ``symsys solve`` from the same rounds."""
@@ -176,6 +202,8 @@ def report_sections(results: dict) -> dict:
              "sweep": _sweep_table(s)}
     if s.get("chunked"):
         parts["chunked"] = _chunked_line(s["chunked"])
+    if s.get("explore"):
+        parts["explore"] = _explore_table(s["explore"])
     if s.get("cold_cli_commands"):
         parts["cold_cli"] = cold_cli_table(s)
     parts["side_by_side"] = side_by_side(s, results["alternatives"])

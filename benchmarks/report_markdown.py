@@ -52,6 +52,16 @@ def markdown(results: dict) -> str:
     text += [
         "```text", sec["sweep"] + ("\n\n" + sec["chunked"] if "chunked" in sec else ""),
         "```", "",
+    ]
+    if "explore" in sec:
+        text += [prose("Design-space exploration (`symsys.sweep(..., backend=\"dask\")` "
+                       "reduced by `symsys.solvers.reduce`): the numpy path folds chunks of "
+                       "1e6 in one process; the Dask path runs blocks of ~2e6 on a "
+                       "LocalCluster of this machine's cores, the grid never held whole, "
+                       "and gives the same answer on the smaller grid. Reproduce with "
+                       "`benchmarks/run.py --only explore --update JSON`:"), "",
+                 "```text", sec["explore"], "```", ""]
+    text += [
         "Side by side on the same case, in the same run (ratio = other / symsys):", "",
         "```text", sec["side_by_side"], "```", "",
     ]

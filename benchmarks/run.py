@@ -6,6 +6,9 @@
     python benchmarks/run.py --render benchmarks/results/latest.json   # reprint a saved run
     python benchmarks/run.py --markdown benchmarks/results/latest.json # README section
     python benchmarks/measure_cold.py           # only the cold-start table per CLI command
+    python benchmarks/run.py --only explore --update benchmarks/results/latest.json
+                                             # only the design-space runs (numpy 1e8, Dask
+                                             # 1e10: ~15 min), merged into a saved run
 
 Prints every figure as a table and writes them all to JSON. Each figure is a median of
 repeated runs: fresh interpreters for import and CLI times, warmed-up loops for in-process
@@ -30,10 +33,11 @@ sys.path.insert(0, str(BENCH.parent))  # this checkout's symsys, installed or no
 
 from _common import REPO  # noqa: E402
 from measure_cold import COMMANDS, QUICK_COMMANDS, measure_cold  # noqa: E402
+from measure_explore import measure_explore  # noqa: E402
 from measure_inprocess import measure_roofline, measure_scalar  # noqa: E402
 from measure_startup import measure_cli_breakdown, measure_startup  # noqa: E402
 from measure_sweeps import measure_chunked, measure_memory, measure_sweeps  # noqa: E402
-from report import report  # noqa: E402
+from report import report, report_sections  # noqa: E402
 from report_markdown import markdown  # noqa: E402
 from targets import check_targets, figures_of  # noqa: E402
 
@@ -67,6 +71,17 @@ def main(argv=None) -> int:
                         help="fresh-process repeats of the alternatives' imports")
     parser.add_argument("--chunked-total", type=float, help="default 1e8 (quick 1e6)")
     parser.add_argument("--chunk-size", type=float, help="default 1e6 (quick 1e5)")
+    parser.add_argument("--explore-numpy", type=float,
+                        help="design-space configurations, numpy path (default 1e8; quick 1e6)")
+    parser.add_argument("--explore-dask", type=float,
+                        help="design-space configurations on a local Dask cluster (default "
+                             "1e10; quick 2e6)")
+    parser.add_argument("--no-explore", action="store_true",
+                        help="skip the design-space runs (the Dask one takes ~15 min)")
+    parser.add_argument("--only", choices=("explore",),
+                        help="measure only this section; with --update, merge it into a run")
+    parser.add_argument("--update", type=Path, metavar="JSON",
+                        help="with --only: the saved run to merge into (rewritten in place)")
     parser.add_argument("--no-alternatives", action="store_true")
     parser.add_argument("--compare", action="store_true", help="run alternatives even if --quick")
     parser.add_argument("--render", type=Path, metavar="JSON",
@@ -84,6 +99,10 @@ def main(argv=None) -> int:
         return 0
 
     quick = args.quick
+    explore_numpy = args.explore_numpy or (1e6 if quick else 1e8)
+    explore_dask = args.explore_dask or (2e6 if quick else 1e10)
+    if args.only:
+        return _only_explore(args, explore_numpy, explore_dask)
     repeat = args.repeat or (3 if quick else 7)
     proc_repeat = args.proc_repeat or (1 if quick else 5)
     cold_repeat = args.cold_repeat or (1 if quick else 5)
@@ -135,6 +154,9 @@ def main(argv=None) -> int:
     step(f"chunked {chunk_total:.0e} in chunks of {chunk_size:.0e}")
     one_chunk = sym["sweep_memory"].get(str(chunk_size), {}).get("tracemalloc_peak_bytes")
     sym["chunked"] = measure_chunked(chunk_total, chunk_size, one_chunk)
+    if not args.no_explore:
+        step(f"design space: numpy {explore_numpy:.0e}, Dask {explore_dask:.0e}")
+        sym["explore"] = measure_explore(explore_numpy, explore_dask)
     step("cold CLI breakdown")
     sym["cli_breakdown"] = measure_cli_breakdown(with_profile=not (args.no_profile or quick))
 
@@ -164,6 +186,23 @@ def main(argv=None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"\nJSON: {args.json}")
+    return 0
+
+
+def _only_explore(args, explore_numpy: float, explore_dask: float) -> int:
+    """``--only explore``: the design-space runs alone, merged into ``--update JSON``."""
+    if args.update is None:
+        raise SystemExit("--only explore needs --update JSON (the saved run to merge into)")
+    results = json.loads(args.update.read_text())
+    explore = measure_explore(explore_numpy, explore_dask)
+    explore["measured"] = {
+        "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "loadavg": os.getloadavg(), "git": git_state(), "cpus": os.cpu_count()}
+    results["symsys"]["explore"] = explore
+    results["targets"] = check_targets(results)
+    args.update.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(report_sections(results)["explore"])
+    print(f"\nJSON: {args.update}")
     return 0
 
 

@@ -97,4 +97,16 @@ def check_targets(results: dict) -> list[dict]:
                               "one chunk's sweep peak",
                     "value": chunked["peak_vs_one_chunk_sweep"],
                     "status": "PASS" if chunked["bounded"] else "FAIL"})
+    explore = results["symsys"].get("explore")
+    if explore:
+        dask = explore["dask"]
+        out.append({"key": "explore_same_answer", "unit": "",
+                    "target": f"Dask design-space answer = numpy's on the "
+                              f"{explore['numpy']['configurations']:.0e} grid",
+                    "value": None, "status": "PASS" if explore["subset_equal"] else "FAIL"})
+        out.append({"key": "explore_bounded", "unit": "B",
+                    "target": f"Dask {dask['configurations']:.0e}-config design space peak RSS "
+                              "<= 4 GiB (bounded: the grid would be ~1 TB)",
+                    "value": dask["peak_rss_bytes"],
+                    "status": "PASS" if dask["peak_rss_bytes"] <= 4 * 2**30 else "FAIL"})
     return out

@@ -1,8 +1,9 @@
 """Derivations printed and saved: every law's document, and two solved cases with their numbers.
 
 The LaTeX comes from the same sympy expressions the solvers compile, so what is printed here
-is what the code computes: the ridge point is solved from t_compute = t_memory, the derivative
-at the max() kink is reported one-sided, and a solved step substitutes its own values.
+is what the code computes: the ridge point is solved from t_compute = t_memory, derivatives
+across the max() kink come back one expression per regime, and a solved step substitutes its
+own values.
 
     python examples/latex_derivations.py --out DIR   # DIR/derivations/*.md|*.tex, DIR/cases/*.tex
 """
@@ -12,12 +13,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import sympy as sp
-
 import symsys
 from symsys import derive, render
-from symsys import symbols as S
-from symsys.laws import roofline
+from symsys.laws import decode, roofline
 
 
 def the_roofline_law() -> None:
@@ -26,14 +24,15 @@ def the_roofline_law() -> None:
     print(roofline.latex())
     ridge = roofline.expr("I_ridge")
     print(f"\nridge point, solved (never typed): I* = {ridge}   LaTeX: {roofline.latex_of(ridge)}")
-    T = roofline.expr("T")
-    # T has a max() kink: split it into its smooth branches and differentiate each exactly
-    for branch, conditions in derive.branches(T):
-        where = " and ".join(str(c) for c in conditions)
-        slope = sp.simplify(sp.diff(branch, S.beta))
-        elasticity = sp.simplify(slope * S.beta / branch)
-        print(f"where {where}:\n  T = {branch}\n  dT/dbeta = {slope}   "
-              f"elasticity = {elasticity}   LaTeX: {sp.latex(elasticity)}")
+    # T has a max() kink: the exact derivatives come back one expression per regime
+    elasticity = derive.elasticity(roofline, "beta", of="T")
+    print(f"\n{elasticity}\n  LaTeX: {elasticity.latex()}")
+
+
+def decode_batch_derivative() -> None:
+    """dT/db of a decode step, per regime, as a person would write it (dense: E = k = 1)."""
+    dT_db = derive.diff(decode, "b", of="T", variant="dense")
+    print(f"\n{dT_db}\n  LaTeX: {dT_db.latex()}")
 
 
 def solved_cases(out: Path) -> list[Path]:
@@ -61,6 +60,7 @@ def main(argv=None) -> None:
                         help="directory for the documents (default examples/output)")
     out = parser.parse_args(argv).out
     the_roofline_law()
+    decode_batch_derivative()
     written = [*render.write_all(out / "derivations", "md"),
                *render.write_all(out / "derivations", "tex"),
                *solved_cases(out / "cases")]

@@ -13,8 +13,8 @@ import importlib
 import json
 import sys
 
-COMMANDS = ("solve", "serve", "sweep", "stream", "sensitivity", "synthesize", "derive", "zoo",
-            "show", "plot", "validate")
+COMMANDS = ("solve", "serve", "cost", "sweep", "stream", "sensitivity", "synthesize", "derive",
+            "zoo", "show", "plot", "validate")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -65,7 +65,7 @@ class _Printer(NumPyPrinter):
 
     def _print_Heaviside(self, expr):
         # Only the two-argument form may reach numpy: the value at 0 must have been chosen
-        # (derive.one_sided does that); numpy's heaviside needs it explicitly anyway.
+        # (derive.diff_expr does that); numpy's heaviside needs it explicitly anyway.
         if len(expr.args) != 2 or expr.args[1] is sp.S.Half:
             raise ValueError("Heaviside(0) must be resolved one-sided before compiling")
         return f"numpy.heaviside({self._print(expr.args[0])}, {self._print(expr.args[1])})"

@@ -8,6 +8,7 @@ names the bad value, the parameter and what would be valid. The CLI prints that 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 
@@ -71,10 +72,80 @@ def warn_beyond_max_context(model, tokens: int) -> None:
             BeyondMaxContext, stacklevel=4)
 
 
+#: separators a name may be written with or without ("Llama3_8B", "llama-3-8b", "llama3 8b")
+_SEPARATORS = re.compile(r"[\s_\-./]")
+#: characters people confuse when they type a name they read: O/0, l/1, I/1
+_LOOKALIKES = str.maketrans("oli", "011")
+#: at most this many names listed for a prefix ("llama3" matches every Llama 3 model)
+MAX_LISTED = 10
+
+
+def fold(name: str) -> str:
+    """A name as compared for suggestions: lowercase, without separators, with the
+    look-alike characters O/0 and l/I/1 made equal, so 'H1OO' and 'h100' compare equal."""
+    return _SEPARATORS.sub("", str(name)).lower().translate(_LOOKALIKES)
+
+
+def close_matches(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """The choices ``name`` most likely meant, best first.
+
+    Both sides are compared by :func:`fold`. A choice equal to ``name`` once folded is the
+    answer on its own; otherwise every choice that starts with it (shortest first: 'llama3'
+    lists the Llama 3 models); otherwise up to
+    ``n`` close spellings by :mod:`difflib`.
+
+    Parameters
+    ----------
+    name : str
+        What the user typed.
+    choices : iterable of str
+        The valid names; spellings that fold alike are listed once, by the first of them.
+    n : int
+        How many close spellings to list when nothing matches exactly or by prefix.
+    """
+    folded: dict[str, str] = {}
+    for choice in choices:
+        folded.setdefault(fold(choice), choice)
+    key = fold(name)
+    if not key:
+        return []
+    if key in folded:
+        return [folded[key]]
+    # a prefix of one or two characters ("h", "a1") says too little to list what it starts
+    prefixed = [c for f, c in sorted(folded.items(), key=lambda fc: len(fc[0]))
+                if len(key) >= 3 and f.startswith(key)]
+    if prefixed:
+        return prefixed
+    return [folded[m] for m in difflib.get_close_matches(key, list(folded), n=n, cutoff=0.6)]
+
+
 def suggest(name: str, choices: Iterable[str], n: int = 3) -> str:
-    """Return a ' Did you mean ...?' clause with close matches of ``name``, or ''."""
-    lowered = {c.lower(): c for c in choices}
-    matches = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
+    """A ' Did you mean ...?' clause naming the close matches of ``name``, or ''.
+
+    Parameters
+    ----------
+    name : str
+        What the user typed.
+    choices : iterable of str
+        The valid names (see :func:`close_matches` for how they are compared).
+    n : int
+        How many close spellings to list at most.
+    """
+    return did_you_mean(close_matches(name, list(choices), n))
+
+
+def did_you_mean(matches: list[str]) -> str:
+    """' Did you mean 'A', 'B'?' for names already matched (at most :data:`MAX_LISTED`, then
+    how many there are), or '' for none.
+
+    Parameters
+    ----------
+    matches : list of str
+        The names to offer, best first.
+    """
     if not matches:
         return ""
-    return " Did you mean " + ", ".join(repr(lowered[m]) for m in matches) + "?"
+    listed = ", ".join(repr(m) for m in matches[:MAX_LISTED])
+    if len(matches) > MAX_LISTED:
+        listed += f" ... ({len(matches)} in all)"
+    return f" Did you mean {listed}?"

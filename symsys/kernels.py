@@ -258,7 +258,7 @@ def _expr(law, spec: str, special):
         return special(law.expr(kind))
     if kind == "d":
         side, x, of = rest.split(":", 2)
-        return derive.diff(_expr(law, of, special), law.symbol(x), side)
+        return derive.diff_expr(_expr(law, of, special), law.symbol(x), side)
     if kind == "gap":
         a, b = rest.split(":")
         return _expr(law, a, special) - _expr(law, b, special)

@@ -273,6 +273,21 @@ z_comm = _declare("z_comm", r"z_{comm}", "1",
                   **_flag)
 bytes_act = _declare("bytes_act", r"\mathit{bw}_{act}", "B", "bytes per activation element sent")
 
+# --- cost and energy ----------------------------------------------------------------------------
+n_dev = _declare("n_dev", r"n_{dev}", "1", "devices the step occupies")
+P_dev = _declare("P_dev", r"P_{dev}", "W", "power of one device (its TDP, board power)",
+                 lever="device_power")
+f_P = _declare("f_P", r"f_{P}", "1",
+               "fraction of that power drawn during the step (1: at TDP, an upper bound)",
+               lever="power_fraction")
+p_dev = _declare("p_dev", r"p_{dev}", "USD/s",
+                 "price of one device per unit time (on-demand cloud price)",
+                 lever="device_price")
+P_step = _declare("P_step", r"P_{step}", "W", "power drawn by the devices of the step")
+E_tok = _declare("E_tok", r"E_{tok}", "J/token", "energy per token")
+eta_E = _declare("eta_E", r"\eta_{E}", "token/J", "tokens per joule")
+c_tok = _declare("c_tok", r"c_{tok}", "USD/token", "cost per token")
+
 # --- rates and drifts derived for the solvers ---------------------------------------------------
 R_s = _declare("R_s", r"R_{s}", "sample/s", "samples processed per second")
 g_s = _declare("g_s", r"\partial_{s}(t_{c} - t_{m})", "s",

@@ -3,16 +3,20 @@
 Inside compiled functions every value is a plain magnitude in its symbol's canonical unit
 (seconds, bytes, FLOP, FLOP/s, B/s, ...). At the API boundary values are pint Quantities.
 :func:`to_magnitude` and :func:`to_quantity` are the only two crossings, so a GB/GiB or
-FLOP/byte mix-up is a :class:`~symsys.errors.UnitError` that names the argument.
+FLOP/byte mix-up is a :class:`~symsys.errors.UnitError` that names the argument. Text
+("3.35 TB/s" in a registry file, "20k tok/s" from a user) is read by one function,
+:func:`parse_quantity`, whose errors say what the text was read as.
 
 The definitions added to pint's defaults live in ``units.txt`` beside this file.
 """
 
 from __future__ import annotations
 
+import copyreg
 import functools
 import math
 import numbers
+import re
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +34,16 @@ ureg.load_definitions(str(_DEFINITIONS))
 ureg._build_cache()  # drop dimensionalities cached while bit was still dimensionless
 ureg.formatter.default_format = "~P"
 Q_ = ureg.Quantity
+
+
+def _unpickle_quantity(magnitude, units: str):
+    return Q_(magnitude, units)
+
+
+# pint unpickles into its *application* registry, which lacks symsys's units (FLOP, token):
+# a Quantity of this registry pickles to its magnitude and unit text instead, so user-defined
+# devices travel to Dask workers and processes without touching the caller's pint settings
+copyreg.pickle(Q_, lambda q: (_unpickle_quantity, (q.magnitude, str(q.units))))
 Quantity = ureg.Quantity
 
 
@@ -81,33 +95,155 @@ def to_quantity(magnitude, unit_text: str) -> pint.Quantity:
     return Q_(magnitude, unit(unit_text))
 
 
-def parse_quantity(text: str, expected: str, where: str) -> pint.Quantity:
-    """Parse a registry string such as ``"3.35 TB/s"`` and check it has ``expected``'s dimension.
+# --- reading a quantity from text: registry files, solver options and the command line --------
+#: a number as people write it: 3, 3.5, .5, 2e-3
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+#: a count multiplier written after the number, as in "20k token/s" or "1.5 M samples/s";
+#: pint alone reads that k as the Boltzmann constant and K as kelvin. It must stand between
+#: the number and a unit, so "20 kB" (a prefix) and "3 ms" are left to pint.
+_MULTIPLIERS = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_TEXT = re.compile(rf"\s*({_NUMBER})(?:\s*([kKMGT])(?=\s))?\s*(.*?)\s*", re.DOTALL)
+#: whole words with one meaning in any case (no SI prefix letter to get wrong), as people
+#: write them: "tok/s", "Tokens/sec", "samples per second"
+_WORDS = [(re.compile(rf"(?<![A-Za-z_µμ])(?:{pattern})(?![A-Za-z_])", re.IGNORECASE), unit)
+          for pattern, unit in (("toks?|tokens?", "token"), ("samples?", "sample"),
+                                ("requests?|reqs?", "request"), ("secs?|seconds?", "s"))]
+_PER = re.compile(r"\s+per\s+", re.IGNORECASE)
+#: what a dimension is called in an error, by its unit
+_DIMENSION_WORDS = {"s": "a time", "1/s": "a rate", "token/s": "a token rate",
+                    "sample/s": "a sample rate", "B": "a size in bytes",
+                    "B/s": "a bandwidth in bytes per second", "FLOP": "a FLOP count",
+                    "FLOP/s": "a FLOP rate"}
 
-    ``where`` names the file and field for the error message.
+
+def _unit_text(text: str) -> str:
+    """The unit part of a quantity as pint spells it: count words and 'sec' in any case,
+    'per' as '/'."""
+    text = _PER.sub(" / ", text)
+    for pattern, unit_name in _WORDS:
+        text = pattern.sub(unit_name, text)
+    return text
+
+
+def _read(text: str) -> pint.Quantity:
+    """``text`` as a Quantity: NUMBER [multiplier] UNIT (pint's expression parser is not used:
+    it evaluates arithmetic, so '[1,2] ms' would read as 12 ms). Raises ValueError with the
+    reason, or pint's UndefinedUnitError."""
+    match = _TEXT.fullmatch(text)
+    if match is None:
+        raise ValueError("expected a number and a unit")
+    number, multiplier, unit_text = match.groups()
+    magnitude = int(number) if re.fullmatch(r"[-+]?\d+", number) else float(number)
+    if multiplier:
+        magnitude *= _MULTIPLIERS[multiplier]
+    try:
+        return Q_(magnitude, unit(_unit_text(unit_text)) if unit_text else "")
+    except pint.UndefinedUnitError:
+        raise
+    except Exception:  # pint raises several types for text that is not a unit
+        raise ValueError(f"{unit_text!r} is not a unit") from None
+
+
+def _dimension_words(expected: str) -> str:
+    target = unit(expected)
+    return _DIMENSION_WORDS.get(expected, f"a quantity in {target:~P} "
+                                          f"({target.dimensionality})")
+
+
+def _case_hint(text: str, expected: tuple[str, ...]) -> str:
+    """'; did you mean ...?' when the lower-case spelling has an expected dimension: unit
+    letters are case-sensitive (M is mega, m is milli, S is siemens), so it is only a hint."""
+    match = _TEXT.fullmatch(text)
+    if match is None or not match[3] or match[3] == match[3].lower():
+        return ""
+    lowered = text[:match.start(3)] + match[3].lower() + text[match.end(3):]
+    try:
+        quantity = _read(lowered)
+    except (ValueError, pint.UndefinedUnitError):
+        return ""
+    if not any(quantity.dimensionality == unit(e).dimensionality for e in expected):
+        return ""
+    shown = lowered.strip()
+    read = f"{quantity:~P}"
+    return ("; unit letters are case-sensitive (M is mega, m is milli, S is siemens): did you "
+            f"mean {shown!r}" + (f" ({read})" if read != shown else "") + "?")
+
+
+def parse_quantity(text: str, expected: str | tuple[str, ...], where: str, *,
+                   error: type[Exception] | None = None, positive: bool = True,
+                   wanted: str = "") -> pint.Quantity:
+    """Read ``text`` ("3.35 TB/s", "3 ms", "20k tok/s") as a Quantity of ``expected``'s dimension.
+
+    The one parser of quantities given as text: registry files, solver options given as
+    strings (``target="3 ms"``) and the command line. It reads NUMBER [MULTIPLIER] UNIT:
+
+    - a multiplier k/K, M, G or T between the number and the unit scales a count as people
+      write it ("20k token/s" is 20000 token/s; pint alone reads that k as the Boltzmann
+      constant);
+    - the words token/tok, sample, request and sec/second (and plurals) in any case, and
+      'per' for '/' ("tokens per second");
+    - unit symbols and SI prefixes as SI defines them, case included: '3 MS' is 3
+      megasiemens and '3 Ms' 3 megaseconds, so a case slip is an error that shows the
+      reading and suggests the lower-case spelling, never a silent guess between mega and
+      milli.
+
+    Parameters
+    ----------
+    text : str
+        The quantity as written.
+    expected : str or tuple of str
+        A unit (or several) whose dimension the quantity must have ("s", "token/s").
+    where : str
+        What the text is (a file and field, an option name), named in every error.
+    error : exception type
+        Raised for bad text; default :class:`~symsys.errors.RegistryError` (registry files).
+        Solvers and the command line pass :class:`~symsys.errors.InvalidParameter`.
+    positive : bool
+        Require a magnitude > 0 (and finite).
+    wanted : str
+        What a valid value is, in words, for the errors ("a latency ('3 ms') or a
+        throughput ('20k token/s')"); default: the dimensions of ``expected`` in words.
+
+    Returns
+    -------
+    pint.Quantity
+        In the unit as written (20k token/s comes back as 20000 token/s).
     """
     from symsys.errors import RegistryError
 
+    error = error or RegistryError
+    expected = (expected,) if isinstance(expected, str) else tuple(expected)
+    wanted = wanted or " or ".join(_dimension_words(e) for e in expected)
     if not isinstance(text, str):
-        raise RegistryError(f"{where}: expected a string like '3.35 TB/s', got {text!r}")
+        raise error(f"{where}: expected a string like '3.35 TB/s', got {text!r}")
     # fast path for the registry's "<number> <unit>" form: a float and a cached unit are
-    # ~20x cheaper than pint's expression parser, which loading 40 devices would pay 500 times
+    # ~20x cheaper than the full reading, which loading 40 devices would pay 500 times
     number, _, unit_text = text.strip().partition(" ")
     try:
+        if " " in unit_text.strip():  # "20 k token/s": a multiplier, read below
+            raise ValueError
         magnitude = int(number) if number.lstrip("-").isdigit() else float(number)
         quantity = Q_(magnitude, unit(unit_text.strip()))  # "80 GB" stays 80, as pint reads it
     except (ValueError, pint.UndefinedUnitError, pint.DefinitionSyntaxError, AttributeError):
         quantity = None
-    try:
-        quantity = quantity if quantity is not None else Q_(text)
-    except (pint.UndefinedUnitError, pint.DefinitionSyntaxError, ValueError, AttributeError) as exc:
-        raise RegistryError(f"{where}: cannot read {text!r} as a quantity ({exc})") from None
-    if not isinstance(quantity, pint.Quantity) or quantity.dimensionality != unit(
-        expected
-    ).dimensionality:
-        raise RegistryError(f"{where}: {text!r} is not a quantity in {expected}")
-    if not quantity.magnitude > 0:
-        raise RegistryError(f"{where}: {text!r} must be positive")
+    if quantity is None:
+        try:
+            quantity = _read(text)
+        except pint.UndefinedUnitError as exc:
+            names = ", ".join(repr(n) for n in exc.unit_names) if exc.unit_names else "its unit"
+            raise error(f"{where}: cannot read {text!r}: {names} is not a unit symsys knows; "
+                        f"expected {wanted}" + _case_hint(text, expected)) from None
+        except ValueError as exc:
+            raise error(f"{where}: cannot read {text!r} ({exc}); expected {wanted}") from None
+    if not any(quantity.dimensionality == unit(e).dimensionality for e in expected):
+        if quantity.dimensionless:
+            raise error(f"{where}: {text!r} has no unit; expected {wanted}")
+        raise error(f"{where}: {text!r} was read as {quantity.magnitude:g} "
+                    f"{format(quantity.units, 'P')} ({quantity:~P}, "
+                    f"{quantity.dimensionality}), which is not {wanted}"
+                    + _case_hint(text, expected))
+    if positive and not (quantity.magnitude > 0 and math.isfinite(quantity.magnitude)):
+        raise error(f"{where}: {text!r} must be positive and finite")
     return quantity
 
 
@@ -131,7 +267,10 @@ def _number(value: float, digits: int = 4) -> str:
 
 
 def format_value(value, digits: int = 4) -> str:
-    """One cell: Quantities with a readable prefix, floats to ``digits`` significant digits."""
+    """One cell: Quantities with a readable prefix, floats to ``digits`` significant digits,
+    None (a figure that does not apply, such as the ITL of a one-token answer) as 'n/a'."""
+    if value is None:
+        return "n/a"
     if isinstance(value, pint.Quantity):
         return _format_quantity(value, digits)
     if isinstance(value, bool):

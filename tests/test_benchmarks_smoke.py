@@ -44,6 +44,9 @@ def test_quick_run_writes_json_with_every_figure(quick_run):
     assert all(m["tracemalloc_peak_bytes"] > 0 for k, m in memory.items() if k != "linear")
     assert sym["chunked"]["reduced"]["configurations"] == sym["chunked"]["configurations"]
     assert sym["chunked"]["crossover_matches"]
+    explore = sym["explore"]  # the design-space runs: numpy path and a local Dask cluster
+    assert explore["subset_equal"]
+    assert explore["dask"]["configurations"] == 2 * explore["numpy"]["configurations"]
     assert sym["cli_breakdown"]["phases"]["phases"]
     assert sym["cli_breakdown"]["importtime_top_self"]
     assert sym["case"]["latency_ms"] == pytest.approx(4.4806, rel=1e-4)

@@ -24,6 +24,7 @@ WRITES = {
                              "cases/decode_llama3_8b_h100.tex", "cases/streaming_gpt3_cs3.tex"],
     "design_space_sweep.py": ["design_space.csv", "tokens_per_watt.png"],
     "inverse_design.py": ["inverse_design.json"],
+    "procurement.py": ["procurement.csv", "procurement.png"],
 }
 
 
@@ -131,3 +132,16 @@ def test_readme_derivation_is_the_generated_one():
     document = render.render("roofline", "md")
     for block in blocks:
         assert block.strip() in document
+
+
+def test_procurement_answers_with_a_priced_feasible_plan(outputs):
+    import csv
+
+    stdout, _, out = outputs["procurement.py"]
+    rows = list(csv.DictReader((out / "procurement.csv").open()))
+    assert rows and all(float(r["itl_ms"]) <= 20 + 1e-9 for r in rows)
+    cheapest = min(rows, key=lambda r: float(r["usd_per_hour"]))
+    assert f"at {float(cheapest['usd_per_hour']):.0f} USD/hour" in stdout
+    # every replica serves at most its batch, and together they serve the 1,000 users
+    assert all(int(r["replicas"]) * int(r["batch"]) >= 1000 for r in rows)
+    assert "cannot serve it" in stdout

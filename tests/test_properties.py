@@ -5,8 +5,8 @@
 - the roofline (and the smooth roofline) is homogeneous: k F, k Q -> k T when t_o = 0;
 - the regime flips exactly at the ridge point, and at the crossover batch;
 - every compiled function equals evalf of its expression, for every law in symsys.laws.ALL;
-- every exact derivative (symsys.derive.diff) equals a central finite difference taken at
-  50 significant digits, away from max()/min()/ceiling kinks;
+- every exact derivative (symsys.derive.diff_expr, what kernels compile) equals a central
+  finite difference taken at 50 significant digits, away from max()/min()/ceiling kinks;
 - inverse design round-trips: the forward law at the required lever value gives the target;
 - a sweep equals scalar Engine.solve at every point;
 - random but valid transformer shapes derive a parameter count (checked by hand counts and by
@@ -207,6 +207,8 @@ def law_points(draw, name: str):
         alpha_n=draw(st.sampled_from([0.0, 5e-6])), m_c=10 ** draw(log(3, 10)),
         bytes_act=draw(st.sampled_from([1, 2])), z_comm=draw(st.sampled_from([0, 1])),
         bytes_a=draw(st.sampled_from([1, 2])), z_ovl=draw(st.sampled_from([0, 1])),
+        n_dev=draw(st.integers(1, 16)), P_dev=draw(st.floats(10, 1500)),
+        f_P=draw(efficiency), p_dev=draw(st.floats(0.1, 20)) / 3600,
     )
     values.setdefault("h_kv", shape.kv_heads)  # MLA shapes name their K/V heads too
     values["j_0"] = draw(st.integers(1, 2048))
@@ -277,7 +279,7 @@ def _kinks_far(expr: sp.Expr, point: dict, x: sp.Symbol, gap: float = 1e-6) -> b
 def _derivative(law, name: str, x: sp.Symbol, dense: bool):
     expr = dict(_outputs(law))[name]
     expr = dense_case(expr) if dense else expr
-    return expr, derive.diff(expr, x)
+    return expr, derive.diff_expr(expr, x)  # the one expression kernels compile
 
 
 #: (law, output, input) derivatives checked, for the closing report

@@ -27,10 +27,14 @@ def test_sweep_equals_scalar_solves():
 
 
 def test_sweep_lists_devices_without_the_precision_instead_of_dropping_them_silently():
-    r = symsys.sweep("Llama3_8B", ["H100", "TPUv5e"], batch_size=1)
+    r = symsys.sweep("Llama3_8B", ["H100", "TPUv5e"], batch_size=1, precision="fp16")
     assert set(r.hardware) == {"H100"}
     assert any("TPUv5e has no fp16" in s for s in r.skipped)
     assert "skipped: TPUv5e has no fp16" in r.table()
+    # the default precision "auto" is each device's native 16-bit format, per row
+    auto = symsys.sweep("Llama3_8B", ["H100", "TPUv5e"], batch_size=1)
+    assert dict(zip(auto.hardware, auto.precision)) == {"H100": "fp16", "TPUv5e": "bf16"}
+    assert not auto.skipped
 
 
 def test_sweep_a_million_batches_finds_the_crossover():

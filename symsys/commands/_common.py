@@ -11,21 +11,29 @@ def add_step_arguments(parser, phase=True):
     parser.add_argument("model", help="model name, alias or Hugging Face id (symsys zoo models)")
     parser.add_argument("hardware", help="device name or alias (symsys zoo hardware)")
     parser.add_argument("--batch-size", "-b", type=int, default=1, help="sequences (default 1)")
-    parser.add_argument("--precision", "-p", default="fp16", help="compute precision (fp16)")
+    parser.add_argument("--precision", "-p", default="auto",
+                        help="compute precision (default auto: the device's native 16-bit format)")
     parser.add_argument("--seq-len", "-s", type=int, default=None,
                         help="decode: cached context; prefill: prompt tokens")
     if phase:
-        parser.add_argument("--phase", choices=PHASES, default="decode")
+        # choices in any case, as names are everywhere else ('Decode' is decode)
+        parser.add_argument("--phase", choices=PHASES, default="decode", type=str.lower,
+                            help="decode (one new token per sequence) or prefill (the prompt)")
     parser.add_argument("--weight-precision", default=None, help="e.g. int8, int4 (weight-only)")
     parser.add_argument("--kv-precision", default=None, help="K/V cache precision")
     parser.add_argument("--tp", "--tensor-parallel", dest="tensor_parallel", type=int,
                         default=1, help="devices the model is split over (tensor parallel)")
-    parser.add_argument("--logits", choices=("last", "all"), default="last",
+    parser.add_argument("--logits", choices=("last", "all"), default="last", type=str.lower,
                         help="prefill: logits at the last prompt position (serving engines, "
                              "default) or at all of them")
+    efficiency_argument(parser)
+
+
+def efficiency_argument(parser):
+    """``--efficiency``, as every step command (solve, serve, ...) takes it."""
     parser.add_argument("--efficiency", type=_efficiency, default=None,
                         help="compute,memory efficiency in (0,1], one value for both, "
-                             "or 'calibrated'")
+                             "or 'calibrated' (default: 1, the speed-of-light bound)")
 
 
 def _efficiency(text: str):

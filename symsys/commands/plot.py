@@ -28,7 +28,8 @@ def _common(parser, kind: str) -> None:
     parser.add_argument("--out", "-o", type=Path, default=Path(f"{kind}.png"),
                         help=f"file to write; the suffix picks the format (default {kind}.png)")
     parser.add_argument("--dpi", type=int, default=150, help="resolution of raster formats")
-    parser.add_argument("--precision", "-p", default="fp16", help="compute precision (fp16)")
+    parser.add_argument("--precision", "-p", default="auto",
+                        help="compute precision (default auto: the device's native 16-bit format)")
     # SUPPRESS: a default here would overwrite 'symsys plot --json KIND ...'
     parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="machine-readable output")

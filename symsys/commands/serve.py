@@ -10,14 +10,26 @@ EXAMPLES = """  symsys serve Llama3_8B H100 --prompt-len 512 --output-len 256 --
 
 
 def add_arguments(parser):
-    parser.add_argument("model")
-    parser.add_argument("hardware")
-    parser.add_argument("--prompt-len", type=int, required=True)
-    parser.add_argument("--output-len", type=int, required=True)
-    parser.add_argument("--batch-size", "-b", type=int, default=1)
-    parser.add_argument("--precision", "-p", default="fp16")
-    parser.add_argument("--weight-precision", default=None)
-    parser.add_argument("--kv-precision", default=None)
+    from symsys.commands._common import efficiency_argument
+
+    parser.add_argument("model", help="model name, alias or Hugging Face id (symsys zoo models)")
+    parser.add_argument("hardware", help="device name or alias (symsys zoo hardware)")
+    parser.add_argument("--prompt-len", type=int, required=True,
+                        help="prompt tokens per request (the prefill that gives the TTFT)")
+    parser.add_argument("--output-len", type=int, required=True,
+                        help="tokens generated per request; the first comes from the prefill, "
+                             "each further one from a decode step")
+    parser.add_argument("--batch-size", "-b", type=int, default=1,
+                        help="requests served together (default 1)")
+    parser.add_argument("--precision", "-p", default="auto",
+                        help="compute precision (default auto: the device's native 16-bit format)")
+    parser.add_argument("--weight-precision", default=None,
+                        help="weight-only precision, e.g. int8, int4 (default: --precision)")
+    parser.add_argument("--kv-precision", default=None,
+                        help="K/V cache precision (default: --precision)")
+    parser.add_argument("--tp", "--tensor-parallel", dest="tensor_parallel", type=int,
+                        default=1, help="devices the model is split over (tensor parallel)")
+    efficiency_argument(parser)
 
 
 def run(args):
@@ -27,11 +39,37 @@ def run(args):
     r = ServingModel().solve(args.model, args.hardware, prompt_len=args.prompt_len,
                              output_len=args.output_len, batch_size=args.batch_size,
                              precision=args.precision, weight_precision=args.weight_precision,
-                             kv_precision=args.kv_precision)
+                             kv_precision=args.kv_precision, efficiency=args.efficiency,
+                             tensor_parallel=args.tensor_parallel)
     data = r.to_dict()
-    text = info("symsys serve", file=io.StringIO(), TTFT=r.ttft, ITL_first=r.itl,
-                ITL_mean=r.itl_mean, End_to_end=r.e2e_latency, Tokens_per_s=r.tokens_per_sec,
-                KV_cache=r.kv_cache, Footprint=r.memory_footprint,
-                Memory_bound_steps=f"{r.memory_bound_steps} of {r.output_len - 1}",
-                Feasible=r.feasible if r.feasible else f"no: {r.reason}")
+    step = r.prefill.inputs
+    precisions = step.precision + "".join(
+        f", {label} {value}" for label, value in (("weights", step.weight_precision),
+                                                  ("K/V", step.kv_precision))
+        if value != step.precision)
+    steps = r.output_len - 1
+    # the answer restates what was asked, so a pasted result stands on its own
+    fields = dict(
+        Model=f"{r.model.name} ({r.model.key})",
+        Hardware=f"{r.hardware.name} ({r.hardware.key})"
+                 + (f", {args.tensor_parallel} devices in tensor parallel"
+                    if args.tensor_parallel != 1 else ""),
+        Requests=f"batch {r.prefill.batch_size}, {_tokens(r.prompt_len)} of prompt and "
+                 f"{_tokens(r.output_len)} of output each, {precisions}",
+        TTFT=r.ttft,
+        ITL_first=r.itl if r.itl_applies else "not applicable (one output token: it comes "
+                                              "from the prefill, no next token follows)",
+        ITL_mean=r.itl_mean if r.itl_applies else "not applicable",
+        End_to_end=r.e2e_latency, Tokens_per_s=r.tokens_per_sec,
+        Tokens_per_s_per_request=r.tokens_per_sec_per_request,
+        KV_cache=r.kv_cache, Footprint=r.memory_footprint, Capacity=r.memory_capacity,
+        Memory_bound_steps=(f"{r.memory_bound_steps} of {steps} decode steps" if steps
+                            else "none (no decode step)"),
+        Efficiency=r.prefill.efficiency_source,
+        Feasible=r.feasible if r.feasible else f"no: {r.reason}")
+    text = info("symsys serve", file=io.StringIO(), **fields)
     return text, data
+
+
+def _tokens(n: int) -> str:
+    return f"{n} token" + ("" if n == 1 else "s")

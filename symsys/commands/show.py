@@ -20,6 +20,13 @@ def run(args):
     from symsys.errors import UnknownName
     from symsys.registry import Hardware, Models, Systems
 
+    if not args.name.strip():
+        raise UnknownName("give a device, system or model name (symsys zoo hardware|"
+                          "systems|models lists them)")
+    from symsys.registry.common import is_file_name
+
+    if is_file_name(args.name):
+        return _file_entry(args.name)
     # systems first: a few device aliases name racks ("GB200 NVL72"), and the rack is meant
     if args.name in Systems:
         from symsys.commands._fabric import show_system
@@ -27,11 +34,37 @@ def run(args):
         return show_system(Systems[args.name])
     if args.name in Hardware:
         return _device(Hardware[args.name])
-    try:
+    if args.name in Models:
         return _model(Models[args.name])
-    except UnknownName:
-        raise UnknownName(f"no device, system or model {args.name!r}; see symsys zoo "
-                          "hardware|systems|models") from None
+    raise UnknownName(f"no device, system or model {args.name!r}." + _suggestion(args.name))
+
+
+def _file_entry(name: str):
+    """A user's device or model file: a model if it holds a model (a config.json's
+    model_type, a [[model]] table or a [shape]), else a device."""
+    from pathlib import Path
+
+    from symsys.registry import Hardware, Models
+    from symsys.registry.common import read_table_file
+
+    data = read_table_file(Path(name), "device or model")
+    if {"model_type", "model", "shape"} & set(data):
+        return _model(Models.get(name))
+    return _device(Hardware.get(name))
+
+
+def _suggestion(name: str) -> str:
+    """' Did you mean ...?' over the three registries (each zoo matches its own aliases and
+    look-alike spellings), or where to find the lists."""
+    from symsys.errors import did_you_mean
+    from symsys.registry import Hardware, Models, Systems
+
+    zoos = (Systems, Hardware, Models)
+    # a look-alike of one entry ('H1OO') in any registry outranks near spellings in the others
+    keys = ([k for zoo in zoos for k in zoo.close_keys(name, exact=True)]
+            or [k for zoo in zoos for k in zoo.close_keys(name)])
+    return (did_you_mean(list(dict.fromkeys(keys)))
+            or " See symsys zoo hardware|systems|models for the lists.")
 
 
 def _device(d):
@@ -59,6 +92,13 @@ def _device(d):
                                       f"{d.streaming.injection_bandwidth:~P}")
     if d.price:
         fields["List price"] = f"{d.price.list:~P} ({d.price.source})"
+    if d.cloud_price:
+        rent = d.cloud_price
+        fields["Cloud price"] = (f"{rent.hourly.m_as('USD/hour'):.4g} USD per device-hour "
+                                 f"on demand ({rent.provider} {rent.instance}, "
+                                 f"{rent.devices_per_instance} per instance at "
+                                 f"{rent.instance_hourly.m_as('USD/hour'):.4g} USD/hour, "
+                                 f"{rent.region}, {rent.date}; {rent.source})")
     fields["Source"] = str(d.source)
     for name, source in d.field_sources.items():
         fields[f"Source of {name}"] = str(source)

@@ -18,14 +18,16 @@ def add_arguments(parser):
 
 def run(args):
     from symsys.show import info
+    from symsys.solvers import FORWARD
     from symsys.solvers.inference import Engine
 
     r = Engine.solve(args.model, args.hardware, **step_options(args))
-    context = ("no cached context (weights-only roofline)" if r.phase == "decode"
+    context = ("one forward pass per sample" if r.phase == FORWARD
+               else "no cached context (weights-only roofline)" if r.phase == "decode"
                and args.seq_len is None else f"seq_len {r.inputs.values.get('s')}")
     fields = dict(
         Model=f"{r.model.name} ({r.model.key})", Hardware=f"{r.hardware.name} ({r.hardware.key})",
-        Step=f"{r.phase}, batch {r.batch_size}, {r.inputs.precision}, {context}",
+        Step=f"{r.phase}, batch {r.batch_size}, {_precision(r)}, {context}",
         Latency=r.latency, Bottleneck=r.bottleneck, Throughput=r.throughput,
         Compute_time=r.latency_compute, Memory_time=r.latency_memory,
         **({"Communication_time": r.quantity("t_comm"),
@@ -37,6 +39,7 @@ def run(args):
         Feasible=r.feasible if r.feasible else f"no: {r.reason}",
         MFU=f"{r.mfu:.1%}", MBU=f"{r.mbu:.1%}", Efficiency=r.efficiency_source,
         Crossover_batch=_crossover(r),
+        **({"Note": r.caveat} if r.caveat else {}),
     )
     import io
 
@@ -45,6 +48,12 @@ def run(args):
     if args.derivation:
         text += "\n\n" + r.derivation()
     return text, r.to_dict()
+
+
+def _precision(r) -> str:
+    """The compute precision, and why it was chosen when the user did not name one."""
+    chosen = r.scenario.options.get("precision_chosen")
+    return r.inputs.precision + (f" ({chosen})" if chosen else "")
 
 
 def _crossover(r) -> str:

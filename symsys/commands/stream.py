@@ -18,7 +18,8 @@ def add_arguments(parser):
     parser.add_argument("--seq-len", "-s", type=int, required=True,
                         help="decode: cached context; prefill: prompt tokens")
     parser.add_argument("--batch-size", "-b", type=int, default=1, help="sequences (default 1)")
-    parser.add_argument("--precision", "-p", default="fp16", help="precision (fp16)")
+    parser.add_argument("--precision", "-p", default="auto",
+                        help="precision (default auto: the device's native 16-bit format)")
     parser.add_argument("--phase", choices=PHASES, default="decode")
     parser.add_argument("--serial", action="store_true",
                         help="inject and compute one after the other (default: overlapped)")

@@ -1,13 +1,37 @@
-"""symsys sweep: evaluate every combination of models, devices, batches and contexts."""
+"""symsys sweep: evaluate every combination of models, devices, precisions, batches, contexts
+and hypothetical hardware; print it, reduce it (best, Pareto), or write it to a file."""
 
 from __future__ import annotations
 
+import re
+
 from symsys.solvers import PHASES
 
-HELP = "sweep models x devices x precisions x batch sizes x context lengths"
+HELP = "sweep models x devices x precisions x batches x contexts x hypothetical hardware"
 EXAMPLES = """  symsys sweep Llama3_8B A100,H100,B200 --batch-size 1,8,64,512
+  symsys sweep Llama3_8B TPUv5p,H100                (precision auto: bf16 on TPUs, fp16 on H100)
   symsys sweep Llama3_8B,Mixtral_8x7B H100 --batch-size 1:1025 --seq-len 0,2048 --json
-  symsys sweep Llama3_8B all --batch-size 1   (every device in the registry)"""
+  symsys sweep Llama3_8B H100 --weight-precision int4,int8,fp16 --kv-precision fp8,fp16
+  symsys sweep Llama3_8B all --batch-size 1   (every device in the registry)
+  symsys sweep Llama3_8B H100 -b 1:513 --best throughput --pareto latency,throughput
+  symsys sweep Llama3_70B H100 --bandwidth 1:10:0.25TB/s --capacity 80,141,192,288GiB \\
+      --where "latency <= 20 ms" --pareto bandwidth:min,capacity:min
+  symsys sweep Llama3_8B,Llama3_70B H100 -b 1:100001 --bandwidth 1:8:0.5TB/s \\
+      --backend dask --best throughput --out best.parquet
+
+Hypothetical hardware (--peak, --bandwidth, --capacity) replaces every device's number and
+is a sweep axis. Give a comma list with one unit at the end ("2,3.35,8 TB/s") or a range
+START:STOP:STEP UNIT with STOP included when the steps land on it ("1:10:0.5TB/s" is
+1, 1.5, ..., 10 TB/s). Units are required.
+
+--where takes conditions on the columns ("feasible", "latency <= 20 ms",
+"throughput >= 5k token/s", "bottleneck == Compute"); --best, --pareto and --top use the
+feasible rows that meet them. --out writes the rows (or, with a reduction, the reduced rows)
+as .csv or .parquet (Parquet needs pyarrow)."""
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_RANGE = re.compile(rf"\s*({_NUMBER})\s*:\s*({_NUMBER})\s*:\s*({_NUMBER})\s*(\S.*?)\s*")
+_LIST = re.compile(rf"\s*((?:{_NUMBER}\s*,\s*)*{_NUMBER})\s*([^\d\s,.+-][^,]*?)\s*")
 
 
 def _ints(text: str):
@@ -31,26 +55,157 @@ def _ints(text: str):
     return values
 
 
+def quantities(text: str, option: str):
+    """``--bandwidth`` text as a Quantity array: "2,3.35,8 TB/s", "2TB/s,8TB/s" or
+    "START:STOP:STEP UNIT" (STOP included when the steps land on it)."""
+    import numpy as np
+
+    from symsys.errors import InvalidParameter
+    from symsys.units import Q_
+
+    match = _RANGE.fullmatch(text)
+    if match:
+        start, stop, step = (float(x) for x in match.groups()[:3])
+        if step <= 0 or stop < start:
+            raise InvalidParameter(f"{option} {text!r}: a range START:STOP:STEP UNIT needs "
+                                   "STEP > 0 and STOP >= START")
+        count = int(np.floor((stop - start) / step * (1 + 1e-12))) + 1
+        if count > 10**7:
+            raise InvalidParameter(f"{option} {text!r}: {count:,} values; at most 1e7")
+        return Q_(start + step * np.arange(count), match.group(4))
+    match = _LIST.fullmatch(text)
+    if match:
+        values = [float(x) for x in match.group(1).split(",")]
+        return Q_(np.array(values), match.group(2))
+    if "," in text:
+        items = [quantities(part, option) for part in text.split(",")]
+        unit = items[0].units
+        return Q_(np.concatenate([np.atleast_1d(q.m_as(unit)) for q in items]), unit)
+    raise InvalidParameter(f"{option} {text!r}: expected a list with units ('2,3.35,8 TB/s') "
+                           "or a range START:STOP:STEP UNIT ('1:10:0.5TB/s')")
+
+
+def _objectives(text: str) -> dict:
+    from symsys.errors import InvalidParameter
+    from symsys.solvers.reduce import MAXIMIZE
+
+    out = {}
+    for part in text.split(","):
+        name, _, sense = part.strip().partition(":")
+        if not name or sense not in ("", "min", "max"):
+            raise InvalidParameter(f"--pareto {text!r}: expected COLUMN[:min|max],... "
+                                   "e.g. latency,throughput or bandwidth:min,capacity:min")
+        out[name] = sense or ("max" if name in MAXIMIZE else "min")
+    return out
+
+
 def add_arguments(parser):
+    from symsys.commands._common import efficiency_argument
+
     parser.add_argument("models", help="comma-separated model names")
     parser.add_argument("hardware", help="comma-separated device names, or 'all'")
     parser.add_argument("--batch-size", "-b", default="1", help="N, N,M,... or START:STOP[:STEP]")
     parser.add_argument("--seq-len", "-s", default=None, help="N, N,M,... or START:STOP[:STEP]")
-    parser.add_argument("--precision", "-p", default="fp16", help="comma-separated precisions")
+    parser.add_argument("--precision", "-p", default="auto",
+                        help="comma-separated compute precisions (default auto: each device's "
+                             "native 16-bit format)")
+    parser.add_argument("--weight-precision", default=None,
+                        help="comma-separated weight formats, e.g. int4,int8,fp16 "
+                             "(default: the compute precision)")
+    parser.add_argument("--kv-precision", default=None,
+                        help="comma-separated K/V cache formats, e.g. fp8,fp16")
     parser.add_argument("--phase", default="decode", choices=PHASES)
+    efficiency_argument(parser)
+    for name, example in (("peak", "500:2000:250TFLOP/s"), ("bandwidth", "1:10:0.5TB/s"),
+                          ("capacity", "80,141,192GiB")):
+        parser.add_argument(f"--{name}", default=None,
+                            help=f"hypothetical {name} replacing every device's, as a sweep "
+                                 f"axis: a list or START:STOP:STEP UNIT, e.g. {example}")
+    parser.add_argument("--where", action="append", default=None, metavar="CONDITION",
+                        help="row condition for the reductions, repeatable, e.g. "
+                             "'latency <= 20 ms' (the feasible rows are always required)")
+    parser.add_argument("--best", default=None, metavar="COLUMN",
+                        help="print the best row per --per group by COLUMN (throughput is "
+                             "maximised, others minimised)")
+    parser.add_argument("--per", default="model",
+                        help="label columns --best groups by (default model; '' for one)")
+    parser.add_argument("--pareto", default=None, metavar="COL[:min|max],...",
+                        help="print the Pareto front over 2 or 3 columns, e.g. "
+                             "latency,throughput")
+    parser.add_argument("--top", type=int, default=None, metavar="K",
+                        help="print the K best rows by --best (default throughput)")
+    parser.add_argument("--out", default=None, metavar="FILE",
+                        help="write the rows (or the reduced rows) to FILE.csv or FILE.parquet")
+    parser.add_argument("--backend", default="numpy", choices=("numpy", "dask"),
+                        help="numpy (this process) or dask (a cluster; needs symsys[dask])")
+    parser.add_argument("--scheduler", default=None,
+                        help="dask: a running cluster's address, e.g. tcp://host:8786 "
+                             "(default: a local cluster on this machine's cores)")
+    parser.add_argument("--chunk-size", type=int, default=None,
+                        help="configurations per chunk (numpy, with a reduction) or per Dask "
+                             "block")
     parser.add_argument("--rows", type=int, default=40, help="rows to print (text output)")
 
 
 def run(args):
     from symsys.errors import InvalidParameter
     from symsys.registry import Hardware
+    from symsys.solvers import reduce
     from symsys.solvers.sweep import sweep
 
     if args.rows < 0:
         raise InvalidParameter(f"--rows {args.rows}: expected a number of rows >= 0")
     hardware = Hardware.list() if args.hardware == "all" else args.hardware.split(",")
+    reducing = args.best or args.pareto or args.top
+    progress = False if args.json else None  # a bar on a terminal, never in JSON output
+    lists = {name: None if getattr(args, name) is None else getattr(args, name).split(",")
+             for name in ("weight_precision", "kv_precision")}
     result = sweep(model=args.models.split(","), hardware=hardware,
                    batch_size=_ints(args.batch_size),
                    seq_len=None if args.seq_len is None else _ints(args.seq_len),
-                   precision=args.precision.split(","), phase=args.phase)
-    return result.table(args.rows), result.to_dict()
+                   precision=args.precision.split(","), phase=args.phase,
+                   efficiency=args.efficiency, **lists,
+                   **{name: None if getattr(args, name) is None else
+                      quantities(getattr(args, name), f"--{name}")
+                      for name in ("peak", "bandwidth", "capacity")},
+                   backend=args.backend, scheduler=args.scheduler,
+                   chunk_size=args.chunk_size if (reducing or args.backend == "dask") else None,
+                   progress=progress)
+    if not reducing:
+        if args.where:
+            raise InvalidParameter("--where applies to --best, --pareto and --top")
+        if args.backend == "dask":
+            result = result.compute()
+        if args.out:
+            result.write(args.out)
+        data = result.to_dict()
+        return result.table(args.rows) + _written(args.out), data
+    where = ["feasible", *(args.where or [])]
+    reducers, titles = [], []
+    if args.best and args.top is None:
+        per = tuple(p for p in args.per.split(",") if p)
+        reducers.append(reduce.Best(args.best, per, where))
+        titles.append(f"best {args.best} per {', '.join(per) or 'sweep'}")
+    if args.top is not None:
+        reducers.append(reduce.TopK(args.top, args.best or "throughput", where))
+        titles.append(f"top {args.top} by {args.best or 'throughput'}")
+    if args.pareto:
+        reducers.append(reduce.Pareto(_objectives(args.pareto), where))
+        titles.append(f"Pareto front: {args.pareto}")
+    answers = reduce.apply(result, *reducers, progress=progress)
+    if args.out:
+        if len(answers) != 1:
+            raise InvalidParameter("--out with a reduction writes one table: give one of "
+                                   "--best, --top, --pareto")
+        answers[0].write(args.out)
+    text = "\n\n".join(f"{title} ({' and '.join(where)}):\n{answer.table(args.rows)}"
+                       for title, answer in zip(titles, answers))
+    total = getattr(result, "configurations", None) or len(result)
+    data = {"kind": "sweep", "configurations": total, "where": where,
+            "skipped": list(result.skipped),
+            "reductions": {title: answer.to_dict() for title, answer in zip(titles, answers)}}
+    return f"{total:,} configurations\n\n{text}{_written(args.out)}", data
+
+
+def _written(path) -> str:
+    return f"\nwrote {path}" if path else ""

@@ -12,7 +12,9 @@ EXAMPLES = """  symsys synthesize Llama3_8B H100 --target "3 ms" --lever memory_
 
 def add_arguments(parser):
     add_step_arguments(parser)
-    parser.add_argument("--target", required=True, help="e.g. '3 ms' or '20000 token/s'")
+    parser.add_argument("--target", required=True,
+                        help="a latency or a throughput, e.g. '3 ms', '20k token/s', "
+                             "'500 samples/s'")
     # checked by the solver, whose error lists the levers (importing it here would load
     # sympy for every command)
     parser.add_argument("--lever", default="memory_bandwidth",
@@ -21,22 +23,12 @@ def add_arguments(parser):
 
 
 def run(args):
-    import re
-
-    from symsys.errors import InvalidParameter
     from symsys.show import format_value
     from symsys.solvers.synthesis import SynthesisSolver
-    from symsys.units import Q_
 
-    # NUMBER UNIT only: pint's own parser evaluates expressions ('[1,2] ms' reads as 12 ms)
-    match = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*)?",
-                         args.target)
-    try:
-        target = Q_(float(match[1]), match[2] or "")
-    except Exception:
-        raise InvalidParameter(f"--target {args.target!r}: expected a number and a unit, e.g. "
-                               "'3 ms' or '20000 token/s'") from None
-    r = SynthesisSolver().solve(args.model, args.hardware, target=target, lever=args.lever,
+    # the text goes to the solver as given: one reader (symsys.units.parse_quantity) for the
+    # command line and Python, with the same errors
+    r = SynthesisSolver().solve(args.model, args.hardware, target=args.target, lever=args.lever,
                                 **step_options(args))
     data = r.to_dict()
     data["round_trip_error"] = r.round_trip_error

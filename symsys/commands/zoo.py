@@ -10,9 +10,28 @@ EXAMPLES = """  symsys zoo hardware
 
 
 def add_arguments(parser):
-    parser.add_argument("kind", choices=("hardware", "systems", "models"))
+    parser.add_argument("kind", type=_kind, metavar="{hardware,systems,models}",
+                        help="which registry to list")
     parser.add_argument("--group", default=None,
-                        help="only one group (Cloud, Edge, Node, Rack, Language...)")
+                        help="only one group, any case (Cloud, Edge, Node, Rack, Language...)")
+
+
+KINDS = ("hardware", "systems", "models")
+
+
+def _kind(text: str) -> str:
+    """The registry ``text`` names, in any case and singular or plural ('Model', 'devices')."""
+    import argparse
+
+    from symsys.errors import suggest
+
+    word = text.strip().lower()
+    word = {"device": "hardware", "devices": "hardware", "system": "systems",
+            "model": "models"}.get(word, word)
+    if word not in KINDS:  # argparse prints this message with the usage (exit 2)
+        raise argparse.ArgumentTypeError(f"{text!r}: expected one of {', '.join(KINDS)}."
+                                         + suggest(text, KINDS))
+    return word
 
 
 def _fmt(quantity, unit: str) -> str:

@@ -3,13 +3,22 @@ their errors, and the zoo (attribute, group, string and alias lookup)."""
 
 from __future__ import annotations
 
+import datetime
+import json
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from symsys.errors import RegistryError, UnknownName, suggest
+from symsys.errors import (
+    RegistryError,
+    UnknownName,
+    close_matches,
+    did_you_mean,
+    fold,
+    suggest,
+)
 
 DATA = Path(__file__).with_name("data")
 
@@ -115,7 +124,7 @@ class Group:
             return self._entries[key]
         except KeyError:
             raise AttributeError(
-                f"{self._name} has no entry {key!r}." + suggest(key, self._entries)
+                f"{self._name} has no entry {key!r}." + suggest(key, list(self._entries))
             ) from None
 
     def __dir__(self) -> Iterable[str]:
@@ -131,10 +140,12 @@ class Group:
 class Zoo:
     """A lazily loaded registry: ``Zoo.KEY``, ``Zoo.Group.KEY``, ``Zoo["alias"]``, ``.list()``."""
 
-    def __init__(self, kind: str, loader: Callable[[], list], error: type[UnknownName]):
+    def __init__(self, kind: str, loader: Callable[[], list], error: type[UnknownName],
+                 file_loader: Callable[[Path], object] | None = None):
         self._kind = kind
         self._loader = loader
         self._error = error
+        self._file_loader = file_loader  # a name ending in .toml/.json is a user's file
         self._entries: dict | None = None
 
     def _load(self) -> dict:
@@ -177,15 +188,40 @@ class Zoo:
         """The entry called ``name`` (key, name, alias or HF id; case-insensitive)."""
         if not isinstance(name, str):
             return name  # already an entry
+        if self._file_loader is not None and is_file_name(name):
+            return self._file_loader(Path(name))
         self._load()
         try:
             return self._lookup[normalize(name)]
         except KeyError:
             raise self._error(
                 f"unknown {self._kind.lower().removesuffix('s')} {name!r}."
-                + (suggest(name, [*self._entries, *(e.name for e in self._entries.values())])
+                + (did_you_mean(self.close_keys(name))
                    or f" See symsys zoo {self._kind.lower()} for the list.")
             ) from None
+
+    def close_keys(self, name: str, exact: bool = False) -> list[str]:
+        """Keys of the entries ``name`` most likely meant, best first: matched against every
+        key, name, alias and Hugging Face id with case, separators and the look-alikes
+        O/0 and l/I/1 ignored (:func:`symsys.errors.close_matches`), then given as keys.
+
+        Parameters
+        ----------
+        name : str
+            The name that matched no entry.
+        exact : bool
+            Only entries with a spelling equal to ``name`` once both are folded ('H1OO' and
+            'H100'), none of the prefix or close matches.
+        """
+        self._load()
+        spellings: dict[str, str] = {}
+        for entry in self._entries.values():
+            for spelling in (entry.key, entry.name, *entry.aliases, *_extra_names(entry)):
+                spellings.setdefault(spelling, entry.key)
+        matches = close_matches(name, spellings)
+        if exact:
+            matches = [m for m in matches if fold(m) == fold(name)]
+        return list(dict.fromkeys(spellings[m] for m in matches))
 
     def __contains__(self, name) -> bool:
         self._load()
@@ -205,13 +241,72 @@ class Zoo:
         entries = self._load()
         if group is None:
             return list(entries)
-        if group not in self._groups:
-            raise self._error(f"no group {group!r}; groups: {', '.join(self._groups)}")
-        return list(self._groups[group])
+        return list(self._groups[self.group_name(group)])
+
+    def group_name(self, group: str) -> str:
+        """The group called ``group``, as the registry spells it: case and separators are
+        ignored ('cloud' is 'Cloud'); an unknown group is an error listing the groups.
+
+        Parameters
+        ----------
+        group : str
+            A group name such as 'Cloud', 'edge' or 'Language'.
+        """
+        self._load()
+        by_key = {normalize(g): g for g in self._groups}
+        if isinstance(group, str) and normalize(group) in by_key:
+            return by_key[normalize(group)]
+        raise self._error(f"no {self._kind.lower()} group {group!r}; groups: "
+                          f"{', '.join(self._groups)}." + suggest(str(group), self._groups))
 
     def groups(self) -> list[str]:
         self._load()
         return list(self._groups)
+
+
+#: suffixes that make a name a file: a device or model in the registry's schema, a config.json
+FILE_SUFFIXES = (".toml", ".json")
+
+
+def is_file_name(name: str) -> bool:
+    """Whether ``name`` is a path to a user's entry file rather than a registry name."""
+    return name.strip().lower().endswith(FILE_SUFFIXES)
+
+
+def read_table_file(path: Path, what: str) -> dict:
+    """A TOML or JSON file as a dict; a missing or malformed file is an error naming it."""
+    if not path.is_file():
+        raise RegistryError(f"{path}: no such {what} file (a name ending in "
+                            f"{' or '.join(FILE_SUFFIXES)} is read as a file)")
+    text = path.read_text()
+    try:
+        return json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
+        raise RegistryError(f"{path}: not valid {kind} ({exc})") from None
+
+
+def user_source(path: Path | None) -> Source:
+    """The source of a user's entry that names none: flagged user-supplied, dated today."""
+    where = f" ({path})" if path is not None else ""
+    url = path.resolve().as_uri() if path is not None else ""
+    return Source(f"user-supplied{where}", url, retrieved=datetime.date.today().isoformat())
+
+
+class FileCache:
+    """Entries read from users' files, one per (path, modification time): the same file
+    gives the same object (solvers cache per entry), an edited file is read again."""
+
+    def __init__(self, read: Callable[[Path], object]):
+        self._read = read
+        self._entries: dict = {}
+
+    def __call__(self, path: Path):
+        resolved = path.expanduser().resolve()
+        stamp = (str(resolved), resolved.stat().st_mtime_ns if resolved.is_file() else None)
+        if stamp not in self._entries:
+            self._entries[stamp] = self._read(path.expanduser())
+        return self._entries[stamp]
 
 
 def _extra_names(entry) -> tuple[str, ...]:

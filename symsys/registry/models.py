@@ -9,11 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import fields as dc_fields
 from functools import cached_property
+from pathlib import Path
 
 import pint
 
 from symsys.errors import RegistryError, SymsysError, UnknownModel
-from symsys.registry.common import DATA, Fields, Source, Zoo, read_entries
+from symsys.registry.common import (
+    DATA,
+    Fields,
+    FileCache,
+    Source,
+    Zoo,
+    read_entries,
+    read_table_file,
+    user_source,
+)
 from symsys.registry.hf import read_config
 from symsys.units import to_quantity
 
@@ -231,7 +241,7 @@ def read_shape(fields: Fields) -> Shape:
         raise RegistryError(f"{fields.where}: {exc}") from None
 
 
-def _model(fields: Fields):
+def _model(fields: Fields, user: bool = False):
     key = fields.get("key", str)
     group = fields.get("group", str)
     if group not in GROUPS:
@@ -243,7 +253,8 @@ def _model(fields: Fields):
     if fields.has("shape"):
         return Transformer(
             shape=read_shape(fields.sub("shape")), hf_id=fields.get("hf_id", str, ""),
-            official_parameters=fields.positive("official_parameters", float),
+            official_parameters=(fields.get("official_parameters", float) if user else
+                                 fields.positive("official_parameters", float)),
             official_source=fields.source("official_source"),
             official_is_label=fields.get("official_is_label", bool, False),
             architecture=architecture, **common,
@@ -270,6 +281,38 @@ def from_hf_config(path_or_dict, *, key: str | None = None, name: str | None = N
     return Transformer(shape=shape, **config.entry)
 
 
+def read_model_file(path: Path):
+    """The model a user's file describes: a Hugging Face ``config.json`` (it has
+    ``model_type``), or one model in the registry's schema (TOML or JSON, a ``[[model]]``
+    table or the model table at the top level). In a registry-schema file ``key`` (default:
+    the file's stem), ``name``, ``group``, ``architecture``, ``source`` and
+    ``official_parameters`` may be left out; the model is then flagged user-supplied."""
+    data = read_table_file(path, "model")
+    if "model_type" in data:
+        return from_hf_config(path)
+    tables = data.get("model", data)
+    tables = [tables] if isinstance(tables, dict) else tables
+    if not isinstance(tables, list) or len(tables) != 1:
+        count = len(tables) if isinstance(tables, list) else 0
+        raise RegistryError(f"{path}: expected one model (a [[model]] table with a [shape], "
+                            f"or a Hugging Face config.json with model_type), found {count}")
+    table = dict(tables[0])
+    table.setdefault("key", path.stem)
+    table.setdefault("name", table["key"])
+    table.setdefault("group", "Language")
+    table.setdefault("architecture", "transformer")
+    source = user_source(path)
+    as_table = {"document": source.document, "url": source.url, "retrieved": source.retrieved}
+    table.setdefault("source", as_table)
+    if "shape" in table and "official_parameters" not in table:
+        # the parameter count is derived from the shape; without an official figure to test
+        # it against, 0 says "none stated", as for a config.json
+        table["official_parameters"] = 0.0
+        table.setdefault("official_source", {**as_table,
+                                             "document": "none: the file states no count"})
+    return _model(Fields(table, f"{path.name}: model ({table['key']})"), user=True)
+
+
 class ModelZoo(Zoo):
     """The model zoo, which also reads models from Hugging Face configs."""
 
@@ -277,4 +320,4 @@ class ModelZoo(Zoo):
 
 
 #: The model zoo: ``Models.Llama3_8B``, ``Models.Language.GPT3``, ``Models["meta-llama/..."]``.
-Models = ModelZoo("Models", load, UnknownModel)
+Models = ModelZoo("Models", load, UnknownModel, file_loader=FileCache(read_model_file))

@@ -10,4 +10,10 @@ STEP_LAWS = {"decode": "decode", "prefill": "prefill"}
 TENSOR_PARALLEL_LAWS = {"decode": "decode_tp", "prefill": "prefill_tp"}
 #: the same phases with the weights streamed in layer by layer
 STREAMING_LAWS = {"decode": "weight_streaming", "prefill": "weight_streaming_prefill"}
+#: the step laws (single device, tensor parallel) with cost and energy per token
+COST_LAWS = {"decode": "decode_cost", "prefill": "prefill_cost",
+             "decode_tp": "decode_tp_cost", "prefill_tp": "prefill_tp_cost"}
 PHASES = tuple(STEP_LAWS)
+#: the step of a fixed workload (a CNN or ViT: FLOPs per sample), as results label it: one
+#: forward pass per sample, neither a decode nor a prefill
+FORWARD = "forward"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from symsys.errors import InvalidParameter, suggest
-from symsys.registry.hardware import Hardware, check_precision
+from symsys.registry.hardware import Hardware, resolve_precision
 from symsys.solvers import balance
 from symsys.solvers.evaluate import magnitudes
 from symsys.solvers.result import Result, regime_codes
@@ -70,7 +70,7 @@ def sweep(scenario, **axes) -> SweepResult:
     return SweepResult(columns, [], categories, lazy, int(np.prod(shape)))
 
 
-def bind(law, hardware=None, model=None, *, precision: str = "fp16", **inputs):
+def bind(law, hardware=None, model=None, *, precision: str = "auto", **inputs):
     """Bind ``law`` to a registry device (or its name), a model and Quantities by symbol name.
 
     Each input of the law is taken, in this order, from ``inputs`` (Quantities, or plain
@@ -90,7 +90,8 @@ def bind(law, hardware=None, model=None, *, precision: str = "fp16", **inputs):
         hardware = Hardware.get(hardware)
     found: dict[str, float] = {}
     if hardware is not None:
-        found.update(device_inputs(hardware, check_precision(precision)))
+        precision = resolve_precision(hardware, precision)
+        found.update(device_inputs(hardware, precision))
     if model is not None:
         found.update({**model.shape.parameter_inputs(), **model.summary})
     values = dict(zip((s.name for s in law.inputs),

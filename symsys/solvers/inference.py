@@ -12,6 +12,7 @@ from symsys.errors import InfeasibleConfiguration
 from symsys.solvers import balance, validate
 from symsys.solvers.inputs import StepInputs, step_inputs
 from symsys.solvers.result import Output, Result
+from symsys.units import format_value
 
 #: what a single step reports: every output of its law and the ridge point
 STEP_SPECS = ("*", "I_ridge")
@@ -51,6 +52,25 @@ class InferenceResult(Result):
     @property
     def batch_size(self) -> int:
         return self.inputs.values["b"]
+
+    @property
+    def caveat(self) -> str:
+        """Why this answer is a looser bound than a roofline usually gives ('' when not).
+
+        On a device whose memory is on-chip SRAM (Cerebras, Groq) the roofline reads the
+        weights at the SRAM's full aggregate bandwidth and computes at the peak, with none
+        of the on-chip network, synchronisation or per-layer latency that dominate there, so
+        its microseconds per token are far below what such a system serves.
+        """
+        hw = self.hardware
+        memory = getattr(getattr(hw, "memory", None), "type", "")
+        if not memory.upper().startswith("SRAM") or not self.feasible:
+            return ""
+        return (f"a loose bound: {hw.key} holds the weights in on-chip SRAM, which this law "
+                f"reads at its full aggregate bandwidth "
+                f"({format_value(hw.memory.bandwidth)}), with no on-chip network, "
+                "synchronisation or per-layer latency; measured serving is far slower (give "
+                "an efficiency or an overhead per step to tighten it)")
 
     # --- times and rates -----------------------------------------------------------------
     latency_compute = Output("t_compute", "Time if only compute bound.")
@@ -112,7 +132,8 @@ class InferenceResult(Result):
                 "crossover_batch_exact": self.crossover_batch_exact,
                 "max_batch_size": self.max_batch_size, "efficiency": self.efficiency_source,
                 **({"latency_communication": self.quantity("t_comm")} if "t_comm" in self.raw
-                   else {})}
+                   else {}),
+                **({"caveat": self.caveat} if self.caveat else {})}
 
     def _derivation_note(self) -> str:
         if self.phase == "decode" and not self.inputs.seq_len_given and "s" in self.inputs.values:
@@ -138,7 +159,7 @@ class Engine:
 
     @staticmethod
     @validate.keywords
-    def solve(model, hardware, *, batch_size=1, precision="fp16", phase="decode",
+    def solve(model, hardware, *, batch_size=1, precision="auto", phase="decode",
               seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
               overhead=None, workspace=None, logits="last", tensor_parallel=1,
               link_latency=None, raise_if_infeasible=False) -> InferenceResult:
@@ -148,7 +169,9 @@ class Engine:
         ----------
         model, hardware : a registry entry or its name (``symsys zoo``), or a Workload.
         batch_size : int, sequences (samples) processed together; default 1.
-        precision : str, compute precision (fp16, bf16, fp8, int8...); default fp16.
+        precision : str, compute precision (fp16, bf16, fp8, int8...; "FP16", "bfloat16" and
+            other common spellings accepted); default "auto": the device's native 16-bit
+            format (fp16 where the device has it, else bf16), reported in the result.
         phase : "decode" (one new token per sequence after ``seq_len`` cached tokens; with no
             ``seq_len`` there is no cached context: the weights-only roofline) or "prefill"
             (``seq_len`` prompt tokens).
@@ -157,7 +180,8 @@ class Engine:
             ``precision``).
         efficiency : a number in (0, 1] for both compute and memory, ``(compute, memory)``,
             ``"calibrated"`` or a CalibrationProfile; default 1 (speed of light).
-        overhead : Quantity (time) added to every step; workspace : Quantity (bytes) held.
+        overhead : Quantity (time) added to every step.
+        workspace : Quantity (bytes) held.
         logits : "last" (default: a prefill computes logits at the last prompt position, as
             serving engines do) or "all" (every position: scoring, training).
         tensor_parallel : int, devices the model is split over (Megatron-style); the step's

@@ -13,9 +13,17 @@ from dataclasses import dataclass
 
 from symsys.errors import InvalidParameter, warn_beyond_max_context
 from symsys.kernels import LawRef
-from symsys.registry.hardware import PRECISION_BYTES, Device, Hardware, check_precision
+from symsys.registry.hardware import (
+    AUTO_NOTE,
+    PRECISION_BYTES,
+    Device,
+    Hardware,
+    check_precision,
+    is_auto,
+    resolve_precision,
+)
 from symsys.registry.models import FixedWorkload, Models, Transformer
-from symsys.solvers import PHASES, STEP_LAWS, TENSOR_PARALLEL_LAWS, validate
+from symsys.solvers import FORWARD, PHASES, STEP_LAWS, TENSOR_PARALLEL_LAWS, validate
 from symsys.solvers.scenario import Option, Scenario, device_inputs
 
 
@@ -139,18 +147,20 @@ def tensor_parallel_inputs(model, hw: Device, n: int, link_latency, precision: s
             "bytes_act": PRECISION_BYTES[precision]}
 
 
-def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decode",
+def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decode",
                 seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
                 overhead=None, workspace=None, logits="last", tensor_parallel=1,
                 link_latency=None) -> StepInputs:
     model = resolve_model(model)
     hw = resolve_hardware(hardware)
-    check_precision(precision)
+    auto = is_auto(precision)
+    precision = resolve_precision(hw, precision)
     weight_precision = check_precision(precision if weight_precision is None
                                        else weight_precision, "weight_precision")
     kv_precision = check_precision(precision if kv_precision is None else kv_precision,
                                    "kv_precision")
-    validate.choice("phase", phase, PHASES)
+    # 'forward' is how results label a fixed workload's step, so it is accepted back for one
+    validate.choice("phase", phase, (*PHASES, FORWARD))
     logits_all = LOGITS.index(validate.choice("logits", logits, LOGITS))
     b = validate.positive_int("batch_size", batch_size)
     values = hardware_values(hw, precision, efficiency, overhead)
@@ -160,6 +170,10 @@ def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decod
     profile = calibration_profile(hw, precision, efficiency)
 
     if isinstance(model, Transformer):
+        if phase == FORWARD:
+            raise InvalidParameter(f"phase='forward' is the step of a fixed workload (CNN, "
+                                   f"ViT); {model.key} is a transformer: phase='decode' or "
+                                   "'prefill'")
         if seq_len is None:
             if phase == "prefill":
                 raise InvalidParameter("phase='prefill' needs seq_len (the prompt length)")
@@ -183,7 +197,7 @@ def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decod
         if tensor_parallel != 1:
             raise InvalidParameter(f"{model.key} is a fixed workload: tensor_parallel applies "
                                    "to transformers only")
-        if phase != "decode" or seq_len is not None:
+        if phase not in ("decode", FORWARD) or seq_len is not None:
             raise InvalidParameter(
                 f"{model.key} is a fixed workload (FLOPs per sample): phase and seq_len apply "
                 "to transformers only"
@@ -204,8 +218,11 @@ def step_inputs(model, hardware, *, batch_size=1, precision="fp16", phase="decod
             values.update(F_1=model.flops_per_inference, Q_1=0.0, N_total=model.parameters_count)
         law = LawRef("fixed_workload")
     options = {"precision": precision, "weight_precision": weight_precision,
-               "kv_precision": kv_precision, "phase": phase, "batch_size": b,
+               "kv_precision": kv_precision,
+               "phase": phase if isinstance(model, Transformer) else FORWARD, "batch_size": b,
                "seq_len": seq_len}
+    if auto:
+        options["precision_chosen"] = AUTO_NOTE
     if phase == "prefill":
         options["logits"] = logits
     if tensor_parallel != 1:

@@ -227,7 +227,7 @@ class SensitivitySolver:
 
     @validate.keywords
     def solve(self, model, hardware, *, output="latency", uncertainty=None, batch_size=1,
-              precision="fp16", seq_len=None, phase="decode", weight_precision=None,
+              precision="auto", seq_len=None, phase="decode", weight_precision=None,
               kv_precision=None, efficiency=None, overhead=None, workspace=None,
               overlap=None, logits="last", tensor_parallel=1,
               link_latency=None) -> SensitivityResult:

@@ -16,6 +16,10 @@ from symsys.solvers.inference import InferenceResult, solve
 from symsys.solvers.result import Result
 from symsys.units import to_quantity
 
+#: why a batch generating one token per request reports no inter-token latency
+ITL_NOT_APPLICABLE = ("not applicable: with output_len = 1 the only output token comes from "
+                      "the prefill, so there is no next token to wait for")
+
 
 def _sums(variant: str | None) -> kernels.Kernel:
     return kernels.kernel("decode_sums", ("S_c", "S_m", "s_cross", "g_s"), variant, scalar=True)
@@ -87,21 +91,32 @@ class ServingResult(Result):
                 "kv_cache": self.kv_cache, "memory_footprint": self.memory_footprint,
                 "memory_capacity": self.memory_capacity,
                 "memory_bound_steps": self.memory_bound_steps, "feasible": self.feasible,
-                "reason": self.reason}
+                "reason": self.reason,
+                **({} if self.itl_applies else {"itl_note": ITL_NOT_APPLICABLE})}
 
     @property
     def ttft(self):
         return self.prefill.latency
 
     @property
+    def itl_applies(self) -> bool:
+        """Whether an inter-token latency exists: a single output token (it comes from the
+        prefill) has no gap to a next token, so its ITL is not applicable, not 0."""
+        return self.output_len > 1
+
+    @property
     def itl(self):
-        """Inter-token latency of the first decode step (context prompt_len + 1)."""
-        return self.first_decode.latency
+        """Inter-token latency of the first decode step (context prompt_len + 1); None when
+        ``output_len`` is 1 (no decode step: see :attr:`itl_applies`)."""
+        return self.first_decode.latency if self.itl_applies else None
 
     @property
     def itl_mean(self):
-        steps = self.output_len - 1
-        return to_quantity(self.decode_seconds / steps if steps else 0.0, "s")
+        """Mean inter-token latency over the ``output_len - 1`` decode steps; None when
+        ``output_len`` is 1."""
+        if not self.itl_applies:
+            return None
+        return to_quantity(self.decode_seconds / (self.output_len - 1), "s")
 
     @property
     def e2e_latency(self):
@@ -122,7 +137,8 @@ class ServingResult(Result):
         return to_quantity(self.last_decode.raw["M_kv"], "B")
 
     def _repr_tail(self) -> str:
-        return (f": TTFT {self.ttft.to('ms'):.2f~P}, ITL {self.itl.to('ms'):.2f~P}, "
+        itl = f"{self.itl.to('ms'):.2f~P}" if self.itl_applies else "n/a"
+        return (f": TTFT {self.ttft.to('ms'):.2f~P}, ITL {itl}, "
                 f"E2E {self.e2e_latency.to('s'):.3f~P}")
 
 
@@ -132,7 +148,7 @@ class ServingModel:
 
     @validate.keywords
     def solve(self, model, hardware, *, prompt_len, output_len, batch_size=1,
-              precision="fp16", weight_precision=None, kv_precision=None, efficiency=None,
+              precision="auto", weight_precision=None, kv_precision=None, efficiency=None,
               overhead=None, workspace=None, tensor_parallel=1) -> ServingResult:
         """TTFT, inter-token latency, end-to-end latency and tokens/s of one batch.
 
@@ -151,9 +167,12 @@ class ServingModel:
                        efficiency=efficiency, overhead=overhead, workspace=workspace,
                        tensor_parallel=tensor_parallel)
         prefill = solve(model, hardware, phase="prefill", seq_len=prompt_len, **options)
-        first = solve(model, hardware, phase="decode", seq_len=prompt_len + 1, **options)
         last = solve(model, hardware, phase="decode", seq_len=prompt_len + output_len - 1,
                      **options)
+        # one output token: no decode step runs, and none past it is solved (its context
+        # could exceed the model's positions and warn about a step that never happens)
+        first = last if output_len == 1 else solve(model, hardware, phase="decode",
+                                                   seq_len=prompt_len + 1, **options)
         seconds, memory_steps = decode_total(first.inputs.values, prompt_len, output_len - 1,
                                              first.scenario.variant)
         return ServingResult(prefill, first, last, prompt_len, output_len, seconds,

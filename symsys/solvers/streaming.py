@@ -14,7 +14,7 @@ import functools
 
 from symsys.errors import InfeasibleConfiguration, InvalidParameter
 from symsys.kernels import LawRef
-from symsys.registry.hardware import PRECISION_BYTES, Hardware, check_precision
+from symsys.registry.hardware import PRECISION_BYTES, Hardware, resolve_precision
 from symsys.registry.models import Transformer
 from symsys.solvers import STREAMING_LAWS, balance, validate
 from symsys.solvers.inputs import resolve_hardware, resolve_model
@@ -34,7 +34,7 @@ def streaming_devices() -> list[str]:
     return [device.key for device in Hardware if device.streaming is not None]
 
 
-def streaming_inputs(model, hardware, *, seq_len, batch_size=1, precision="fp16",
+def streaming_inputs(model, hardware, *, seq_len, batch_size=1, precision="auto",
                      phase="decode", overlap=True, efficiency=None) -> StreamingInputs:
     model, hw = resolve_model(model), resolve_hardware(hardware)
     if not isinstance(model, Transformer):
@@ -44,7 +44,7 @@ def streaming_inputs(model, hardware, *, seq_len, batch_size=1, precision="fp16"
             f"{hw.key} has no external weight store to stream from (no 'streaming' entry); "
             f"devices with one: {', '.join(streaming_devices())}"
         )
-    check_precision(precision)
+    precision = resolve_precision(hw, precision)
     validate.choice("phase", phase, tuple(STREAMING_LAWS))
     if not isinstance(overlap, bool):
         raise InvalidParameter(f"overlap={overlap!r}: expected True (double-buffered) or False")
@@ -275,7 +275,7 @@ class WeightStreamingModel:
     """Weight streaming from an external store (Cerebras MemoryX, GH200 host memory)."""
 
     @validate.keywords
-    def solve(self, model, hardware, *, seq_len=None, batch_size=1, precision="fp16",
+    def solve(self, model, hardware, *, seq_len=None, batch_size=1, precision="auto",
               phase="decode", overlap=True, efficiency=None,
               raise_if_infeasible=False) -> WeightStreamingResult:
         """Layer times, bottleneck, tokens/s, B*, b_max and the operating batch of one step.
@@ -285,7 +285,7 @@ class WeightStreamingModel:
         model, hardware : a transformer and a device with an external weight store.
         seq_len : int, required: decode: cached context; prefill: prompt tokens.
         batch_size : int, sequences; default 1.
-        precision : str, weights, K/V and activations; default fp16.
+        precision : str, weights, K/V and activations; default "auto" (native 16-bit).
         phase : "decode" or "prefill".
         overlap : inject layer l+1 while computing layer l (two weight buffers, default) or
             serially (one).

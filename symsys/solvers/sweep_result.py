@@ -26,6 +26,36 @@ class SweepResult:
     categories: dict = field(default_factory=dict)  # name -> (codes, labels)
     lazy: dict = field(default_factory=dict)  # name -> function building the column
     length: int = 0
+    #: function giving the rows' numbers in the whole sweep, of every row or of the rows at
+    #: given positions (None: rows are 0..length-1); a chunk's rows carry their place in the
+    #: sweep, so reductions break ties the same way whether they see the sweep whole, in
+    #: chunks or on a Dask cluster
+    index: Callable[..., np.ndarray] | None = None
+
+    @classmethod
+    def from_rows(cls, columns: dict, units: dict | None = None,
+                  skipped: list | None = None) -> SweepResult:
+        """A result of given columns (name -> sequence), e.g. a reduction's rows; a name in
+        ``units`` becomes a Quantity column in that unit."""
+        from symsys.units import to_quantity
+
+        units = units or {}
+        built, length = {}, None
+        for name, values in columns.items():
+            array = np.asarray(values)
+            length = len(array) if length is None else length
+            if len(array) != length:
+                raise InvalidParameter(f"column {name!r} has {len(array)} rows, not {length}")
+            built[name] = to_quantity(array.astype(float), units[name]) if name in units \
+                else array
+        return cls(built, list(skipped or []), {}, {}, length or 0)
+
+    def row_index(self, positions=None) -> np.ndarray:
+        """The rows' numbers in the whole sweep (see ``index``): every row's, or those of
+        the rows at ``positions``."""
+        if self.index is None:
+            return np.arange(self.length) if positions is None else np.asarray(positions)
+        return self.index() if positions is None else self.index(positions)
 
     def _column(self, name):
         if name not in self.columns:
@@ -47,7 +77,7 @@ class SweepResult:
 
     def __getattr__(self, name):
         if name.startswith("_") or name in ("columns", "categories", "skipped", "lazy",
-                                            "length"):
+                                            "length", "index"):
             raise AttributeError(name)
         try:
             return self._column(name)
@@ -77,19 +107,66 @@ class SweepResult:
             import pandas as pd
         except ImportError:  # pragma: no cover - depends on the environment
             raise InvalidParameter("to_pandas() needs pandas: pip install pandas") from None
+        return pd.DataFrame(self._frame())
+
+    def _differs(self, name: str) -> bool:
+        """Whether a storage-precision column says more than the compute precision."""
+        if name not in self.names or "precision" not in self.names:
+            return False
+        if name in self.categories and "precision" in self.categories:
+            return self.categories[name][1] != self.categories["precision"][1]
+        return bool(np.any(np.asarray(self[name]) != np.asarray(self["precision"])))
+
+    def _frame(self) -> dict:
+        """name (with its unit in brackets) -> magnitudes or labels, for files and pandas."""
         data = {}
         for name in self.names:
             column = self._column(name)
             if hasattr(column, "units"):
-                data[f"{name} [{column.units:~P}]"] = column.magnitude
+                data[f"{name} [{column.units:~P}]"] = np.asarray(column.magnitude)
             else:
-                data[name] = column
-        return pd.DataFrame(data)
+                data[name] = np.asarray(column)
+        return data
+
+    def write(self, path) -> None:
+        """Write the rows to ``path``: ``.csv`` (units in the header, ``latency [s]``) or
+        ``.parquet`` (needs pyarrow: ``pip install "symsys[dask]"``)."""
+        from pathlib import Path
+
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            raise InvalidParameter(f"{str(path)!r}: write .csv or .parquet (by extension)")
+        data = self._frame()
+        if suffix == ".parquet":
+            try:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+            except ImportError:
+                raise InvalidParameter(f"{str(path)!r}: Parquet needs pyarrow: pip install "
+                                       '"symsys[dask]" (or pyarrow)') from None
+            pq.write_table(pa.table({k: pa.array(v) for k, v in data.items()}), path)
+            return
+        import csv
+
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(list(data))
+            columns = [v.tolist() for v in data.values()]
+            writer.writerows(zip(*columns))
 
     def table(self, max_rows: int = 40) -> str:
-        names = [n for n in ("model", "hardware", "precision", "phase", "batch_size", "seq_len",
-                             "latency", "throughput", "bottleneck", "feasible")
-                 if n in self.names] or self.names[:10]  # a user law's sweep: its own columns
+        """The first ``max_rows`` rows as aligned text, with the skipped pairs under them."""
+        shown_names = ["model", "hardware", "precision"]
+        if self._differs("weight_precision"):
+            shown_names.append("weight_precision")
+        if self._differs("kv_precision"):
+            shown_names.append("kv_precision")
+        shown_names += ["phase", "peak", "bandwidth", "capacity", "batch_size", "seq_len",
+                        "latency", "throughput", "bottleneck", "feasible"]
+        names = [n for n in shown_names if n in self.names]
+        if "latency" not in names:  # a user law's sweep, a count: its own columns
+            names = self.names[:12]
         shown = min(len(self), max_rows)
         columns = [self._column(n)[:shown] for n in names]
         rows = [[column[i] for column in columns] for i in range(shown)]

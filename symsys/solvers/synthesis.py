@@ -23,23 +23,24 @@ from symsys.errors import InvalidParameter, UnitError, suggest
 from symsys.kernels import TARGET
 from symsys.solvers import balance, validate
 from symsys.solvers.result import Result, binding
-from symsys.units import format_value, to_magnitude, to_quantity, ureg
+from symsys.units import format_value, parse_quantity, to_magnitude, to_quantity
+
+#: the units a target may be in: a latency, or a rate of steps, tokens or samples
+_TARGET_UNITS = ("s", "1/s", "token/s", "sample/s")
 
 
 def _target(target) -> tuple[str, float]:
     """("latency", seconds) or ("throughput", items per second) from a Quantity or text."""
-    if isinstance(target, str):
-        try:
-            target = ureg.Quantity(target)
-        except Exception:  # pint raises several types for unparsable text
-            raise InvalidParameter(f"target={target!r}: expected a quantity such as '3 ms' or "
-                                   "'1000 token/s'") from None
+    if isinstance(target, str):  # the one text reader the command line uses too
+        target = parse_quantity(target, _TARGET_UNITS, "target", error=InvalidParameter,
+                                wanted="a latency (e.g. '3 ms') or a throughput (e.g. "
+                                       "'20k token/s', '1000 sample/s')")
     if hasattr(target, "magnitude") and (np.ndim(target.magnitude) or not isinstance(
             target.magnitude, numbers.Real) or isinstance(target.magnitude, bool)):
         raise InvalidParameter(f"target={target!r}: expected one number with units, e.g. "
                                "Q_(5, 'ms') (for several targets, call solve once per target)")
-    for output, unit in (("latency", "s"), ("throughput", "1/s"), ("throughput", "token/s"),
-                         ("throughput", "sample/s")):
+    for output, unit in zip(("latency", "throughput", "throughput", "throughput"),
+                            _TARGET_UNITS):
         try:
             value = to_magnitude(target, unit, "target")
         except UnitError:
@@ -257,7 +258,7 @@ class SynthesisSolver:
 
     @validate.keywords
     def solve(self, model, hardware, *, target, lever="memory_bandwidth", batch_size=1,
-              precision="fp16", seq_len=None, phase="decode", weight_precision=None,
+              precision="auto", seq_len=None, phase="decode", weight_precision=None,
               kv_precision=None, efficiency=None, overhead=None, workspace=None,
               logits="last", tensor_parallel=1, link_latency=None) -> SynthesisResult:
         """The value of ``lever`` that meets ``target``, and whether the design is achievable.
@@ -265,7 +266,12 @@ class SynthesisSolver:
         Parameters
         ----------
         model, hardware : registry entries or their names.
-        target : a latency ("3 ms", ``Q_(3, "ms")``) or a throughput ("3000 token/s").
+        target : a latency ("3 ms", ``Q_(3, "ms")``) or a throughput ("3000 token/s",
+            "20k tok/s", "500 samples per second"). Text is read by
+            :func:`symsys.units.parse_quantity`, as the command line reads it: a k/M/G
+            after the number multiplies it, token/sample/sec words are read in any case,
+            unit letters keep their SI case ("3 MS" is megasiemens: an error that suggests
+            "3 ms").
         lever : one of the step law's levers: memory_bandwidth (default), peak_flops,
             memory_efficiency, compute_efficiency, overhead, batch_size, seq_len,
             bytes_per_weight, bytes_per_kv, memory_capacity (the capacity the step needs).

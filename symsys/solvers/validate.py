@@ -122,6 +122,14 @@ def nonnegative_quantity(name: str, value, unit: str) -> float:
     return magnitude
 
 
+def positive_quantity(name: str, value, unit: str) -> float:
+    """A Quantity > 0 in ``unit``'s dimension, as a canonical magnitude."""
+    magnitude = nonnegative_quantity(name, value, unit)
+    if value is None or not magnitude > 0:
+        raise InvalidParameter(f"{name}={value}: must be > 0 (a quantity in {unit})")
+    return magnitude
+
+
 def choice(name: str, value, options) -> str:
     if not isinstance(value, str) or value not in options:  # an array has no single truth
         raise InvalidParameter(f"{name}={value!r}: expected one of {', '.join(map(repr, options))}")

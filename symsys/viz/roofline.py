@@ -91,7 +91,7 @@ def _trajectories(solved, devices, workloads, batch_sizes, precision, efficiency
     return paths
 
 
-def plot_roofline(hardware, workloads=None, precision="fp16", efficiency=None, batch_sizes=None,
+def plot_roofline(hardware, workloads=None, precision="auto", efficiency=None, batch_sizes=None,
                   ax=None, *, batch_size=1, seq_len=None, phase="decode"):
     """Log-log roofline of one device or several, with workloads placed by ``Engine.solve``.
 

@@ -22,7 +22,7 @@ def default_batches(base) -> np.ndarray:
     return np.unique(np.round(np.geomspace(1, top, 80)).astype(int))
 
 
-def plot_streaming(model, hardware, seq_len, batch_sizes=None, precision="fp16", *,
+def plot_streaming(model, hardware, seq_len, batch_sizes=None, precision="auto", *,
                    phase="decode", overlap=True, efficiency=None, ax=None):
     """Layer injection vs compute time over ``batch_sizes`` (default: 1 to past both walls).
     Returns ``(fig, ax)``."""

@@ -15,7 +15,7 @@ from symsys.viz import style
 DEFAULT_BATCHES = tuple(2**k for k in range(11))  # 1 ... 1024
 
 
-def plot_sweep(model, hardware, batch_sizes=None, seq_lens=None, precision="fp16", *,
+def plot_sweep(model, hardware, batch_sizes=None, seq_lens=None, precision="auto", *,
                batch_size=1, seq_len=None, phase="decode", efficiency=None, axes=None):
     """Latency and throughput of ``model`` on one device or several.
 

@@ -1,0 +1,139 @@
+"""Cost and energy per token: ``symsys.CostModel().solve(model, hardware, ...)``.
+
+The step is the one :meth:`Engine.solve` answers (decode or prefill, one device or a
+tensor-parallel group), bound to the cost-and-energy extension of its law
+(:mod:`symsys.laws.economics`): the devices' on-demand price and power over the step's rate.
+Price and power come from the registry (``cloud_price``, ``tdp``) unless given; a device with
+neither source is an error that says what to pass, never a silent zero.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from symsys.errors import InvalidParameter
+from symsys.kernels import LawRef
+from symsys.solvers import COST_LAWS, validate
+from symsys.solvers.inference import STEP_SPECS, InferenceResult
+from symsys.solvers.inputs import step_inputs
+from symsys.solvers.result import Output
+from symsys.solvers.sensitivity import sensitivities
+from symsys.units import parse_quantity
+
+#: readable output names of the cost law, for sensitivities
+OUTPUTS = {"cost": "c_tok", "cost_per_token": "c_tok", "cost_per_million_tokens": "c_tok",
+           "energy": "E_tok", "energy_per_token": "E_tok", "tokens_per_joule": "eta_E"}
+
+
+class CostResult(InferenceResult):
+    """A step with what each token costs in money and energy (plus every step output)."""
+
+    kind = "cost"
+
+    cost_per_token = Output("c_tok", "Rental cost per token (the devices' price / the rate).")
+    energy_per_token = Output("E_tok", "Energy per token (the devices' power / the rate).")
+    tokens_per_joule = Output("eta_E", "Tokens per joule.")
+    power = Output("P_step", "Power the step's devices draw.")
+
+    @property
+    def cost_per_million_tokens(self):
+        """Rental cost per million tokens, USD/Mtoken."""
+        return self.cost_per_token.to("USD/Mtoken")
+
+    @property
+    def price(self):
+        """The price of one device, USD/hour (registry or given)."""
+        return self.quantity("p_dev").to("USD/hour")
+
+    def summary(self) -> dict:
+        return {**super().summary(), "cost_per_million_tokens": self.cost_per_million_tokens,
+                "energy_per_token": self.energy_per_token,
+                "tokens_per_joule": self.tokens_per_joule,
+                "price": self.price, "power": self.power}
+
+    def sensitivities(self, output: str = "cost", uncertainty=None):
+        """Exact elasticities of ``output`` ("cost", "energy", "tokens_per_joule", "latency",
+        or any output of the law) to every lever, price and power included."""
+        return sensitivities(self, OUTPUTS.get(output, output), uncertainty)
+
+    def _repr_tail(self) -> str:
+        return (f" {self.phase} b={self.batch_size}: "
+                f"{self.cost_per_million_tokens:.4g~P}, {self.energy_per_token:.4g~P}"
+                f"{'' if self.feasible else ', INFEASIBLE'}")
+
+
+def _given(name: str, value, unit: str) -> float:
+    """A price or power as given: a Quantity, or text in the one quantity reader's syntax."""
+    if isinstance(value, str):
+        value = parse_quantity(value, unit, name, error=InvalidParameter)
+    return validate.positive_quantity(name, value, unit)
+
+
+def _price(hw, price) -> float:
+    if price is None:
+        if hw.cloud_price is None:
+            raise InvalidParameter(
+                f"{hw.key} has no cloud price in the registry; give one device's price per "
+                "hour: price='2.50 USD/hour' (--price on the command line)")
+        price = hw.cloud_price.hourly
+    return _given("price", price, "USD/s")
+
+
+def _power(hw, power) -> float:
+    if power is None:
+        if hw.tdp is None:
+            raise InvalidParameter(f"{hw.key} has no TDP in the registry; give one device's "
+                                   "power: power='700 W' (--power on the command line)")
+        power = hw.tdp
+    return _given("power", power, "W")
+
+
+def solve(model, hardware, *, price=None, power=None, power_fraction=1.0,
+          **options) -> CostResult:
+    """See :meth:`CostModel.solve`."""
+    inputs = step_inputs(model, hardware, **options)
+    if inputs.model is not None and not hasattr(inputs.model, "shape"):
+        raise InvalidParameter(f"{inputs.model.key}: cost per token applies to transformer "
+                               "steps (a fixed workload yields samples, not tokens)")
+    fraction = validate.fraction("power_fraction", power_fraction)
+    values = {**inputs.values, "p_dev": _price(inputs.hardware, price),
+              "P_dev": _power(inputs.hardware, power), "f_P": fraction, "n_dev": 1}
+    options = {**inputs.options, "price": "given" if price is not None else "registry",
+               "power": "given" if power is not None else "registry (TDP)",
+               "power_fraction": fraction}
+    scenario = dataclasses.replace(inputs, law=LawRef(COST_LAWS[inputs.law.name]),
+                                   values=values, options=options)
+    return CostResult(scenario, scenario.call(STEP_SPECS))
+
+
+class CostModel:
+    """Cost and energy per token of a serving step (``symsys.CostModel().solve``)."""
+
+    @validate.keywords
+    def solve(self, model, hardware, *, batch_size=1, precision="auto", phase="decode",
+              seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
+              logits="last", tensor_parallel=1, link_latency=None, price=None, power=None,
+              power_fraction=1.0) -> CostResult:
+        """Dollars and joules per token of one step, with the step itself.
+
+        Parameters
+        ----------
+        model, hardware, batch_size, precision, phase, seq_len, weight_precision,
+        kv_precision, efficiency, logits, tensor_parallel, link_latency : as
+            :meth:`Engine.solve`.
+        price : Quantity or string (currency per time), one device's price; default the
+            registry's on-demand cloud price (``symsys show DEVICE`` names the cloud and
+            date).
+        power : Quantity or string (W), one device's power; default its TDP.
+        power_fraction : the fraction of ``power`` drawn during the step, in (0, 1];
+            default 1, which makes the energy an upper bound.
+
+        Returns a :class:`CostResult`: ``cost_per_million_tokens``, ``energy_per_token``,
+        ``tokens_per_joule`` and every output of the step; ``.sensitivities("cost")`` gives
+        exact elasticities of cost to every lever, price and power included.
+        """
+        return solve(model, hardware, batch_size=batch_size, precision=precision,
+                     phase=phase, seq_len=seq_len, weight_precision=weight_precision,
+                     kv_precision=kv_precision, efficiency=efficiency, logits=logits,
+                     tensor_parallel=tensor_parallel, link_latency=link_latency, price=price,
+                     power=power, power_fraction=power_fraction)

@@ -1,0 +1,326 @@
+"""The grid of a sweep: planning, blocked evaluation and the columns of any block of it.
+
+A sweep is one :class:`Plan` per step law (decode, prefill, fixed workload), each a 7-D grid
+
+    model x variant x peak x bandwidth x capacity x batch_size x seq_len
+
+where a *variant* is a device with its compute, weight and K/V precisions, and the three
+hypothetical-hardware axes have length 1 unless swept. A plan holds only the small per-axis
+input arrays (the batch axis may be a lazy ``range``), so any rectangular block of the grid
+is evaluated on its own by :func:`evaluate` -- in this process, in chunks, or on a Dask worker
+-- with the same compiled kernel, and :class:`~symsys.solvers.sweep_columns.BlockView` gives
+that block's columns. Plans are
+picklable: a worker fetches the kernel from its own cache by (law, outputs, variant).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from symsys import kernels
+from symsys.errors import InvalidParameter, UnsupportedPrecision, warn_beyond_max_context
+from symsys.registry.hardware import resolve_precision
+from symsys.registry.models import Transformer
+from symsys.solvers import PHASES, STEP_LAWS, validate
+from symsys.solvers.inputs import resolve_hardware, resolve_model, step_inputs
+from symsys.units import to_magnitude
+
+#: result column -> the law output it is (roles are read from the law's card)
+QUANTITIES = {"latency": "latency", "latency_compute": "t_compute",
+              "latency_memory": "t_memory", "arithmetic_intensity": "I",
+              "memory_footprint": "footprint", "flops": "F", "bytes": "Q"}
+#: result column -> the law outputs (or roles) it needs
+COLUMNS = {**{column: (output,) for column, output in QUANTITIES.items()},
+           "throughput": ("rate",), "bottleneck": ("regimes",), "feasible": ("footprint",)}
+AXES = ("model", "variant", "peak", "bandwidth", "capacity", "batch_size", "seq_len")
+#: hypothetical hardware axis -> (the symbol it replaces, or the card role; unit)
+HYPOTHETICAL = {"peak": ("Pi", "FLOP/s"), "bandwidth": ("beta", "B/s"),
+                "capacity": ("capacity", "B")}
+#: the label columns of a variant, in the order of its tuple
+VARIANT_LABELS = ("hardware", "precision", "weight_precision", "kv_precision")
+#: configurations per kernel call: big enough to amortise the call, small enough for cache
+BLOCK = 1 << 16
+
+
+@dataclass
+class Plan:
+    """One law's grid: per-axis inputs as canonical magnitudes, broadcastable to ``shape``."""
+
+    law: object
+    names: tuple
+    variant: str | None
+    card: dict
+    phase: str
+    model_keys: list
+    variants: list  # (hardware, precision, weight_precision, kv_precision)
+    shape: tuple
+    inputs: dict  # symbol -> 7-D array (1 on the axes it does not vary along)
+    batches: object  # np.ndarray or range
+    seqs: np.ndarray  # the seq_len column (0 where none)
+    capacity: np.ndarray  # 7-D, what the footprint is checked against
+    hypothetical: dict = field(default_factory=dict)  # axis -> 1-D magnitudes
+    offset: int = 0  # row number of this plan's first configuration in the whole sweep
+    #: the sweep mixes rates (tokens/s and samples/s): throughput is magnitudes, with a
+    #: throughput_unit column beside it (as the assembled result has)
+    mixed_rates: bool = False
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def kernel(self):
+        return kernels.kernel(self.law, self.names, self.variant)
+
+
+def _listify(value, name: str) -> list:
+    if value is None or isinstance(value, str) or not hasattr(value, "__len__"):
+        return [value]
+    try:
+        len(value)
+    except TypeError:  # a scalar that defines __len__ (a pint Quantity, a 0-d array)
+        return [value]
+    if len(value) == 0:
+        raise InvalidParameter(f"{name}: a sweep axis is empty")
+    return list(value)
+
+
+def _axis(value) -> np.ndarray:
+    array = np.atleast_1d(np.asarray(value))
+    if array.ndim != 1:
+        raise InvalidParameter("sweep axes must be scalars or 1-D arrays")
+    return array
+
+
+def _batch_axis(batch_size):
+    """The batch axis: a validated array, or a ``range`` kept lazy (1e9 batches are 8 GB)."""
+    if isinstance(batch_size, range):
+        if len(batch_size) == 0 or min(batch_size[0], batch_size[-1]) < 1:
+            raise InvalidParameter(f"batch_size={batch_size!r}: expected a non-empty range "
+                                   "of batch sizes >= 1")
+        return batch_size
+    return _axis(validate.positive_int("batch_size", batch_size, array=True))
+
+
+def hypothetical_axis(name: str, value) -> np.ndarray | None:
+    """``peak=``/``bandwidth=``/``capacity=`` as canonical magnitudes (units required)."""
+    if value is None:
+        return None
+    unit = HYPOTHETICAL[name][1]
+    if isinstance(value, str):
+        from symsys.units import parse_quantity
+
+        value = parse_quantity(value, unit, name, error=InvalidParameter)
+    elif isinstance(value, list | tuple):
+        value = [parse_quantity_item(name, v, unit) for v in value]
+        magnitudes = np.asarray(value, dtype=float)
+        return _checked_axis(name, magnitudes, unit)
+    magnitudes = np.asarray(to_magnitude(value, unit, name), dtype=float)
+    return _checked_axis(name, np.atleast_1d(magnitudes), unit)
+
+
+def parse_quantity_item(name: str, value, unit: str) -> float:
+    if isinstance(value, str):
+        from symsys.units import parse_quantity
+
+        value = parse_quantity(value, unit, name, error=InvalidParameter)
+    return float(to_magnitude(value, unit, name))
+
+
+def _checked_axis(name: str, magnitudes: np.ndarray, unit: str) -> np.ndarray:
+    if magnitudes.ndim != 1 or magnitudes.size == 0:
+        raise InvalidParameter(f"{name}: expected a scalar or a non-empty 1-D array")
+    bad = magnitudes[~(np.isfinite(magnitudes) & (magnitudes > 0))]
+    if bad.size:
+        raise InvalidParameter(f"{name}: every value must be finite and > 0 {unit}; got "
+                               f"{bad[0]!r} {unit}")
+    return magnitudes
+
+
+def _wanted(columns) -> tuple[str, ...]:
+    if columns is None:
+        return tuple(COLUMNS)
+    if isinstance(columns, str):
+        columns = [columns]
+    unknown = [c for c in columns if c not in COLUMNS]
+    if unknown or not columns:
+        raise InvalidParameter(f"columns={columns!r}: choose from {', '.join(COLUMNS)}")
+    return tuple(columns)
+
+
+def _variants(devices, precisions, weights, kvs, skipped) -> list:
+    """(device, compute, weight, K/V precision) with each name resolved for the device;
+    devices without the compute precision go to ``skipped`` with the reason."""
+    out = []
+    for hw, asked in itertools.product(devices, precisions):
+        prec = resolve_precision(hw, asked)
+        if prec not in hw.compute.peak_dense:
+            reason = (f"{hw.key} has no {prec} (it has {', '.join(hw.compute.precisions)})")
+            if reason not in skipped:
+                skipped.append(reason)
+            continue
+        for w, kv in itertools.product(weights, kvs):
+            variant = (hw, prec,
+                       prec if w is None else resolve_precision(hw, w, "weight_precision"),
+                       prec if kv is None else resolve_precision(hw, kv, "kv_precision"))
+            if variant not in out:
+                out.append(variant)
+    return out
+
+
+def plan_sweep(*, model, hardware, batch_size, seq_len, precision, phase, weight_precision,
+               kv_precision, efficiency, columns, peak, bandwidth, capacity):
+    """The plans of a sweep (one per step law), the skipped pairs' reasons, the columns."""
+    wanted = _wanted(columns)
+    models = [resolve_model(m) for m in _listify(model, "model")]
+    devices = [resolve_hardware(h) for h in _listify(hardware, "hardware")]
+    precisions = _listify(precision, "precision")
+    weights = _listify(weight_precision, "weight_precision")
+    kvs = _listify(kv_precision, "kv_precision")
+    phases = [validate.choice("phase", p, PHASES) for p in _listify(phase, "phase")]
+    batches = _batch_axis(batch_size)
+    seqs = (None if seq_len is None else
+            _axis(validate.positive_int("seq_len", seq_len, allow_zero=True, array=True)))
+    hypothetical = {name: axis for name, value in
+                    (("peak", peak), ("bandwidth", bandwidth), ("capacity", capacity))
+                    if (axis := hypothetical_axis(name, value)) is not None}
+    skipped: list = []
+    variants = _variants(devices, precisions, weights, kvs, skipped)
+    if not variants:
+        raise UnsupportedPrecision("no device in the sweep has the requested precision: "
+                                   + "; ".join(skipped))
+    plans, offset = [], 0
+    for phase_value in phases:
+        groups: dict = {}
+        for m in models:
+            groups.setdefault(_law_of(m, phase_value), []).append(m)
+        for law, group in groups.items():
+            plan = _plan(law, group, variants, batches, seqs, phase_value, efficiency, wanted,
+                         hypothetical)
+            plan.offset, offset = offset, offset + plan.size
+            plans.append(plan)
+    mixed = len({p.card["units"][p.card["rate"]] for p in plans}) > 1
+    for plan in plans:
+        plan.mixed_rates = mixed and "throughput" in wanted
+    return plans, skipped, wanted
+
+
+def _law_of(model, phase):
+    if isinstance(model, Transformer):
+        return kernels.LawRef(STEP_LAWS[phase])
+    if phase != "decode":
+        raise InvalidParameter(f"{model.key}: phase={phase!r} applies to transformers only")
+    return kernels.LawRef("fixed_workload")
+
+
+def _seq_axis(models, seqs, phase) -> np.ndarray | None:
+    """The context axis of a group (None: no context), after the checks of one prefill."""
+    transformer = isinstance(models[0], Transformer)
+    if phase == "prefill" and transformer:
+        if seqs is None:
+            raise InvalidParameter("phase='prefill' needs seq_len (the prompt length)")
+        if np.any(seqs < 1):
+            raise InvalidParameter(f"seq_len={seqs.tolist()}: a prefill needs prompts of at "
+                                   "least 1 token (0 is allowed for decode only)")
+    if seqs is None or not transformer:
+        return None
+    for m in models:
+        warn_beyond_max_context(m, int(seqs.max()) + (phase == "decode"))
+    return seqs
+
+
+def _grid(array: np.ndarray, axis: int) -> np.ndarray:
+    view = [1] * len(AXES)
+    view[axis] = -1
+    return np.asarray(array, dtype=float).reshape(view)
+
+
+def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypothetical):
+    seq_axis = _seq_axis(models, seqs, phase)
+    ref_seq = None if seq_axis is None else int(seq_axis[0])
+    # inputs come from step_inputs (one per model x variant), so validation and the mapping
+    # from registry to symbols are the single ones in inputs.py
+    scenarios = [[step_inputs(m, hw, precision=p, phase=phase, seq_len=ref_seq,
+                              weight_precision=w, kv_precision=kv, efficiency=efficiency)
+                  for hw, p, w, kv in variants] for m in models]
+    card = scenarios[0][0].card
+    names = _outputs(card, wanted)
+    dense = all(row[0].variant == "dense" for row in scenarios)
+    variant = "dense" if dense else None
+    fn = kernels.kernel(law, names, variant)
+    replaced = {HYPOTHETICAL[a][0] if a != "capacity" else card["capacity"]: a
+                for a in hypothetical}
+    inputs = {}
+    for name in fn.args:
+        if name in ("b", "s"):
+            continue
+        if name in replaced:
+            inputs[name] = _grid(hypothetical[replaced[name]], AXES.index(replaced[name]))
+            continue
+        # one value per model x variant; most vary along one of the two only
+        table = np.array([[s.values[name] for s in row] for row in scenarios], dtype=float)
+        if (table == table[:, :1]).all():
+            table = table[:, :1]
+        elif (table == table[:1]).all():
+            table = table[:1]
+        inputs[name] = table.reshape(table.shape + (1,) * (len(AXES) - 2))
+    capacity = (_grid(hypothetical["capacity"], AXES.index("capacity"))
+                if "capacity" in hypothetical else
+                _grid([s.values[card["capacity"]] for s in scenarios[0]], 1))
+    seq_values = np.zeros(1) if seq_axis is None else seq_axis.astype(float)
+    inputs["s"] = _grid(seq_values, AXES.index("seq_len"))
+    shape = (len(models), len(variants), *(len(hypothetical.get(a, [0]))
+                                           for a in ("peak", "bandwidth", "capacity")),
+             len(batches), len(seq_values))
+    return Plan(law=law, names=names, variant=variant, card=card, phase=phase,
+                model_keys=[m.key for m in models],
+                variants=[(hw.key, p, w, kv) for hw, p, w, kv in variants], shape=shape,
+                inputs=inputs, batches=batches, seqs=seq_values.astype(np.int64),
+                capacity=capacity, hypothetical=hypothetical)
+
+
+def _outputs(card: dict, wanted) -> tuple[str, ...]:
+    """The law outputs the wanted columns need, in the law's order (roles resolved)."""
+    needed = set()
+    for column in wanted:
+        for output in COLUMNS[column]:
+            if output == "regimes":
+                needed |= {term for _, term in card["regimes"]}
+            else:
+                needed.add(card.get(output) or output)
+    return tuple(n for n in card["outputs"] if n in needed)
+
+
+def batch_values(batches, part: slice) -> np.ndarray:
+    sub = batches[part]
+    return np.arange(sub.start, sub.stop, sub.step) if isinstance(sub, range) else sub
+
+
+def _sliced(array: np.ndarray, slices) -> np.ndarray:
+    return array[tuple(s if n > 1 else slice(None) for s, n in zip(slices, array.shape))]
+
+
+def evaluate(plan: Plan, slices: tuple) -> dict:
+    """The law outputs over one rectangular block of the plan's grid (one slice per axis),
+    in calls of about ``BLOCK`` configurations along the batch axis."""
+    fn = plan.kernel()
+    shape = tuple(s.stop - s.start for s in slices)
+    fixed = {name: _sliced(array, slices) for name, array in plan.inputs.items()}
+    batches = batch_values(plan.batches, slices[5]).astype(float)
+    out = {n: np.empty(shape) for n in plan.names}
+    others = math.prod(shape) // shape[5]
+    step = max(1, BLOCK // max(others, 1))
+    with np.errstate(all="ignore"):  # non-finite results are reported just below
+        for start in range(0, shape[5], step):
+            part = slice(start, start + step)
+            fixed["b"] = _grid(batches[part], 5)
+            for name, value in zip(plan.names, fn.raw(*(fixed[a] for a in fn.args))):
+                out[name][:, :, :, :, :, part, :] = value
+    if not all(np.isfinite(out[n]).all() for n in plan.names):
+        raise InvalidParameter("sweep: latency or footprint would be inf or NaN at some points "
+                               "(an input far outside any physical range)")
+    return {n: v.reshape(-1) for n, v in out.items()}
+
