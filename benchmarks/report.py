@@ -204,6 +204,10 @@ def report_sections(results: dict) -> dict:
         parts["chunked"] = _chunked_line(s["chunked"])
     if s.get("explore"):
         parts["explore"] = _explore_table(s["explore"])
+    if s.get("scale"):
+        from measure_scale import scale_table
+
+        parts["scale"] = scale_table(s["scale"])
     if s.get("cold_cli_commands"):
         parts["cold_cli"] = cold_cli_table(s)
     parts["side_by_side"] = side_by_side(s, results["alternatives"])

@@ -61,6 +61,9 @@ def markdown(results: dict) -> str:
                        "and gives the same answer on the smaller grid. Reproduce with "
                        "`benchmarks/run.py --only explore --update JSON`:"), "",
                  "```text", sec["explore"], "```", ""]
+    if "scale" in sec:
+        text += [prose("Many devices and training (reproduce with `benchmarks/run.py --only "
+                       "scale --update JSON`):"), "", "```text", sec["scale"], "```", ""]
     text += [
         "Side by side on the same case, in the same run (ratio = other / symsys):", "",
         "```text", sec["side_by_side"], "```", "",

@@ -35,6 +35,7 @@ from _common import REPO  # noqa: E402
 from measure_cold import COMMANDS, QUICK_COMMANDS, measure_cold  # noqa: E402
 from measure_explore import measure_explore  # noqa: E402
 from measure_inprocess import measure_roofline, measure_scalar  # noqa: E402
+from measure_scale import measure_scale  # noqa: E402
 from measure_startup import measure_cli_breakdown, measure_startup  # noqa: E402
 from measure_sweeps import measure_chunked, measure_memory, measure_sweeps  # noqa: E402
 from report import report, report_sections  # noqa: E402
@@ -78,7 +79,7 @@ def main(argv=None) -> int:
                              "1e10; quick 2e6)")
     parser.add_argument("--no-explore", action="store_true",
                         help="skip the design-space runs (the Dask one takes ~15 min)")
-    parser.add_argument("--only", choices=("explore",),
+    parser.add_argument("--only", choices=("explore", "scale"),
                         help="measure only this section; with --update, merge it into a run")
     parser.add_argument("--update", type=Path, metavar="JSON",
                         help="with --only: the saved run to merge into (rewritten in place)")
@@ -101,6 +102,8 @@ def main(argv=None) -> int:
     quick = args.quick
     explore_numpy = args.explore_numpy or (1e6 if quick else 1e8)
     explore_dask = args.explore_dask or (2e6 if quick else 1e10)
+    if args.only == "scale":
+        return _only_scale(args)
     if args.only:
         return _only_explore(args, explore_numpy, explore_dask)
     repeat = args.repeat or (3 if quick else 7)
@@ -145,6 +148,7 @@ def main(argv=None) -> int:
     sym.update(measure_cold(QUICK_COMMANDS if quick else COMMANDS, cold_repeat))
     step("scalar solve and sensitivities")
     sym.update(measure_scalar(repeat))
+    sym["scale"] = measure_scale(repeat)
     step("compiled roofline and symsys.evaluate")
     sym["roofline"] = measure_roofline(repeat, roofline_points)
     step(f"sweeps {sweep_sizes}")
@@ -186,6 +190,24 @@ def main(argv=None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"\nJSON: {args.json}")
+    return 0
+
+
+def _only_scale(args) -> int:
+    """``--only scale``: the many-device and training figures alone, merged into ``--update``."""
+    if args.update is None:
+        raise SystemExit("--only scale needs --update JSON (the saved run to merge into)")
+    results = json.loads(args.update.read_text())
+    scale = measure_scale(args.repeat or 7)
+    scale["measured"] = {
+        "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "loadavg": os.getloadavg(), "git": git_state(), "cpus": os.cpu_count()}
+    results["symsys"]["scale"] = scale
+    results["figures"] = figures_of(results)
+    results["targets"] = check_targets(results)
+    args.update.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(report_sections(results)["scale"])
+    print(f"\nJSON: {args.update}")
     return 0
 
 

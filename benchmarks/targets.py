@@ -14,6 +14,9 @@ TARGETS = {
     "sweep_1e6_configs_per_s": ("symsys.sweep at 1e6 configurations", ">=", 1e7, "configs/s"),
     "sweep_1e6_latency_configs_per_s": ("decode-roofline sweep (latency) at 1e6", ">=", 3e7,
                                         "configs/s"),
+    "tp8_over_single": ("tensor-parallel solve / single-device solve", "<=", 2.0, "ratio"),
+    "training_solve_us": ("one TrainingModel.solve", "<=", 100.0, "us"),
+    "training_search_ms": ("every parallel configuration of 4096 devices", "<=", 50.0, "ms"),
 }
 
 
@@ -43,6 +46,13 @@ def figures_of(results: dict) -> dict:
         r = s["roofline"]
         f["sweep_1e6_latency_configs_per_s"] = r["sweep_latency_configs_per_s"]
         f["sweep_1e6_latency_configs_per_s_cpu"] = r["points"] / r["sweep_latency_s"]["cpu_median"]
+    scale = s.get("scale")
+    if scale:
+        f["tp8_over_single"] = scale["tp8_over_single"]
+        f["training_solve_us"] = scale["training_solve_s"]["median"] * 1e6
+        f["training_solve_us_cpu"] = scale["training_solve_s"]["cpu_median"] * 1e6
+        f["training_search_ms"] = scale["training_search_s"]["median"] * 1e3
+        f["training_search_ms_cpu"] = scale["training_search_s"]["cpu_median"] * 1e3
     cold = s.get("cold_cli_commands", {}).get("commands", [])
     solver = s.get("cold_sensitivity_solver")
     for e in cold + ([solver] if solver else []):

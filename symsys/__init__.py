@@ -28,6 +28,7 @@ _EXPORTS = {
     "Workload": "symsys.solvers.inputs",
     "ServingModel": "symsys.solvers.serving",
     "CostModel": "symsys.solvers.cost",
+    "TrainingModel": "symsys.solvers.training",
     "sweep": "symsys.solvers.sweep",
     "best": "symsys.solvers.reduce",
     "pareto": "symsys.solvers.reduce",

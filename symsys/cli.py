@@ -13,7 +13,8 @@ import importlib
 import json
 import sys
 
-COMMANDS = ("solve", "serve", "cost", "sweep", "stream", "sensitivity", "synthesize", "derive",
+COMMANDS = ("solve", "serve", "cost", "train", "sweep", "stream", "sensitivity", "synthesize",
+            "derive",
             "zoo", "show", "plot", "validate")
 
 

@@ -336,7 +336,8 @@ def _save(kernel: Kernel) -> None:
 
 def expression_hash(kernel: Kernel) -> str:
     """The hash of the expressions ``kernel`` computes, rebuilt from the laws now (sympy)."""
-    namespace: dict = {}
-    exec(kernel.source.split("\n\n", 1)[0], namespace)  # SPECS, VARIANT, META: plain data
+    # SPECS, VARIANT, META and CONSTANTS are plain data (a constant with no closed form is nan)
+    namespace: dict = {"nan": float("nan"), "inf": float("inf")}
+    exec(kernel.source.split("\n\n", 1)[0], namespace)
     law = _law(namespace["META"]["law"])
     return _expr_hash(*_expressions(law, namespace["SPECS"], namespace["VARIANT"]))

@@ -273,6 +273,18 @@ z_comm = _declare("z_comm", r"z_{comm}", "1",
                   **_flag)
 bytes_act = _declare("bytes_act", r"\mathit{bw}_{act}", "B", "bytes per activation element sent")
 
+# --- parallelism (pipeline stages, tensor-parallel degrees solved from the laws) ---------------
+n_pp = _declare("n_pp", r"p", "1", "pipeline stages the model's layers are split over",
+                lever="pipeline_stages", **_count)
+t_stage = _declare("t_stage", r"t_{\mathrm{stage}}", "s",
+                   "time of one pipeline stage: its share of the step, its collectives, its send")
+t_send = _declare("t_send", r"t_{\mathrm{send}}", "s",
+                  "time to send a microbatch's activations to the next stage (point to point)")
+n_fit = _declare("n_fit", r"n_{\mathrm{fit}}", "1",
+                 "tensor-parallel degree at which the per-device footprint equals the capacity")
+n_fast = _declare("n_fast", r"n^{*}", "1",
+                  "tensor-parallel degree beyond which adding devices slows a memory-bound step")
+
 # --- cost and energy ----------------------------------------------------------------------------
 n_dev = _declare("n_dev", r"n_{dev}", "1", "devices the step occupies")
 P_dev = _declare("P_dev", r"P_{dev}", "W", "power of one device (its TDP, board power)",
@@ -287,6 +299,71 @@ P_step = _declare("P_step", r"P_{step}", "W", "power drawn by the devices of the
 E_tok = _declare("E_tok", r"E_{tok}", "J/token", "energy per token")
 eta_E = _declare("eta_E", r"\eta_{E}", "token/J", "tokens per joule")
 c_tok = _declare("c_tok", r"c_{tok}", "USD/token", "cost per token")
+
+# --- training ------------------------------------------------------------------------------------
+n_t = _declare("n_t", r"n_{t}", "1", "tensor-parallel degree", lever="tensor_parallel", **_count)
+n_p = _declare("n_p", r"n_{p}", "1", "pipeline-parallel stages", lever="pipeline_parallel",
+               **_count)
+n_dp = _declare("n_dp", r"n_{d}", "1", "data-parallel replicas", lever="data_parallel",
+                **_count)
+v_il = _declare("v_il", r"v", "1", "model chunks per pipeline stage (interleaved schedule)",
+                lever="interleave", **_count)
+B_g = _declare("B_g", r"B", "1", "global batch: sequences per iteration",
+               lever="global_batch_size", **_count)
+z_fa = _declare("z_fa", r"z_{fa}", "1",
+                "1 with fused (flash) attention: the causal half of the s x s scores computed, "
+                "none stored; 0: the full masked square computed and stored", **_flag)
+A_fwd = _declare("A_fwd", r"A_{fwd}", "B",
+                 "activation bytes one layer's forward writes per microbatch (per device)")
+r_sel = _declare("r_sel", r"r_{sel}", "1", "1 with selective activation recomputation", **_flag)
+r_full = _declare("r_full", r"r_{full}", "1", "1 with full activation recomputation", **_flag)
+z_sp = _declare("z_sp", r"z_{sp}", "1", "1 with sequence parallelism", **_flag)
+z_il = _declare("z_il", r"z_{il}", "1", "1 with an interleaved schedule (v > 1)", **_flag)
+f_w = _declare("f_w", r"f_{w}", "1", "1 if weights are sharded over data parallel (ZeRO-3)",
+               **_flag)
+f_gr = _declare("f_gr", r"f_{g}", "1",
+                "1 if gradients are sharded over data parallel (ZeRO-2 and 3)", **_flag)
+f_opt = _declare("f_opt", r"f_{o}", "1",
+                 "1 if optimizer states are sharded over data parallel (ZeRO-1, 2 and 3)",
+                 **_flag)
+bytes_g = _declare("bytes_g", r"\mathit{bw}_{g}", "B", "bytes per gradient element")
+bytes_o = _declare("bytes_o", r"\mathit{bw}_{o}", "B",
+                   "optimizer state bytes per parameter (Adam: fp32 master, m and v, 12)")
+bytes_u = _declare("bytes_u", r"\mathit{bw}_{u}", "B",
+                   "bytes one optimizer step reads and writes per parameter")
+z_dp = _declare("z_dp", r"z_{dp}", "1",
+                "1 if the data-parallel gradient reduction overlaps the backward pass", **_flag)
+D_tok = _declare("D_tok", r"D", "token", "tokens to train on")
+F_fwd = _declare("F_fwd", r"F_{fwd}", "FLOP", "forward FLOPs of one iteration (whole model)")
+F_attn = _declare("F_attn", r"F_{attn}", "FLOP",
+                  "attention-score FLOPs of one iteration's forward (QK^T and AV)")
+F_mod = _declare("F_mod", r"F_{model}", "FLOP",
+                 "model FLOPs of one iteration: forward and backward, no recomputation")
+F_hw = _declare("F_hw", r"F_{hw}", "FLOP",
+                "hardware FLOPs of one iteration: model FLOPs plus recomputation")
+m_mb = _declare("m_mb", r"m", "1", "microbatches per pipeline per iteration")
+N_dev = _declare("N_dev", r"N_{dev}", "param",
+                 "parameters one device holds (its stage, its TP share)")
+t_mb = _declare("t_mb", r"t_{mb}", "s", "one microbatch through one stage, forward and backward")
+t_tp = _declare("t_tp", r"t_{tp}", "s",
+                "tensor-parallel all-reduces of one microbatch on one stage")
+t_pp = _declare("t_pp", r"t_{pp}", "s", "pipeline sends of one microbatch on one stage")
+t_dp = _declare("t_dp", r"t_{dp}", "s", "data-parallel gradient all-reduce not hidden")
+t_opt = _declare("t_opt", r"t_{opt}", "s", "optimizer step")
+t_bub = _declare("t_bub", r"t_{bubble}", "s", "pipeline bubble: stages idle at fill and drain")
+t_work = _declare("t_work", r"t_{work}", "s",
+                  "microbatch compute and memory time of an iteration")
+t_comms = _declare("t_comms", r"t_{comm}", "s", "communication time of an iteration, not hidden")
+U_mfu = _declare("U_mfu", r"\mathrm{MFU}", "1", "model FLOPs utilisation (no recomputation)")
+U_hfu = _declare("U_hfu", r"\mathrm{HFU}", "1",
+                 "hardware FLOPs utilisation (with recomputation)")
+M_state = _declare("M_state", r"M_{state}", "B",
+                   "weights, gradients and optimizer states per device")
+M_acts = _declare("M_acts", r"M_{acts}", "B",
+                  "activations held per device for the backward pass (first pipeline stage)")
+A_layer = _declare("A_layer", r"A_{layer}", "B", "activations one layer keeps per microbatch")
+T_train = _declare("T_train", r"T_{train}", "s", "time to train on D tokens")
+H_dev = _declare("H_dev", r"H_{dev}", "s", "device-time to train on D tokens (devices x time)")
 
 # --- rates and drifts derived for the solvers ---------------------------------------------------
 R_s = _declare("R_s", r"R_{s}", "sample/s", "samples processed per second")

@@ -226,3 +226,15 @@ def test_readme_accuracy_section_is_generated():
     tool = runpy.run_path(str(Path(__file__).resolve().parents[1] / "tools/readme_accuracy.py"))
     assert tool["readme_section"]() == tool["accuracy_markdown"](), (
         "README accuracy section is stale: run `python tools/readme_accuracy.py`")
+
+
+def test_bf16_and_fp16_share_a_profile_where_they_share_a_peak():
+    bf16 = profile_for("A100", "bf16")
+    fp16 = profile_for("A100", "fp16")
+    assert (bf16.eta_c, bf16.eta_m, bf16.t_o) == (fp16.eta_c, fp16.eta_m, fp16.t_o)
+    assert bf16.precision == "bf16" and "transferred from fp16 to bf16" in bf16.provenance
+    # nothing else transfers: fp8 runs other kernels; a device without a profile has none
+    with pytest.raises(InvalidParameter, match="no calibration profile for H100 at fp8"):
+        profile_for("H100", "fp8")
+    with pytest.raises(InvalidParameter, match="no calibration profile for B200 at bf16"):
+        profile_for("B200", "bf16")

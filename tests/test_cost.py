@@ -94,3 +94,61 @@ def test_cli_cost(capsys):
     assert main(["cost", "Llama3_8B", "H100", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["c_tok"] == pytest.approx(15.30e-6, rel=1e-3)
+
+
+def test_sweep_cost_columns_equal_the_cost_model():
+    columns = ["latency", "feasible", "cost_per_token", "energy_per_token", "tokens_per_joule"]
+    r = symsys.sweep("Llama3_8B", ["H100", "B200"], batch_size=[1, 256], seq_len=1024,
+                     columns=columns)
+    data = r.to_dict()["columns"]
+    for i, (hw, b) in enumerate(zip(data["hardware"], data["batch_size"])):
+        one = CostModel().solve("Llama3_8B", hw, batch_size=b, seq_len=1024)
+        assert data["cost_per_token"][i] == pytest.approx(one.cost_per_token.m_as("USD/token"),
+                                                          rel=1e-12)
+        assert data["energy_per_token"][i] == pytest.approx(
+            one.energy_per_token.m_as("J/token"), rel=1e-12)
+    # cost is not computed unless asked for: a sweep of unpriced devices still works
+    assert "cost_per_token" not in symsys.sweep("Llama3_8B", "MI300X").to_dict()["columns"]
+    with pytest.raises(InvalidParameter, match="MI300X has no cloud price"):
+        symsys.sweep("Llama3_8B", "MI300X", columns=["cost_per_token"])
+    with pytest.raises(InvalidParameter, match="need a cost or energy column"):
+        symsys.sweep("Llama3_8B", "H100", price="2 USD/hour")
+
+
+def test_pareto_of_latency_and_cost():
+    r = symsys.sweep("Llama3_70B", ["H100", "H200", "B200"], batch_size=range(1, 65),
+                     seq_len=2048, columns=["latency", "feasible", "cost_per_token"])
+    front = symsys.pareto(r, objectives={"latency": "min", "cost_per_token": "min"},
+                          where=["feasible"]).to_dict()["columns"]
+    # on the front, latency rises exactly where cost falls
+    latency, cost = front["latency"], front["cost_per_token"]
+    order = sorted(range(len(latency)), key=latency.__getitem__)
+    assert all(cost[a] > cost[b] for a, b in zip(order, order[1:]))
+    # Llama-3-70B fp16 (141 GB) fits a B200 and an H200 alone, not an H100 (80 GiB)
+    assert set(front["hardware"]) <= {"H200", "B200"}
+
+
+def test_cli_sweep_cost(capsys):
+    assert main(["sweep", "Llama3_8B", "H100", "--cost", "--batch-size", "256"]) == 0
+    assert "0.05989 USD/Mtokens" in capsys.readouterr().out
+    assert main(["sweep", "Llama3_8B", "H100", "--price", "2 USD/hour"]) == 1
+    assert "--price/--power apply with --cost" in capsys.readouterr().err
+
+
+def test_price_is_a_sweep_axis_and_cost_is_linear_in_it():
+    r = symsys.sweep("Llama3_8B", "MI300X", batch_size=[1, 8], columns=["cost_per_token"],
+                     price=Q_([1.0, 2.0, 4.0], "USD/hour"), power="750 W")
+    data = r.to_dict()["columns"]
+    assert data["price"] == pytest.approx([1 / 3600] * 2 + [2 / 3600] * 2 + [4 / 3600] * 2)
+    one = CostModel().solve("Llama3_8B", "MI300X", batch_size=8, price="4 USD/hour",
+                            power="750 W")
+    assert data["cost_per_token"][5] == pytest.approx(one.cost_per_token.m_as("USD/token"),
+                                                      rel=1e-12)
+    assert data["cost_per_token"][5] == pytest.approx(4 * data["cost_per_token"][1])
+
+
+def test_cli_price_range(capsys):
+    assert main(["sweep", "Llama3_8B", "MI300X", "--cost", "--price", "1:3:1USD/hour",
+                 "--power", "750 W", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["columns"]
+    assert rows["price"] == pytest.approx([1 / 3600, 2 / 3600, 3 / 3600])

@@ -90,8 +90,14 @@ def test_shipped_kernels_are_current():
         "compiler changed)")
     files = sorted(shipped[0].glob("*.kernel"))
     assert len(files) > 100
-    # each records the hash of its expressions: recompute a spread of them from the laws now
-    for path in files[::7]:
+    # each records the hash of its expressions: recompute a spread of them from the laws now.
+    # Kernels of laws outside the package's registry (the fastest-degree variants of the
+    # parallel laws) are keyed by that very hash, so a stale one can never be looked up.
+    from symsys.laws import ALL
+
+    builtin = [p for p in files if p.name.split(".")[0] in ALL]
+    assert len(builtin) > 100
+    for path in builtin[::7]:
         kernel = kernels._from_source(path.stem, path.read_text(), str(path))
         recorded = kernel.source.split("EXPR_HASH = ")[1].split("\n")[0].strip("'")
         assert kernels.expression_hash(kernel) == recorded, path.name

@@ -209,6 +209,16 @@ def law_points(draw, name: str):
         bytes_a=draw(st.sampled_from([1, 2])), z_ovl=draw(st.sampled_from([0, 1])),
         n_dev=draw(st.integers(1, 16)), P_dev=draw(st.floats(10, 1500)),
         f_P=draw(efficiency), p_dev=draw(st.floats(0.1, 20)) / 3600,
+        n_pp=draw(st.sampled_from([1, 2, 4])),
+        n_t=draw(st.sampled_from([1, 2, 8])), n_p=draw(st.sampled_from([1, 4, 8])),
+        n_dp=draw(st.sampled_from([1, 2, 64])), v_il=draw(st.sampled_from([1, 3])),
+        B_g=draw(st.sampled_from([64, 512, 1536])), z_fa=draw(st.sampled_from([0, 1])),
+        r_sel=draw(st.sampled_from([0, 1])), r_full=draw(st.sampled_from([0, 1])),
+        z_sp=draw(st.sampled_from([0, 1])), z_il=draw(st.sampled_from([0, 1])),
+        f_w=draw(st.sampled_from([0, 1])), f_gr=draw(st.sampled_from([0, 1])),
+        f_opt=draw(st.sampled_from([0, 1])), bytes_g=draw(st.sampled_from([2, 4])),
+        bytes_o=12, bytes_u=28, z_dp=draw(st.sampled_from([0, 1])),
+        D_tok=10 ** draw(log(9, 13)),
     )
     values.setdefault("h_kv", shape.kv_heads)  # MLA shapes name their K/V heads too
     values["j_0"] = draw(st.integers(1, 2048))

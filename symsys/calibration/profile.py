@@ -8,6 +8,7 @@ place of the shipped one. Solvers read ``eta_c``, ``eta_m`` and ``t_o`` (seconds
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -185,8 +186,22 @@ def detach(device, precision: str = "fp16", law: str = "roofline") -> None:
     _ATTACHED.pop((Hardware[device].key, precision, law), None)
 
 
-def profile_for(device, precision: str = "fp16", law: str = "roofline") -> CalibrationProfile:
-    """The attached or shipped profile of ``device`` (a Device or name) at ``precision``.
+#: bf16 and fp16 are the same tensor-core instructions at the same rate on every device that
+#: has both at one peak: a profile fitted at one applies at the other (the transfer is stated
+#: in the profile's provenance). Nothing else transfers: fp8, int8 and weight-only formats run
+#: other kernels, and a PCIe part has other clocks and bandwidth than its SXM twin.
+TENSOR_CORE_TWINS = {"bf16": "fp16", "fp16": "bf16"}
+
+
+def _same_rate(hw, precision: str, twin: str) -> bool:
+    peaks = hw.compute.peak_dense
+    return precision in peaks and twin in peaks and peaks[precision] == peaks[twin]
+
+
+def profile_for(device, precision: str = "fp16", law: str = "roofline",
+                transfer: bool = True) -> CalibrationProfile:
+    """The attached or shipped profile of ``device`` (a Device or name) at ``precision``;
+    with ``transfer``, a bf16 or fp16 profile stands for the other (``TENSOR_CORE_TWINS``).
 
     ``law="roofline"`` (default) gives the parameters of the max() roofline the solvers
     evaluate; ``"smooth"`` and ``"gemm"`` the profiles of those laws. The error names every
@@ -194,12 +209,24 @@ def profile_for(device, precision: str = "fp16", law: str = "roofline") -> Calib
     """
     from symsys.registry.hardware import Hardware
 
-    key = Hardware[device].key
+    hw = Hardware[device]
+    key = hw.key
     if (key, precision, law) in _ATTACHED:
         return _ATTACHED[(key, precision, law)]
     path = shipped_path(key, precision, law)
     if path.exists():
         return CalibrationProfile.load(path)
+    twin = TENSOR_CORE_TWINS.get(precision)
+    if transfer and twin is not None and _same_rate(hw, precision, twin):
+        try:
+            source = profile_for(hw, twin, law, transfer=False)
+        except InvalidParameter:
+            source = None
+        if source is not None:
+            return dataclasses.replace(
+                source, precision=precision,
+                provenance=f"{source.provenance}; transferred from {twin} to {precision}: "
+                           f"{key} runs both on the same tensor-core kernels at the same peak")
     available = sorted({(p.device, p.precision) for p in shipped()}
                        | {(d, p) for d, p, _ in _ATTACHED})
     raise InvalidParameter(

@@ -9,7 +9,8 @@ from symsys.solvers import PHASES
 
 def add_step_arguments(parser, phase=True):
     parser.add_argument("model", help="model name, alias or Hugging Face id (symsys zoo models)")
-    parser.add_argument("hardware", help="device name or alias (symsys zoo hardware)")
+    parser.add_argument("hardware", help="device or system name or alias (symsys zoo hardware, "
+                                         "symsys zoo systems)")
     parser.add_argument("--batch-size", "-b", type=int, default=1, help="sequences (default 1)")
     parser.add_argument("--precision", "-p", default="auto",
                         help="compute precision (default auto: the device's native 16-bit format)")
@@ -23,6 +24,9 @@ def add_step_arguments(parser, phase=True):
     parser.add_argument("--kv-precision", default=None, help="K/V cache precision")
     parser.add_argument("--tp", "--tensor-parallel", dest="tensor_parallel", type=int,
                         default=1, help="devices the model is split over (tensor parallel)")
+    parser.add_argument("--pp", "--pipeline-parallel", dest="pipeline_parallel", type=int,
+                        default=1, help="pipeline stages the layers are split over, each a "
+                                        "tensor-parallel group (solve only)")
     parser.add_argument("--logits", choices=("last", "all"), default="last", type=str.lower,
                         help="prefill: logits at the last prompt position (serving engines, "
                              "default) or at all of them")
@@ -54,6 +58,9 @@ def step_options(args) -> dict:
                    tensor_parallel=args.tensor_parallel)
     if hasattr(args, "phase"):
         options["phase"] = args.phase
+    # only when asked: a solver without pipelines then names the option it lacks
+    if getattr(args, "pipeline_parallel", 1) != 1:
+        options["pipeline_parallel"] = args.pipeline_parallel
     return options
 
 

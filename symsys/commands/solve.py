@@ -8,7 +8,9 @@ HELP = "latency, throughput and bottleneck of one inference step (decode or pref
 EXAMPLES = """  symsys solve Llama3_8B H100
   symsys solve Llama3_8B A100 --batch-size 64 --seq-len 2048
   symsys solve GPT3 H100 --json
-  symsys solve Llama3_70B H200 --phase prefill --seq-len 4096 --weight-precision int8"""
+  symsys solve Llama3_70B H200 --phase prefill --seq-len 4096 --weight-precision int8
+  symsys solve Llama3_70B DGX_H100 --tp 8
+  symsys solve Llama3_70B DGX_H100 --tp 4 --pp 2"""
 
 
 def add_arguments(parser):
@@ -26,14 +28,11 @@ def run(args):
                else "no cached context (weights-only roofline)" if r.phase == "decode"
                and args.seq_len is None else f"seq_len {r.inputs.values.get('s')}")
     fields = dict(
-        Model=f"{r.model.name} ({r.model.key})", Hardware=f"{r.hardware.name} ({r.hardware.key})",
+        Model=f"{r.model.name} ({r.model.key})", Hardware=_hardware(r),
         Step=f"{r.phase}, batch {r.batch_size}, {_precision(r)}, {context}",
         Latency=r.latency, Bottleneck=r.bottleneck, Throughput=r.throughput,
         Compute_time=r.latency_compute, Memory_time=r.latency_memory,
-        **({"Communication_time": r.quantity("t_comm"),
-            "Tensor_parallel": f"{r.scenario.values['n_g']} devices, "
-                               f"{r.quantity('beta_x').to('GB/s'):.4g~P} per direction"}
-           if "t_comm" in r.raw else {}),
+        **(_parallel(r) if "t_comm" in r.raw else {}),
         Intensity=r.arithmetic_intensity, Ridge_point=r.ridge_point,
         Memory_footprint=r.memory_footprint, Capacity=r.memory_capacity,
         Feasible=r.feasible if r.feasible else f"no: {r.reason}",
@@ -48,6 +47,29 @@ def run(args):
     if args.derivation:
         text += "\n\n" + r.derivation()
     return text, r.to_dict()
+
+
+def _hardware(r) -> str:
+    device = f"{r.hardware.name} ({r.hardware.key})"
+    system = r.system
+    return device if system is None else f"{system.name} ({system.key}): {r.devices} x {device}"
+
+
+def _parallel(r) -> dict:
+    """The communication lines of a tensor- or pipeline-parallel step."""
+    v = r.scenario.values
+    fields = {"Communication_time": r.quantity("t_comm"),
+              "Tensor_parallel": f"{v['n_g']} devices, "
+                                 f"{r.quantity('beta_x').to('GB/s'):.4g~P} per direction"}
+    if "n_pp" in v:
+        stage, send = r.quantity("t_stage").to("ms"), r.quantity("t_send").to("us")
+        fields["Pipeline_parallel"] = f"{v['n_pp']} stages of {stage:.4g~P}, sends {send:.4g~P}"
+    fastest = r.fastest_tensor_parallel_exact
+    fields.update(Min_tensor_parallel=r.min_tensor_parallel or "none in the fast domain",
+                  Fastest_tensor_parallel=f"{r.fastest_tensor_parallel}" + (
+                      f" (closed form n* = {fastest:.4g})" if fastest is not None
+                      else " (no link latency: every device helps)"))
+    return fields
 
 
 def _precision(r) -> str:

@@ -16,6 +16,8 @@ EXAMPLES = """  symsys sweep Llama3_8B A100,H100,B200 --batch-size 1,8,64,512
   symsys sweep Llama3_8B H100 -b 1:513 --best throughput --pareto latency,throughput
   symsys sweep Llama3_70B H100 --bandwidth 1:10:0.25TB/s --capacity 80,141,192,288GiB \\
       --where "latency <= 20 ms" --pareto bandwidth:min,capacity:min
+  symsys sweep Llama3_70B H100,H200,B200 -b 1:513 -s 2048 --cost \\
+      --where "latency <= 20 ms" --pareto latency,cost_per_token
   symsys sweep Llama3_8B,Llama3_70B H100 -b 1:100001 --bandwidth 1:8:0.5TB/s \\
       --backend dask --best throughput --out best.parquet
 
@@ -121,6 +123,15 @@ def add_arguments(parser):
         parser.add_argument(f"--{name}", default=None,
                             help=f"hypothetical {name} replacing every device's, as a sweep "
                                  f"axis: a list or START:STOP:STEP UNIT, e.g. {example}")
+    parser.add_argument("--cost", action="store_true",
+                        help="add cost_per_token, energy_per_token and tokens_per_joule "
+                             "(each device's on-demand cloud price and TDP, or --price/--power)")
+    parser.add_argument("--price", default=None,
+                        help="with --cost: one device's price replacing every device's, as a "
+                             "sweep axis: a list or START:STOP:STEP UNIT, e.g. "
+                             "'1:4:0.5USD/hour'")
+    parser.add_argument("--power", default=None,
+                        help="with --cost: one device's power for every device, e.g. '700 W'")
     parser.add_argument("--where", action="append", default=None, metavar="CONDITION",
                         help="row condition for the reductions, repeatable, e.g. "
                              "'latency <= 20 ms' (the feasible rows are always required)")
@@ -147,6 +158,20 @@ def add_arguments(parser):
     parser.add_argument("--rows", type=int, default=40, help="rows to print (text output)")
 
 
+def _economics(args) -> dict:
+    """--cost: the default columns plus cost and energy, priced and powered as given."""
+    if not args.cost:
+        if args.price is not None or args.power is not None:
+            from symsys.errors import InvalidParameter
+
+            raise InvalidParameter("--price/--power apply with --cost")
+        return {}
+    from symsys.solvers.sweep_grid import DEFAULT_COLUMNS, ECONOMICS
+
+    price = None if args.price is None else quantities(args.price, "--price")
+    return {"columns": [*DEFAULT_COLUMNS, *ECONOMICS], "price": price, "power": args.power}
+
+
 def run(args):
     from symsys.errors import InvalidParameter
     from symsys.registry import Hardware
@@ -169,6 +194,7 @@ def run(args):
                       quantities(getattr(args, name), f"--{name}")
                       for name in ("peak", "bandwidth", "capacity")},
                    backend=args.backend, scheduler=args.scheduler,
+                   **_economics(args),
                    chunk_size=args.chunk_size if (reducing or args.backend == "dask") else None,
                    progress=progress)
     if not reducing:

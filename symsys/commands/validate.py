@@ -8,7 +8,8 @@ HELP = "compare predictions with measured kernel times (shipped Vidur data, or -
 EXAMPLES = """  symsys validate
   symsys validate --json
   symsys validate --data path/to/profiles/      # <gpu>__<model>.csv in Vidur's format
-  symsys validate --lomo                        # add leave-one-model-out cross-validation"""
+  symsys validate --lomo                        # add leave-one-model-out cross-validation
+  symsys validate --training                    # training iterations vs Megatron (Table 5)"""
 
 
 def add_arguments(parser):
@@ -16,6 +17,9 @@ def add_arguments(parser):
                         help="a <gpu>__<model>.csv file or a folder of them (Vidur format)")
     parser.add_argument("--lomo", action="store_true",
                         help="also fit leave-one-model-out and report held-out errors")
+    parser.add_argument("--training", action="store_true",
+                        help="training iterations against Korthikanti et al. 2022 (Megatron "
+                             "GPT 22B-1T on A100), beside Calculon's predictions")
     parser.add_argument("--law", action="append", default=None,
                         help="calibrated law(s) to report: roofline, smooth, gemm (default all)")
 
@@ -24,6 +28,11 @@ def run(args):
     from symsys.calibration import LAWS, cross_validation, load_vidur, report
     from symsys.errors import InvalidParameter
 
+    if args.training:
+        from symsys.solvers import training_validation
+
+        data = training_validation.report()
+        return training_validation.render(data), data
     laws = tuple(args.law or LAWS)
     unknown = [law for law in laws if law not in LAWS]
     if unknown:

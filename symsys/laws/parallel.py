@@ -1,4 +1,5 @@
-"""Tensor parallelism: a step's law on one of n devices, by substitution into the step law.
+"""Tensor and pipeline parallelism: a step's law on one of many devices, by substitution into
+the step law.
 
 Megatron-style tensor parallelism (Shoeybi et al., "Megatron-LM", arXiv:1909.08053) splits
 every attention layer by heads and every MLP by columns then rows, and the embedding and LM
@@ -11,16 +12,37 @@ ring all-reduce. Communication waits for the computation that produces it unless
 is given (z_comm = 1): the step takes max(t_compute, t_memory) + t_comm, or the largest of the
 three. The single-device step law is not retyped: its definitions are taken with each model
 summary divided by the degree, and its T with the communication term added.
+
+Pipeline parallelism (GPipe, Huang et al., arXiv:1811.06965; in inference as vLLM and
+TensorRT-LLM run it) splits the layers into p stages of L/p layers, each stage a
+tensor-parallel group of n devices: a stage holds, reads and computes 1/p of the step, and
+sends its microbatch's n_tok x d activations to the next stage point to point (the
+collectives law's t_P2P). One microbatch crosses the p stages in sequence with p - 1 sends:
+that is the latency of a token. With p microbatches of b sequences in flight every stage is
+busy, one microbatch leaves the pipeline every T / p, and each stage holds the K/V of all p
+microbatches for its layers.
+
+Two degrees follow from the tensor-parallel law by calculus (its ``derived`` results): the
+degree at which the per-device footprint equals the capacity (the fewest devices that hold
+the model), and the degree at which the shrinking weight read and the growing all-reduce
+latency balance (dT/dn = 0 with alpha > 0: beyond it more devices make a memory-bound step
+slower).
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 
-from symsys.laws.base import Law
+from symsys.laws.base import Derived, Law
 from symsys.laws.collectives import collectives
 from symsys.laws.inference import decode, prefill
 from symsys.symbols import (
+    C_mem,
+    L,
+    M,
+    M_kv,
     N_dense,
     N_embed,
     N_expert,
@@ -35,12 +57,18 @@ from symsys.symbols import (
     e_kv,
     h_kv,
     m_c,
+    n_fast,
+    n_fit,
     n_g,
+    n_pp,
     n_tok,
     t_ar,
     t_comm,
     t_compute,
     t_memory,
+    t_p2p,
+    t_send,
+    t_stage,
     z_comm,
 )
 
@@ -50,20 +78,54 @@ PER_DEVICE = {N_dense: N_dense / n_g, N_expert: N_expert / n_g, N_embed: N_embed
               N_total: N_total / n_g, d: d / n_g, a_dec: a_dec / n_g, a_attn: a_attn / n_g,
               e_kv: e_kv / sp.Min(n_g, h_kv)}
 
-# two all-reduces of the step's activations (n_tok x d elements) per layer
-_ALL_REDUCES = 2 * collectives.expr(t_ar).xreplace({m_c: bytes_act * n_tok * d})
+#: what one of p pipeline stages holds and does: L/p of the layers, so 1/p of every weight,
+#: attention FLOP and K/V byte; the embedding and LM head are counted as 1/p each (balanced
+#: stages: the first and last stage carry them in practice, with fewer layers)
+PER_STAGE = {N_dense: N_dense / n_pp, N_expert: N_expert / n_pp, N_embed: N_embed / n_pp,
+             N_total: N_total / n_pp, d: d / n_pp, a_dec: a_dec / n_pp, a_attn: a_attn / n_pp,
+             e_kv: e_kv / n_pp, L: L / n_pp}
+
+# what a step sends: its activations, n_tok x d elements (the message every collective here
+# carries; the full d, since every device of a tensor-parallel group ends with all of it)
+_ACTIVATIONS = {m_c: bytes_act * n_tok * d}
+# two all-reduces of the step's activations per layer
+_ALL_REDUCES = 2 * collectives.expr(t_ar).xreplace(_ACTIVATIONS)
+
+#: the closed forms hold where each device has its share of the K/V heads (n <= h_kv)
+_SHARED_HEADS = {sp.Min(n_g, h_kv): n_g}
+
+#: fewest devices whose per-device footprint fits: footprint(n) = capacity, solved for n
+FITTING_DEGREE = Derived.balance(n_fit, M, C_mem, n_g, given=_SHARED_HEADS)
+
+
+def _fastest_degree(law: Law) -> sp.Expr:
+    """Solve d(t_memory + t_comm)/dn = 0 for n: the weight read falls as 1/n, each ring
+    all-reduce's 2 (n - 1) latency steps grow with n; the positive root is the optimum."""
+    time = (law.expr(t_memory) + law.expr(t_comm)).xreplace(_SHARED_HEADS)
+    roots = [r for r in sp.solve(sp.diff(time, n_g), n_g) if not r.could_extract_minus_sign()]
+    if len(roots) != 1:
+        raise ValueError(f"{law.name}: d(t_memory + t_comm)/dn = 0 has roots {roots}")
+    return roots[0]
+
+
+#: the degree beyond which a memory-bound step gets slower (infinite when alpha = 0)
+FASTEST_DEGREE = Derived(n_fast, _fastest_degree,
+                         solves=(sp.Derivative(t_memory + t_comm, n_g), sp.Integer(0)),
+                         unknown=n_g, given=_SHARED_HEADS)
+
+# the roofline's time of a step, and with a communication term that waits for it (z = 0) or
+# overlaps it (z = 1)
+_ROOFLINE_TIME = sp.Max(t_compute, t_memory)
+_WITH_COMM = sp.Max(t_compute, t_memory, t_comm) + (1 - z_comm) * sp.Min(_ROOFLINE_TIME, t_comm)
 
 
 def tensor_parallel(step: Law, name: str, title: str) -> Law:
     """``step`` on one of n_g devices of a tensor-parallel group."""
-    compute_or_memory = sp.Max(t_compute, t_memory)
-    with_comm = (sp.Max(t_compute, t_memory, t_comm)
-                 + (1 - z_comm) * sp.Min(compute_or_memory, t_comm))
     definitions = []
     for output, rhs in step.definitions:
         if output == T:  # the roofline's time, plus the collectives
-            definitions.append((t_comm, step.symbol("L") * _ALL_REDUCES))
-            rhs = rhs.xreplace({compute_or_memory: with_comm})
+            definitions.append((t_comm, L * _ALL_REDUCES))
+            rhs = rhs.xreplace({_ROOFLINE_TIME: _WITH_COMM})
         definitions.append((output, rhs.xreplace(PER_DEVICE)))
     return Law(
         name=name, title=title,
@@ -72,19 +134,80 @@ def tensor_parallel(step: Law, name: str, title: str) -> Law:
                  "share of the K/V heads, and all-reduces the activations twice per layer."),
         inputs=(*step.inputs, n_g, beta_x, alpha_x, h_kv, bytes_act, z_comm),
         definitions=tuple(definitions),
-        derived=step.derived,
+        derived=(*step.derived, FITTING_DEGREE),
         regimes=(*step.regimes, ("Communication", t_comm)),
         defaults={**step.defaults, alpha_x: sp.Integer(0), z_comm: sp.Integer(0)},
         notes=(*step.notes,
                "Tensor parallelism: n must divide h_kv when n <= h_kv; beyond h_kv each device "
                "replicates one K/V head. Communication is the ring all-reduce of the "
                "collectives law; overlap with computation is an option (z_comm), off by "
-               "default because a layer's all-reduce waits for the GEMM that produces it."),
+               "default because a layer's all-reduce waits for the GEMM that produces it.",
+               "n_fit holds for n <= h_kv (each device its share of the K/V heads). The "
+               "degree beyond which a memory-bound step gets slower, n* = root of "
+               "d(t_memory + t_comm)/dn = 0, is derived on the same law by the solvers "
+               "(FASTEST_DEGREE in symsys.laws.parallel); it is infinite when alpha is 0."),
         latency=step.latency, rate=step.rate, footprint=step.footprint,
         capacity=step.capacity, levers=(*step.levers, beta_x, alpha_x, n_g),
         integers=(*step.integers, n_g), variants=step.variants,
     )
 
 
+def pipeline_parallel(step: Law, name: str, title: str) -> Law:
+    """``step`` (a tensor-parallel law) as one of p pipeline stages, p microbatches in flight.
+
+    A stage is the step with 1/p of the layers (``PER_STAGE``); its communication is its
+    layers' all-reduces plus its share (p - 1)/p of the p - 1 sends, so p stages take
+    p t_stage = p (stage work + all-reduces) + (p - 1) t_send. The step's time becomes the
+    stage's (utilisations and rate are per stage: p microbatches, one per stage, each
+    leaving every t_stage), T the p stages in sequence, and the K/V held is p microbatches'.
+    """
+    definitions = []
+    for output, rhs in step.definitions:
+        if output == t_comm:  # the stage's layers' all-reduces and its share of the sends
+            definitions.append((t_send, collectives.expr(t_p2p).xreplace(_ACTIVATIONS)))
+            rhs = rhs.xreplace({L: L / n_pp}) + (n_pp - 1) / n_pp * t_send
+        else:
+            rhs = rhs.xreplace(PER_STAGE).xreplace({T: t_stage})
+        if output == M_kv:  # every stage keeps its layers' K/V for all p microbatches
+            rhs = n_pp * rhs
+        definitions.append((t_stage if output == T else output, rhs))
+        if output == T:
+            definitions.append((T, n_pp * t_stage))
+    return Law(
+        name=name, title=title,
+        summary=(step.summary + " The layers are split into p pipeline stages, each a "
+                 "tensor-parallel group holding 1/p of the layers; a token crosses the p "
+                 "stages in sequence with p - 1 point-to-point sends of its activations, and "
+                 "p microbatches of b sequences are in flight, one per stage."),
+        inputs=(*step.inputs, n_pp), definitions=tuple(definitions),
+        derived=step.derived, regimes=step.regimes, defaults=step.defaults,
+        notes=(*step.notes,
+               "Pipeline parallelism: stages are balanced (1/p of every weight, FLOP and K/V "
+               "byte each; the embedding and LM head are spread evenly, where real pipelines "
+               "give the first and last stage fewer layers). b is one microbatch; p b "
+               "sequences are in flight and their K/V is held. Sends use the fast-domain link "
+               "and wait for the stage unless z_comm = 1; the sampled token's return to the "
+               "first stage (a few bytes) is not counted."),
+        latency=step.latency, rate=step.rate, footprint=step.footprint,
+        capacity=step.capacity, levers=(*step.levers, n_pp),
+        integers=(*step.integers, n_pp), variants=step.variants,
+    )
+
+
 decode_tp = tensor_parallel(decode, "decode_tp", "Transformer decode step, tensor parallel")
 prefill_tp = tensor_parallel(prefill, "prefill_tp", "Transformer prefill step, tensor parallel")
+decode_pp = pipeline_parallel(decode_tp, "decode_pp",
+                              "Transformer decode step, tensor x pipeline parallel")
+prefill_pp = pipeline_parallel(prefill_tp, "prefill_pp",
+                               "Transformer prefill step, tensor x pipeline parallel")
+
+
+def with_fastest_degree(law: Law) -> Law:
+    """``law`` with n* (FASTEST_DEGREE) as its one derived result. Kept off the registered
+    laws: n* is infinite at alpha = 0, the default, where every other output is finite."""
+    return dataclasses.replace(law, name=f"{law.name}_fastest", derived=(FASTEST_DEGREE,))
+
+
+#: the parallel step laws with n*, by the name of the law they extend
+FASTEST_DEGREE_LAWS = {law.name: with_fastest_degree(law)
+                       for law in (decode_tp, prefill_tp, decode_pp, prefill_pp)}

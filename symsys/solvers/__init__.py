@@ -8,6 +8,8 @@ parser); each solver module loads what it needs.
 STEP_LAWS = {"decode": "decode", "prefill": "prefill"}
 #: the same phases on n devices in tensor parallel
 TENSOR_PARALLEL_LAWS = {"decode": "decode_tp", "prefill": "prefill_tp"}
+#: the same phases split into pipeline stages, each a tensor-parallel group
+PIPELINE_PARALLEL_LAWS = {"decode": "decode_pp", "prefill": "prefill_pp"}
 #: the same phases with the weights streamed in layer by layer
 STREAMING_LAWS = {"decode": "weight_streaming", "prefill": "weight_streaming_prefill"}
 #: the step laws (single device, tensor parallel) with cost and energy per token

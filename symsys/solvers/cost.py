@@ -88,10 +88,9 @@ def _power(hw, power) -> float:
     return _given("power", power, "W")
 
 
-def solve(model, hardware, *, price=None, power=None, power_fraction=1.0,
-          **options) -> CostResult:
-    """See :meth:`CostModel.solve`."""
-    inputs = step_inputs(model, hardware, **options)
+def with_economics(inputs, price=None, power=None, power_fraction=1.0):
+    """A step's scenario (from ``step_inputs``) bound to its law's cost-and-energy extension:
+    the device's price and power (registry, or given), the fraction of power drawn."""
     if inputs.model is not None and not hasattr(inputs.model, "shape"):
         raise InvalidParameter(f"{inputs.model.key}: cost per token applies to transformer "
                                "steps (a fixed workload yields samples, not tokens)")
@@ -101,8 +100,15 @@ def solve(model, hardware, *, price=None, power=None, power_fraction=1.0,
     options = {**inputs.options, "price": "given" if price is not None else "registry",
                "power": "given" if power is not None else "registry (TDP)",
                "power_fraction": fraction}
-    scenario = dataclasses.replace(inputs, law=LawRef(COST_LAWS[inputs.law.name]),
-                                   values=values, options=options)
+    return dataclasses.replace(inputs, law=LawRef(COST_LAWS[inputs.law.name]),
+                               values=values, options=options)
+
+
+def solve(model, hardware, *, price=None, power=None, power_fraction=1.0,
+          **options) -> CostResult:
+    """See :meth:`CostModel.solve`."""
+    scenario = with_economics(step_inputs(model, hardware, **options), price, power,
+                              power_fraction)
     return CostResult(scenario, scenario.call(STEP_SPECS))
 
 

@@ -9,7 +9,7 @@ in the tens of microseconds).
 from __future__ import annotations
 
 from symsys.errors import InfeasibleConfiguration
-from symsys.solvers import balance, validate
+from symsys.solvers import balance, parallel, validate
 from symsys.solvers.inputs import StepInputs, step_inputs
 from symsys.solvers.result import Output, Result
 from symsys.units import format_value
@@ -52,6 +52,17 @@ class InferenceResult(Result):
     @property
     def batch_size(self) -> int:
         return self.inputs.values["b"]
+
+    @property
+    def system(self):
+        """The system this step runs on (its device is ``hardware``), or None for a device."""
+        return parallel.system_of(self.scenario)
+
+    @property
+    def devices(self) -> int:
+        """Devices the step occupies: tensor-parallel degree x pipeline stages."""
+        v = self.inputs.values
+        return int(v.get("n_g", 1) * v.get("n_pp", 1))
 
     @property
     def caveat(self) -> str:
@@ -124,6 +135,44 @@ class InferenceResult(Result):
         """The real root of footprint = capacity in b (closed form)."""
         return balance.max_fitting(self.scenario, "b")[0]
 
+    # --- parallel degrees ---------------------------------------------------------------
+    @property
+    def min_tensor_parallel(self) -> int | None:
+        """The smallest tensor-parallel degree (at this pipeline depth) whose per-device
+        footprint fits, among the degrees the K/V heads allow, checked on the compiled law;
+        None if none within the fast domain fits, or for hardware with no link."""
+        return parallel.min_fitting_degree(self.scenario)[1]
+
+    @property
+    def min_tensor_parallel_exact(self) -> float | None:
+        """The real root of footprint(n) = capacity in n (closed form, n <= K/V heads)."""
+        return parallel.min_fitting_degree(self.scenario)[0]
+
+    @property
+    def fastest_tensor_parallel(self) -> int | None:
+        """The allowed tensor-parallel degree with the least latency on the compiled law,
+        within the fast domain: beyond it the all-reduces' message latency outgrows the
+        shrinking weight read."""
+        return parallel.fastest_degree(self.scenario)[1]
+
+    @property
+    def fastest_tensor_parallel_exact(self) -> float | None:
+        """The real root n* of d(t_memory + t_comm)/dn = 0 (closed form; memory-bound step,
+        n <= K/V heads); None with no message latency (``link_latency``), when every added
+        device shortens the step."""
+        return parallel.fastest_degree(self.scenario)[0]
+
+    @property
+    def reason(self) -> str:
+        """Why the step does not fit, and the tensor-parallel degree that would hold it."""
+        text = super().reason
+        if not text or self.phase == "forward":
+            return text
+        need = self.min_tensor_parallel
+        where = f"{self.system.key}'s" if self.system is not None else "the"
+        return text + (f"; fits with tensor_parallel={need}" if need is not None
+                       else f"; no tensor-parallel degree within {where} fast domain fits")
+
     # --- presentation --------------------------------------------------------------------
     def summary(self) -> dict:
         return {**super().summary(), "latency_compute": self.latency_compute,
@@ -131,9 +180,22 @@ class InferenceResult(Result):
                 "crossover_batch": self.crossover_batch,
                 "crossover_batch_exact": self.crossover_batch_exact,
                 "max_batch_size": self.max_batch_size, "efficiency": self.efficiency_source,
-                **({"latency_communication": self.quantity("t_comm")} if "t_comm" in self.raw
-                   else {}),
+                **self._parallel_summary(),
+                **({"min_tensor_parallel": self.min_tensor_parallel}
+                   if not self.feasible and "t_comm" not in self.raw else {}),
                 **({"caveat": self.caveat} if self.caveat else {})}
+
+    def _parallel_summary(self) -> dict:
+        if "t_comm" not in self.raw:
+            return {}
+        out = {"devices": self.devices, "latency_communication": self.quantity("t_comm"),
+               "min_tensor_parallel": self.min_tensor_parallel,
+               "fastest_tensor_parallel": self.fastest_tensor_parallel,
+               "fastest_tensor_parallel_exact": self.fastest_tensor_parallel_exact}
+        if "t_stage" in self.raw:
+            out.update(latency_stage=self.quantity("t_stage"),
+                       latency_send=self.quantity("t_send"))
+        return out
 
     def _derivation_note(self) -> str:
         if self.phase == "decode" and not self.inputs.seq_len_given and "s" in self.inputs.values:
@@ -142,7 +204,12 @@ class InferenceResult(Result):
         return ""
 
     def _repr_tail(self) -> str:
-        return (f" {self.phase} b={self.batch_size}: {self.latency.to('ms'):.3f~P}, "
+        v = self.inputs.values
+        parts = [self.system.key] if self.system is not None else []
+        parts += [f"{label} {int(v[name])}" for label, name in (("TP", "n_g"), ("PP", "n_pp"))
+                  if v.get(name, 1) > 1]
+        where = f" ({', '.join(parts)})" if parts else ""
+        return (f"{where} {self.phase} b={self.batch_size}: {self.latency.to('ms'):.3f~P}, "
                 f"{self.bottleneck}-bound{'' if self.feasible else ', INFEASIBLE'}")
 
 
@@ -162,12 +229,18 @@ class Engine:
     def solve(model, hardware, *, batch_size=1, precision="auto", phase="decode",
               seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
               overhead=None, workspace=None, logits="last", tensor_parallel=1,
-              link_latency=None, raise_if_infeasible=False) -> InferenceResult:
+              link_latency=None, pipeline_parallel=1,
+              raise_if_infeasible=False) -> InferenceResult:
         """Latency, throughput, bottleneck and footprint of one inference step.
 
         Parameters
         ----------
-        model, hardware : a registry entry or its name (``symsys zoo``), or a Workload.
+        model, hardware : a registry entry or its name (``symsys zoo``), or a Workload. The
+            hardware may be a system (``symsys zoo systems``, e.g. "DGX_H100"): its device,
+            with its fast-domain fabric for the collectives and the domain's size as the
+            largest group. ``tensor_parallel`` stays 1 unless given, on a system too, so a
+            call means the same in every solver; a step that does not fit says which degree
+            would hold it (``min_tensor_parallel``).
         batch_size : int, sequences (samples) processed together; default 1.
         precision : str, compute precision (fp16, bf16, fp8, int8...; "FP16", "bfloat16" and
             other common spellings accepted); default "auto": the device's native 16-bit
@@ -186,15 +259,22 @@ class Engine:
             serving engines do) or "all" (every position: scoring, training).
         tensor_parallel : int, devices the model is split over (Megatron-style); the step's
             figures are per device, the communication is two ring all-reduces per layer over
-            the device's fast-domain link (its per-direction bandwidth from the registry).
-        link_latency : Quantity (time) per message step of those all-reduces; default 0.
+            the fast-domain link (the system's, else the device's; per direction, from the
+            registry).
+        link_latency : Quantity (time) per message step of those all-reduces and sends;
+            default 0.
+        pipeline_parallel : int, stages the layers are split over, each a tensor-parallel
+            group (tensor_parallel x pipeline_parallel devices in one fast domain). The
+            latency is a token's p stages in sequence with p - 1 sends of its activations;
+            the throughput and footprint are with p microbatches of ``batch_size`` in flight.
         raise_if_infeasible : raise InfeasibleConfiguration when the footprint does not fit.
         """
         return solve(model, hardware, batch_size=batch_size, precision=precision, phase=phase,
                      seq_len=seq_len, weight_precision=weight_precision,
                      kv_precision=kv_precision, efficiency=efficiency, overhead=overhead,
                      workspace=workspace, logits=logits, tensor_parallel=tensor_parallel,
-                     link_latency=link_latency, raise_if_infeasible=raise_if_infeasible)
+                     link_latency=link_latency, pipeline_parallel=pipeline_parallel,
+                     raise_if_infeasible=raise_if_infeasible)
 
 
 class SingleNodeModel:

@@ -11,7 +11,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from symsys.errors import InvalidParameter, warn_beyond_max_context
+from symsys.errors import (
+    InvalidParameter,
+    UnknownHardware,
+    UnknownName,
+    did_you_mean,
+    warn_beyond_max_context,
+)
 from symsys.kernels import LawRef
 from symsys.registry.hardware import (
     AUTO_NOTE,
@@ -22,8 +28,17 @@ from symsys.registry.hardware import (
     is_auto,
     resolve_precision,
 )
+from symsys.registry.links import Link
 from symsys.registry.models import FixedWorkload, Models, Transformer
-from symsys.solvers import FORWARD, PHASES, STEP_LAWS, TENSOR_PARALLEL_LAWS, validate
+from symsys.registry.systems import System, Systems
+from symsys.solvers import (
+    FORWARD,
+    PHASES,
+    PIPELINE_PARALLEL_LAWS,
+    STEP_LAWS,
+    TENSOR_PARALLEL_LAWS,
+    validate,
+)
 from symsys.solvers.scenario import Option, Scenario, device_inputs
 
 
@@ -72,6 +87,31 @@ def resolve_hardware(hardware) -> Device:
     raise InvalidParameter(f"hardware={hardware!r}: expected a registry device or its name")
 
 
+def resolve_placement(hardware) -> tuple[Device, System | None]:
+    """``(device, system)`` of a device or a system (an entry or a name; a device name is
+    looked up first). A system is its device plus its fabrics; ``system`` is None for a
+    device."""
+    if isinstance(hardware, System):
+        return hardware.hardware, hardware
+    if not isinstance(hardware, str):
+        return resolve_hardware(hardware), None
+    try:
+        return Hardware.get(hardware), None
+    except UnknownHardware as exc:
+        try:
+            system = Systems.get(hardware)
+        except UnknownName:  # neither: suggest from both zoos
+            # a look-alike of one entry ('H1OO') outranks near spellings in either zoo, as
+            # in every command (symsys show)
+            close = ([*Hardware.close_keys(hardware, exact=True),
+                      *Systems.close_keys(hardware, exact=True)]
+                     or [*Hardware.close_keys(hardware), *Systems.close_keys(hardware)])
+            raise UnknownHardware(
+                f"unknown hardware {hardware!r}: neither a device (symsys zoo hardware) nor a "
+                "system (symsys zoo systems)." + did_you_mean(close)) from exc
+        return system.hardware, system
+
+
 @functools.lru_cache(maxsize=1024)
 def device_numbers(hw: Device, precision: str) -> dict[str, float]:
     """The roofline inputs of a device at ``precision`` (cached: registry data is frozen)."""
@@ -118,41 +158,71 @@ LOGITS = ("last", "all")
 
 
 @functools.lru_cache(maxsize=256)
-def link_numbers(hw: Device) -> tuple[float, int | None]:
-    """(per-direction bandwidth B/s, fast-domain size) of a device's link (registry data is
-    frozen: cached)."""
-    link = hw.interconnect
-    if link is None or link.bandwidth is None:
-        raise InvalidParameter(f"tensor parallel: {hw.key} has no device-to-device link "
-                               "with a sourced bandwidth in the registry")
-    return link.bandwidth.m_as("B/s"), link.domain_size
+def link_numbers(hw: Device, system: System | None = None) -> tuple[float, int | None, str]:
+    """(per-direction bandwidth B/s, fast-domain size, the link's description) of the link a
+    parallel group talks over: a system's fast domain, else the device's own interconnect
+    (registry data is frozen: cached)."""
+    owner, link = ((system.key, system.fast_domain) if system is not None
+                   else (hw.key, hw.interconnect))
+    if not isinstance(link, Link) or link.bandwidth is None:
+        raise InvalidParameter(f"tensor and pipeline parallelism: {owner} has no "
+                               "device-to-device link with a sourced bandwidth in the registry")
+    return link.bandwidth.m_as("B/s"), link.domain_size, f"{owner}'s {link.name}"
 
 
-def tensor_parallel_inputs(model, hw: Device, n: int, link_latency, precision: str) -> dict:
-    """The inputs a tensor-parallel step adds: the group size, the device's fast-domain link
-    per direction, the message latency (0 unless given: the registry has no sourced alpha),
-    the K/V heads and the activation element size. The K/V heads must split evenly."""
+def check_kv_split(model, n: int) -> None:
+    """The K/V heads of ``model`` split evenly over ``n`` devices (or each keeps a copy)."""
     heads = model.shape.kv_heads
     if (heads % n if n <= heads else n % heads):
         raise InvalidParameter(
             f"tensor_parallel={n}: {model.key} has {heads} K/V heads, which split evenly only "
             f"over a divisor of {heads} (each device its share) or a multiple of it (each "
             "device a copy of one head)")
-    bandwidth, domain = link_numbers(hw)
-    if domain is not None and n > domain:
-        raise InvalidParameter(f"tensor_parallel={n}: {hw.key}'s {hw.interconnect.name} "
-                               f"connects at most {domain} devices")
-    return {"n_g": n, "beta_x": bandwidth, "h_kv": heads, "z_comm": 0,
+
+
+def tensor_parallel_inputs(model, hw: Device, n: int, link_latency, precision: str,
+                           system: System | None = None, stages: int = 1) -> dict:
+    """The inputs a tensor-parallel step adds: the group size, the fast-domain link per
+    direction (the system's, else the device's), the message latency (0 unless given: the
+    registry has no sourced alpha), the K/V heads and the activation element size. The K/V
+    heads must split evenly, and the n x ``stages`` devices must sit in one fast domain."""
+    check_kv_split(model, n)
+    bandwidth, domain, link = link_numbers(hw, system)
+    if domain is not None and n * stages > domain:
+        group = (f"tensor_parallel={n} x pipeline_parallel={stages} = {n * stages} devices"
+                 if stages > 1 else f"tensor_parallel={n}")
+        raise InvalidParameter(
+            f"{group}: {link} connects at most {domain} devices; "
+            f"tensor and pipeline groups across fast domains are not modelled (use at most "
+            f"{domain} devices)")
+    return {"n_g": n, "beta_x": bandwidth, "h_kv": model.shape.kv_heads, "z_comm": 0,
             "alpha_x": validate.nonnegative_quantity("link_latency", link_latency, "s"),
             "bytes_act": PRECISION_BYTES[precision]}
+
+
+def parallel_law(phase: str, tensor: int, stages: int, link_latency) -> str | None:
+    """The law of a step on ``tensor`` x ``stages`` devices (None: the single-device law)."""
+    if stages > 1:
+        return PIPELINE_PARALLEL_LAWS[phase]
+    if tensor > 1 or link_latency is not None:
+        return TENSOR_PARALLEL_LAWS[phase]
+    return None
+
+
+def _stages(model, p: int) -> int:
+    """``p`` pipeline stages, at most one per layer."""
+    if p > model.shape.layers:
+        raise InvalidParameter(f"pipeline_parallel={p}: {model.key} has "
+                               f"{model.shape.layers} layers, at most one stage each")
+    return p
 
 
 def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decode",
                 seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
                 overhead=None, workspace=None, logits="last", tensor_parallel=1,
-                link_latency=None) -> StepInputs:
+                link_latency=None, pipeline_parallel=1) -> StepInputs:
     model = resolve_model(model)
-    hw = resolve_hardware(hardware)
+    hw, system = resolve_placement(hardware)
     auto = is_auto(precision)
     precision = resolve_precision(hw, precision)
     weight_precision = check_precision(precision if weight_precision is None
@@ -188,15 +258,18 @@ def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decod
                       E=model.shape.experts,
                       k=model.shape.active_experts, d=model.shape.d_model,
                       bytes_kv=PRECISION_BYTES[kv_precision], s=s)
-        law = LawRef(STEP_LAWS[phase])
         tp = validate.positive_int("tensor_parallel", tensor_parallel)
-        if tp > 1 or link_latency is not None:
-            law = LawRef(TENSOR_PARALLEL_LAWS[phase])
-            values.update(tensor_parallel_inputs(model, hw, tp, link_latency, precision))
+        pp = validate.positive_int("pipeline_parallel", pipeline_parallel)
+        law = LawRef(parallel_law(phase, tp, pp, link_latency) or STEP_LAWS[phase])
+        if law.name != STEP_LAWS[phase]:
+            values.update(tensor_parallel_inputs(model, hw, tp, link_latency, precision,
+                                                 system, pp))
+        if pp > 1:
+            values["n_pp"] = _stages(model, pp)
     else:
-        if tensor_parallel != 1:
-            raise InvalidParameter(f"{model.key} is a fixed workload: tensor_parallel applies "
-                                   "to transformers only")
+        if tensor_parallel != 1 or pipeline_parallel != 1:
+            raise InvalidParameter(f"{model.key} is a fixed workload: tensor_parallel and "
+                                   "pipeline_parallel apply to transformers only")
         if phase not in ("decode", FORWARD) or seq_len is not None:
             raise InvalidParameter(
                 f"{model.key} is a fixed workload (FLOPs per sample): phase and seq_len apply "
@@ -227,6 +300,10 @@ def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decod
         options["logits"] = logits
     if tensor_parallel != 1:
         options["tensor_parallel"] = tensor_parallel
+    if pipeline_parallel != 1:
+        options["pipeline_parallel"] = pipeline_parallel
+    if system is not None:
+        options["system"] = system.key
     variant = "dense" if values.get("E") == 1 else None  # a transformer with no experts
     return StepInputs(law, values, model, hw, options, variant, profile)
 

@@ -165,12 +165,13 @@ def sensitivities(baseline: Result, output: str = "latency",
     spec, unit = output_spec(card, output)
     unknown = spec.split(":")[1] if spec.startswith(("balance:", "fit:")) else None
     levers, specs = _plan(card["levers"], spec, unknown)
-    fn = scenario.kernel(specs)
+    # a root with no closed form has no exact derivatives: say so before compiling them
     if unknown is not None and math.isnan(balance._root(scenario, spec)):
         raise InvalidParameter(
             f"{output}: the {card['law']} law has no closed form for it here ({scenario.label()}"
             "; an MoE step's expected experts touched make it transcendental in b), so it has "
             "no exact sensitivities; the solve result gives its value by search")
+    fn = scenario.kernel(specs)
     raw = scenario.call(specs)
     y = raw[spec]
     if unknown is not None and not y > 0:

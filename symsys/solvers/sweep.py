@@ -35,7 +35,7 @@ BACKENDS = ("numpy", "dask")
 def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="decode",
           weight_precision=None, kv_precision=None, efficiency=None, columns=None,
           chunk_size=None, peak=None, bandwidth=None, capacity=None, backend="numpy",
-          scheduler=None, progress=None):
+          scheduler=None, progress=None, price=None, power=None, power_fraction=1.0):
     """Evaluate every combination of the list-valued arguments.
 
     Parameters
@@ -61,7 +61,19 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
         them, and ``feasible`` is checked against the swept capacity. Units are required
         (``Q_([1, 2, 4], "TB/s")`` or ``"3.35 TB/s"``).
     columns : list of str, optional
-        The result columns to compute (default all of ``COLUMNS``; fewer is faster).
+        The result columns to compute (default all of ``COLUMNS`` but the cost and energy
+        ones; fewer is faster). ``"cost_per_token"``, ``"energy_per_token"`` and
+        ``"tokens_per_joule"`` evaluate the step law's cost-and-energy extension
+        (``symsys.laws.economics``), with each device's price and power.
+    price : Quantity or str, scalar or 1-D, optional
+        With cost columns: one device's price per time replacing every device's, a sweep
+        axis like ``peak`` (``Q_([1, 2, 4], "USD/hour")``; rows carry it). Default: each
+        device's on-demand cloud price from the registry (a device without one is an error
+        naming it).
+    power : Quantity or str, optional
+        With cost or energy columns: one device's power for every device (default: its TDP).
+    power_fraction : float, default 1
+        The fraction of that power drawn during the step (1: energy is an upper bound).
     chunk_size : int, optional
         Return an iterator of results of at most that many configurations each, split along
         the batch axis (at least one batch value per chunk); with ``backend="dask"``, the
@@ -90,7 +102,8 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
             model=model, hardware=hardware, batch_size=batch_size, seq_len=seq_len,
             precision=precision, phase=phase, weight_precision=weight_precision,
             kv_precision=kv_precision, efficiency=efficiency, columns=columns, peak=peak,
-            bandwidth=bandwidth, capacity=capacity)
+            bandwidth=bandwidth, capacity=capacity, price=price, power=power,
+            power_fraction=power_fraction)
     for message in dict.fromkeys(str(w.message) for w in caught):  # once each, at the
         category = next(w.category for w in caught if str(w.message) == message)
         warnings.warn(message, category, stacklevel=2)  # caller's line, not the planner's

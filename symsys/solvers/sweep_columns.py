@@ -14,9 +14,11 @@ import numpy as np
 from symsys.solvers.result import regime_codes
 from symsys.solvers.sweep_grid import (
     AXES,
+    BATCH_AXIS,
     COLUMNS,
     HYPOTHETICAL,
     QUANTITIES,
+    SEQ_AXIS,
     VARIANT_LABELS,
     Plan,
     _sliced,
@@ -117,12 +119,12 @@ class BlockView:
     def _numeric(self, name: str, positions=None) -> np.ndarray:
         plan = self.plan
         if name == "batch_size":
-            index = self.axis(5, positions)
+            index = self.axis(BATCH_AXIS, positions)
             if isinstance(plan.batches, range):
                 return plan.batches.start + index * plan.batches.step
             return np.asarray(plan.batches)[index]
         if name == "seq_len":
-            return plan.seqs[self.axis(6, positions)]
+            return plan.seqs[self.axis(SEQ_AXIS, positions)]
         if name in plan.hypothetical:
             return plan.hypothetical[name][self.axis(AXES.index(name), positions)]
         if name == "feasible" and positions is None:  # broadcast: no index arrays

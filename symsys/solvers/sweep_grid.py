@@ -1,15 +1,15 @@
 """The grid of a sweep: planning, blocked evaluation and the columns of any block of it.
 
-A sweep is one :class:`Plan` per step law (decode, prefill, fixed workload), each a 7-D grid
+A sweep is one :class:`Plan` per step law (decode, prefill, fixed workload), each an 8-D grid
 
-    model x variant x peak x bandwidth x capacity x batch_size x seq_len
+    model x variant x peak x bandwidth x capacity x price x batch_size x seq_len
 
-where a *variant* is a device with its compute, weight and K/V precisions, and the three
-hypothetical-hardware axes have length 1 unless swept. A plan holds only the small per-axis
-input arrays (the batch axis may be a lazy ``range``), so any rectangular block of the grid
-is evaluated on its own by :func:`evaluate` -- in this process, in chunks, or on a Dask worker
--- with the same compiled kernel, and :class:`~symsys.solvers.sweep_columns.BlockView` gives
-that block's columns. Plans are
+where a *variant* is a device with its compute, weight and K/V precisions, and the four
+hypothetical-hardware axes have length 1 unless swept (price only with cost columns). A plan
+holds only the small per-axis input arrays (the batch axis may be a lazy ``range``), so any
+rectangular block of the grid is evaluated on its own by :func:`evaluate` -- in this
+process, in chunks, or on a Dask worker -- with the same compiled kernel, and
+:class:`~symsys.solvers.sweep_columns.BlockView` gives that block's columns. Plans are
 picklable: a worker fetches the kernel from its own cache by (law, outputs, variant).
 """
 
@@ -25,21 +25,30 @@ from symsys import kernels
 from symsys.errors import InvalidParameter, UnsupportedPrecision, warn_beyond_max_context
 from symsys.registry.hardware import resolve_precision
 from symsys.registry.models import Transformer
-from symsys.solvers import PHASES, STEP_LAWS, validate
+from symsys.solvers import COST_LAWS, PHASES, STEP_LAWS, validate
+from symsys.solvers.cost import with_economics
 from symsys.solvers.inputs import resolve_hardware, resolve_model, step_inputs
-from symsys.units import to_magnitude
+from symsys.units import Q_, to_magnitude
 
+#: cost and energy columns: outputs of the step laws' economics extension
+#: (symsys.laws.economics), computed only when asked for (they need a price and a power)
+ECONOMICS = {"cost_per_token": "c_tok", "energy_per_token": "E_tok",
+             "tokens_per_joule": "eta_E"}
 #: result column -> the law output it is (roles are read from the law's card)
 QUANTITIES = {"latency": "latency", "latency_compute": "t_compute",
               "latency_memory": "t_memory", "arithmetic_intensity": "I",
-              "memory_footprint": "footprint", "flops": "F", "bytes": "Q"}
+              "memory_footprint": "footprint", "flops": "F", "bytes": "Q", **ECONOMICS}
 #: result column -> the law outputs (or roles) it needs
 COLUMNS = {**{column: (output,) for column, output in QUANTITIES.items()},
            "throughput": ("rate",), "bottleneck": ("regimes",), "feasible": ("footprint",)}
-AXES = ("model", "variant", "peak", "bandwidth", "capacity", "batch_size", "seq_len")
+#: the columns a sweep computes unless told
+DEFAULT_COLUMNS = tuple(c for c in COLUMNS if c not in ECONOMICS)
+AXES = ("model", "variant", "peak", "bandwidth", "capacity", "price", "batch_size",
+        "seq_len")
+BATCH_AXIS, SEQ_AXIS = AXES.index("batch_size"), AXES.index("seq_len")
 #: hypothetical hardware axis -> (the symbol it replaces, or the card role; unit)
 HYPOTHETICAL = {"peak": ("Pi", "FLOP/s"), "bandwidth": ("beta", "B/s"),
-                "capacity": ("capacity", "B")}
+                "capacity": ("capacity", "B"), "price": ("p_dev", "USD/s")}
 #: the label columns of a variant, in the order of its tuple
 VARIANT_LABELS = ("hardware", "precision", "weight_precision", "kv_precision")
 #: configurations per kernel call: big enough to amortise the call, small enough for cache
@@ -58,10 +67,10 @@ class Plan:
     model_keys: list
     variants: list  # (hardware, precision, weight_precision, kv_precision)
     shape: tuple
-    inputs: dict  # symbol -> 7-D array (1 on the axes it does not vary along)
+    inputs: dict  # symbol -> 8-D array (1 on the axes it does not vary along)
     batches: object  # np.ndarray or range
     seqs: np.ndarray  # the seq_len column (0 where none)
-    capacity: np.ndarray  # 7-D, what the footprint is checked against
+    capacity: np.ndarray  # 8-D, what the footprint is checked against
     hypothetical: dict = field(default_factory=dict)  # axis -> 1-D magnitudes
     offset: int = 0  # row number of this plan's first configuration in the whole sweep
     #: the sweep mixes rates (tokens/s and samples/s): throughput is magnitudes, with a
@@ -142,7 +151,7 @@ def _checked_axis(name: str, magnitudes: np.ndarray, unit: str) -> np.ndarray:
 
 def _wanted(columns) -> tuple[str, ...]:
     if columns is None:
-        return tuple(COLUMNS)
+        return DEFAULT_COLUMNS
     if isinstance(columns, str):
         columns = [columns]
     unknown = [c for c in columns if c not in COLUMNS]
@@ -172,7 +181,8 @@ def _variants(devices, precisions, weights, kvs, skipped) -> list:
 
 
 def plan_sweep(*, model, hardware, batch_size, seq_len, precision, phase, weight_precision,
-               kv_precision, efficiency, columns, peak, bandwidth, capacity):
+               kv_precision, efficiency, columns, peak, bandwidth, capacity, price=None,
+               power=None, power_fraction=1.0):
     """The plans of a sweep (one per step law), the skipped pairs' reasons, the columns."""
     wanted = _wanted(columns)
     models = [resolve_model(m) for m in _listify(model, "model")]
@@ -185,21 +195,30 @@ def plan_sweep(*, model, hardware, batch_size, seq_len, precision, phase, weight
     seqs = (None if seq_len is None else
             _axis(validate.positive_int("seq_len", seq_len, allow_zero=True, array=True)))
     hypothetical = {name: axis for name, value in
-                    (("peak", peak), ("bandwidth", bandwidth), ("capacity", capacity))
+                    (("peak", peak), ("bandwidth", bandwidth), ("capacity", capacity),
+                     ("price", price))
                     if (axis := hypothetical_axis(name, value)) is not None}
     skipped: list = []
     variants = _variants(devices, precisions, weights, kvs, skipped)
     if not variants:
         raise UnsupportedPrecision("no device in the sweep has the requested precision: "
                                    + "; ".join(skipped))
+    economics = None
+    if any(c in ECONOMICS for c in wanted):
+        # a given price is an axis (replacing p_dev); the scenarios need one to be built
+        given = None if price is None else Q_(hypothetical["price"][0], "USD/s")
+        economics = dict(price=given, power=power, power_fraction=power_fraction)
+    elif price is not None or power is not None:
+        raise InvalidParameter("price=/power= need a cost or energy column: columns="
+                               f"[..., {', '.join(repr(c) for c in ECONOMICS)}]")
     plans, offset = [], 0
     for phase_value in phases:
         groups: dict = {}
         for m in models:
-            groups.setdefault(_law_of(m, phase_value), []).append(m)
+            groups.setdefault(_law_of(m, phase_value, economics), []).append(m)
         for law, group in groups.items():
             plan = _plan(law, group, variants, batches, seqs, phase_value, efficiency, wanted,
-                         hypothetical)
+                         hypothetical, economics)
             plan.offset, offset = offset, offset + plan.size
             plans.append(plan)
     mixed = len({p.card["units"][p.card["rate"]] for p in plans}) > 1
@@ -208,9 +227,12 @@ def plan_sweep(*, model, hardware, batch_size, seq_len, precision, phase, weight
     return plans, skipped, wanted
 
 
-def _law_of(model, phase):
+def _law_of(model, phase, economics=None):
     if isinstance(model, Transformer):
-        return kernels.LawRef(STEP_LAWS[phase])
+        return kernels.LawRef(COST_LAWS[phase] if economics else STEP_LAWS[phase])
+    if economics:
+        raise InvalidParameter(f"{model.key}: cost and energy per token apply to transformer "
+                               "steps (a fixed workload yields samples, not tokens)")
     if phase != "decode":
         raise InvalidParameter(f"{model.key}: phase={phase!r} applies to transformers only")
     return kernels.LawRef("fixed_workload")
@@ -238,7 +260,8 @@ def _grid(array: np.ndarray, axis: int) -> np.ndarray:
     return np.asarray(array, dtype=float).reshape(view)
 
 
-def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypothetical):
+def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypothetical,
+          economics=None):
     seq_axis = _seq_axis(models, seqs, phase)
     ref_seq = None if seq_axis is None else int(seq_axis[0])
     # inputs come from step_inputs (one per model x variant), so validation and the mapping
@@ -246,6 +269,8 @@ def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypot
     scenarios = [[step_inputs(m, hw, precision=p, phase=phase, seq_len=ref_seq,
                               weight_precision=w, kv_precision=kv, efficiency=efficiency)
                   for hw, p, w, kv in variants] for m in models]
+    if economics:  # the same scenarios, bound to the cost-and-energy extension of the law
+        scenarios = [[with_economics(s, **economics) for s in row] for row in scenarios]
     card = scenarios[0][0].card
     names = _outputs(card, wanted)
     dense = all(row[0].variant == "dense" for row in scenarios)
@@ -273,7 +298,7 @@ def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypot
     seq_values = np.zeros(1) if seq_axis is None else seq_axis.astype(float)
     inputs["s"] = _grid(seq_values, AXES.index("seq_len"))
     shape = (len(models), len(variants), *(len(hypothetical.get(a, [0]))
-                                           for a in ("peak", "bandwidth", "capacity")),
+                                           for a in ("peak", "bandwidth", "capacity", "price")),
              len(batches), len(seq_values))
     return Plan(law=law, names=names, variant=variant, card=card, phase=phase,
                 model_keys=[m.key for m in models],
@@ -309,16 +334,17 @@ def evaluate(plan: Plan, slices: tuple) -> dict:
     fn = plan.kernel()
     shape = tuple(s.stop - s.start for s in slices)
     fixed = {name: _sliced(array, slices) for name, array in plan.inputs.items()}
-    batches = batch_values(plan.batches, slices[5]).astype(float)
+    batches = batch_values(plan.batches, slices[BATCH_AXIS]).astype(float)
     out = {n: np.empty(shape) for n in plan.names}
-    others = math.prod(shape) // shape[5]
+    others = math.prod(shape) // shape[BATCH_AXIS]
     step = max(1, BLOCK // max(others, 1))
     with np.errstate(all="ignore"):  # non-finite results are reported just below
-        for start in range(0, shape[5], step):
+        for start in range(0, shape[BATCH_AXIS], step):
             part = slice(start, start + step)
-            fixed["b"] = _grid(batches[part], 5)
+            fixed["b"] = _grid(batches[part], BATCH_AXIS)
+            where = (slice(None),) * BATCH_AXIS + (part, slice(None))
             for name, value in zip(plan.names, fn.raw(*(fixed[a] for a in fn.args))):
-                out[name][:, :, :, :, :, part, :] = value
+                out[name][where] = value
     if not all(np.isfinite(out[n]).all() for n in plan.names):
         raise InvalidParameter("sweep: latency or footprint would be inf or NaN at some points "
                                "(an input far outside any physical range)")

@@ -162,13 +162,18 @@ class SweepResult:
             shown_names.append("weight_precision")
         if self._differs("kv_precision"):
             shown_names.append("kv_precision")
-        shown_names += ["phase", "peak", "bandwidth", "capacity", "batch_size", "seq_len",
-                        "latency", "throughput", "bottleneck", "feasible"]
+        shown_names += ["phase", "peak", "bandwidth", "capacity", "price", "batch_size",
+                        "seq_len",
+                        "latency", "throughput", "cost_per_token", "energy_per_token",
+                        "bottleneck", "feasible"]
         names = [n for n in shown_names if n in self.names]
         if "latency" not in names:  # a user law's sweep, a count: its own columns
             names = self.names[:12]
         shown = min(len(self), max_rows)
-        columns = [self._column(n)[:shown] for n in names]
+        # cost reads as people quote it, per million tokens
+        readable = {"cost_per_token": "USD/Mtoken", "price": "USD/hour"}
+        columns = [self._column(n)[:shown].to(readable[n]) if n in readable else
+                   self._column(n)[:shown] for n in names]
         rows = [[column[i] for column in columns] for i in range(shown)]
         text = text_table(names, rows)
         if len(self) > max_rows:

@@ -59,7 +59,24 @@ def warm_up() -> None:
     for model in ("Llama3_70B", "Mixtral_8x7B"):  # tensor parallel, dense and MoE
         for step in ({}, {"phase": "prefill", "seq_len": 128}):
             Engine.solve(model, "H100", tensor_parallel=8, **step).to_dict()
+            Engine.solve(model, "DGX_H100", tensor_parallel=8, **step).to_dict()
+            Engine.solve(model, "DGX_H100", tensor_parallel=4, pipeline_parallel=2,
+                         **step).to_dict()
             SensitivitySolver().solve(model, "H100", tensor_parallel=8, **step)
+    from symsys.solvers.cost import CostModel
+    from symsys.solvers.sweep_grid import DEFAULT_COLUMNS, ECONOMICS
+    from symsys.solvers.training import TrainingModel
+
+    for step in ({}, {"phase": "prefill", "seq_len": 128}, {"tensor_parallel": 8}):
+        CostModel().solve("Llama3_70B", "H100", **step).sensitivities("cost")
+    sweep("Llama3_8B", ["H100"], batch_size=[1, 2], columns=[*DEFAULT_COLUMNS, *ECONOMICS])
+    for model in ("Llama3_8B", "Mixtral_8x7B"):  # symsys train; the configuration search
+        r = TrainingModel().solve(model, "DGX_H100", global_batch_size=64, seq_len=128,
+                                  tensor_parallel=8, data_parallel=2)
+        for output in ("step_time", "mfu", "memory_per_device"):
+            r.sensitivities(output)
+        TrainingModel().configurations(model, "DGX_H100", devices=16, global_batch_size=64,
+                                       seq_len=128)
     for model in ("Llama3_8B", "Mixtral_8x7B"):
         ServingModel().solve(model, "H100", prompt_len=16, output_len=4)
         for phase in PHASES:

@@ -1,0 +1,113 @@
+"""Tensor-parallel degrees of a step: the fewest devices that hold it, the degree that is fastest.
+
+Both come from the tensor-parallel law by calculus (its derived results ``n_fit``: footprint =
+capacity solved for n, and ``n_fast``: d(t_memory + t_comm)/dn = 0 solved for n), evaluated
+by the same compiled kernels as every other output. The whole answers are then checked on the
+compiled law itself at the degrees a model allows: a divisor of its K/V heads (each device its
+share) or a multiple of them (each a copy of one head), no more than the fast domain holds.
+The closed forms assume each device has its share of the K/V heads (n <= h_kv) and, for
+``n_fast``, a memory-bound step with serial all-reduces; the integer answers do not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from symsys.errors import InvalidParameter
+from symsys.kernels import LawRef
+from symsys.registry.systems import Systems
+from symsys.solvers import TENSOR_PARALLEL_LAWS
+from symsys.solvers.inputs import link_numbers, tensor_parallel_inputs
+
+#: the largest degree searched where no fast domain bounds the group
+LIMIT = 1024
+
+
+def parallel_scenario(scenario):
+    """``scenario`` on a tensor-parallel law: itself if it is one, else the same step on the
+    tensor-parallel law at n = 1 (equal to it exactly) over the device's or system's link;
+    None for a fixed workload or hardware without a link in the registry."""
+    if "n_g" in scenario.values:
+        return scenario
+    phase = scenario.options.get("phase")
+    if phase not in TENSOR_PARALLEL_LAWS:
+        return None
+    try:
+        extra = tensor_parallel_inputs(scenario.model, scenario.hardware, 1, None,
+                                       scenario.options["precision"], system_of(scenario))
+    except InvalidParameter:
+        return None
+    return dataclasses.replace(scenario, law=LawRef(TENSOR_PARALLEL_LAWS[phase]),
+                               values={**scenario.values, **extra})
+
+
+def system_of(scenario):
+    """The system a scenario runs on (None for a bare device)."""
+    key = scenario.options.get("system")
+    if key is None:
+        return None
+    return Systems[key]
+
+
+def degrees(heads: int, limit: int) -> list[int]:
+    """The tensor-parallel degrees up to ``limit`` that split ``heads`` K/V heads evenly:
+    its divisors, then its multiples."""
+    below = [n for n in range(1, min(heads, limit) + 1) if heads % n == 0]
+    return below + list(range(2 * heads, limit + 1, heads))
+
+
+def degree_limit(scenario) -> int | None:
+    """The largest tensor-parallel group here: the fast domain over the pipeline stages
+    (None where the registry gives the link no domain size)."""
+    _, domain, _ = link_numbers(scenario.hardware, system_of(scenario))
+    return None if domain is None else domain // int(scenario.values.get("n_pp", 1))
+
+
+def closed_form(scenario, spec: str) -> float | None:
+    """A derived result of the law at this scenario, or None where it is not a positive
+    finite number (no latency: no optimum; a workspace over the capacity: nothing fits)."""
+    fn = scenario.kernel(spec)
+    try:
+        value = float(fn.raw(*(scenario.values[a] for a in fn.args))[0])
+    except (ZeroDivisionError, OverflowError, ValueError):
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def min_fitting_degree(scenario) -> tuple[float | None, int | None]:
+    """``(exact, whole)``: the degree at which the per-device footprint equals the capacity
+    (closed form), and the smallest allowed degree whose footprint fits on the compiled law
+    (None when none within the fast domain does)."""
+    tp = parallel_scenario(scenario)
+    if tp is None:
+        return None, None
+    exact = closed_form(tp, "n_fit")
+    footprint, capacity = tp.card["footprint"], tp.values[tp.card["capacity"]]
+    for n in degrees(int(tp.values["h_kv"]), degree_limit(tp) or LIMIT):
+        if tp.call((footprint,), n_g=n)[footprint] <= capacity:
+            return exact, n
+    return exact, None
+
+
+def fastest_degree(scenario) -> tuple[float | None, int | None]:
+    """``(exact, whole)``: the degree n* where d(t_memory + t_comm)/dn = 0 (closed form; None
+    with no message latency, when every added device shortens the step), and the allowed
+    degree with the least latency on the compiled law, searched over the fast domain (where
+    the link has no domain size: up to twice n*, beyond which the latency only grows; None
+    with no n*)."""
+    tp = parallel_scenario(scenario)
+    if tp is None:
+        return None, None
+    from symsys.laws.parallel import FASTEST_DEGREE_LAWS  # sympy: only when n* is asked for
+
+    exact = closed_form(dataclasses.replace(tp, law=FASTEST_DEGREE_LAWS[tp.law.name]),
+                        "n_fast")
+    heads, limit = int(tp.values["h_kv"]), degree_limit(tp)
+    if limit is None:
+        if exact is None:
+            return None, None
+        limit = max(heads, 2 * math.ceil(exact))
+    latency = tp.card["latency"]
+    times = {n: tp.call((latency,), n_g=n)[latency] for n in degrees(heads, limit)}
+    return exact, min(times, key=times.get)

@@ -1,0 +1,401 @@
+"""Training: ``symsys.TrainingModel().solve(model, hardware, *, global_batch_size, seq_len, ...)``.
+
+Binds a registry model and a device or system to the training law
+(:mod:`symsys.laws.training`): the system's fast domain carries the tensor-parallel
+all-reduces, its scale-out network (each device's share of its node's NICs) the pipeline
+sends and the data-parallel all-reduce. A device alone has no scale-out network: pipeline or
+data parallelism on one needs ``network_bandwidth=``. Options that are choices (recompute,
+ZeRO stage, interleaving) become the law's 0/1 inputs, so every derivative stays exact.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+
+import numpy as np
+
+from symsys.errors import InvalidParameter
+from symsys.kernels import LawRef
+from symsys.registry.hardware import PRECISION_BYTES, Device, resolve_precision
+from symsys.registry.models import Transformer
+from symsys.solvers import validate
+from symsys.solvers.inputs import device_numbers, resolve_model
+from symsys.solvers.result import Output, Result
+from symsys.solvers.scenario import Option, Scenario
+from symsys.solvers.sensitivity import sensitivities
+from symsys.units import parse_quantity, to_quantity
+
+#: readable output names of the training law, for sensitivities
+OUTPUTS = {"step_time": "latency", "tokens_per_second": "throughput", "mfu": "U_mfu",
+           "hfu": "U_hfu", "memory_per_device": "M"}
+RECOMPUTE = ("none", "selective", "full")
+ATTENTION = ("fused", "unfused")
+ZERO_STAGES = (0, 1, 2, 3)
+#: what a training solve evaluates: every output of the law
+SPECS = ("*",)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TrainingInputs(Scenario):
+    """The scenario of one training iteration; ``system`` is the system the device sits in
+    (None for a device alone)."""
+
+    system: object = None
+
+    recompute = Option()
+    zero_stage = Option()
+
+
+def _system_and_device(hardware):
+    """(system or None, device) for a system name or entry, a device name or entry."""
+    from symsys.registry.hardware import Hardware
+    from symsys.registry.systems import System, Systems
+
+    if isinstance(hardware, System):
+        return hardware, Hardware[hardware.device]
+    if isinstance(hardware, Device):
+        return None, hardware
+    if isinstance(hardware, str):
+        if hardware in Systems:
+            system = Systems[hardware]
+            return system, Hardware[system.device]
+        return None, Hardware.get(hardware)
+    raise InvalidParameter(f"hardware={hardware!r}: expected a device or system (its name or "
+                           "registry entry)")
+
+
+def _given(name: str, value, unit: str) -> float:
+    if isinstance(value, str):
+        value = parse_quantity(value, unit, name, error=InvalidParameter)
+    magnitude = validate.nonnegative_quantity(name, value, unit)
+    if not magnitude > 0:
+        raise InvalidParameter(f"{name}={value}: must be > 0")
+    return magnitude
+
+
+@functools.lru_cache(maxsize=256)
+def _fabric(system, device) -> tuple:
+    """(fast link, its per-direction B/s or None, scale-out B/s per device or None) of a
+    system or device (registry data is frozen: cached, as the solvers' device numbers are)."""
+    fast = system.fast_domain if system is not None else device.interconnect
+    fast_bandwidth = None if fast is None or fast.bandwidth is None else fast.bandwidth.m_as(
+        "B/s")
+    out = system.scale_out if system is not None else None
+    network = (None if out is None or out.bandwidth is None
+               else out.bandwidth.m_as("B/s") / system.devices_per_node)
+    return fast, fast_bandwidth, network
+
+
+def _links(system, device, tp: int, others: int, link_bandwidth, network_bandwidth) -> dict:
+    """beta_x (fast domain, per direction) and beta_n (scale-out per device, per direction)."""
+    fast, fast_bandwidth, network = _fabric(system, device)
+    if link_bandwidth is not None:
+        beta_x = _given("link_bandwidth", link_bandwidth, "B/s")
+    elif tp == 1:
+        beta_x = 1.0  # no tensor-parallel group: the all-reduce term is 0 for any bandwidth
+    elif fast_bandwidth is None:
+        raise InvalidParameter(f"tensor_parallel={tp}: {device.key} has no device-to-device "
+                               "link with a sourced bandwidth; give link_bandwidth=")
+    else:
+        beta_x = fast_bandwidth
+        if fast.domain_size is not None and tp > fast.domain_size:
+            raise InvalidParameter(
+                f"tensor_parallel={tp}: the fast domain ({fast.name}) connects "
+                f"{fast.domain_size} devices; tensor parallelism stays inside it")
+    if network_bandwidth is not None:
+        beta_n = _given("network_bandwidth", network_bandwidth, "B/s")
+    elif others == 1:
+        beta_n = 1.0  # no pipeline sends nor gradient all-reduce cross the network
+    elif network is None:
+        where = device.key if system is None else system.key
+        raise InvalidParameter(
+            f"{where}: pipeline or data parallelism crosses nodes, and a device alone has no "
+            "scale-out network: give a system (symsys zoo systems, e.g. DGX_A100) or "
+            "network_bandwidth= per device")
+    else:
+        beta_n = network
+    return {"beta_x": beta_x, "beta_n": beta_n}
+
+
+def _efficiency(device, precision, efficiency) -> tuple[float, float, str]:
+    if efficiency == "calibrated":
+        from symsys.calibration import profile_for
+
+        profile = profile_for(device, precision)
+        return profile.eta_c, profile.eta_m, (f"calibrated profile {profile.device} "
+                                              f"{profile.precision} ({profile.law})")
+    eta_c, eta_m = validate.efficiencies(efficiency)
+    source = ("speed of light (efficiency 1)" if (eta_c, eta_m) == (1.0, 1.0)
+              else f"given: eta_c {eta_c:.3g}, eta_m {eta_m:.3g}")
+    return eta_c, eta_m, source
+
+
+def _check_shape(model, tp: int, pp: int, v: int, batch: int, micro: int, dp: int) -> None:
+    shape = model.shape
+    if shape.heads % tp:
+        raise InvalidParameter(f"tensor_parallel={tp}: {model.key}'s {shape.heads} attention "
+                               f"heads must split evenly (a divisor of {shape.heads})")
+    if shape.layers % (pp * v):
+        raise InvalidParameter(f"pipeline_parallel={pp} x interleave={v}: {model.key}'s "
+                               f"{shape.layers} layers must split evenly over the stages' "
+                               "model chunks")
+    if v > 1 and pp == 1:
+        raise InvalidParameter(f"interleave={v} needs pipeline_parallel > 1")
+    if batch % (micro * dp):
+        raise InvalidParameter(
+            f"global_batch_size={batch}: must be a multiple of microbatch_size x data_parallel"
+            f" = {micro} x {dp} = {micro * dp} (whole microbatches per replica)")
+
+
+def training_inputs(model, hardware, *, global_batch_size, seq_len, tensor_parallel=1,
+                    pipeline_parallel=1, data_parallel=1, microbatch_size=1, interleave=1,
+                    recompute="none", sequence_parallel=False, zero_stage=0,
+                    precision="auto", efficiency=None, attention="fused",
+                    overlap_grad_reduce=False, link_bandwidth=None, network_bandwidth=None,
+                    link_latency=None, network_latency=None, tokens=None) -> TrainingInputs:
+    """The training law's inputs for a model on a device or system; see
+    :meth:`TrainingModel.solve` for the options."""
+    model = resolve_model(model)
+    if not isinstance(model, Transformer):
+        raise InvalidParameter(f"{model.key}: the training law applies to transformers")
+    system, device = _system_and_device(hardware)
+    precision = resolve_precision(device, precision)
+    tp, pp, dp = (validate.positive_int(n, v) for n, v in (
+        ("tensor_parallel", tensor_parallel), ("pipeline_parallel", pipeline_parallel),
+        ("data_parallel", data_parallel)))
+    v = validate.positive_int("interleave", interleave)
+    batch = validate.positive_int("global_batch_size", global_batch_size)
+    micro = validate.positive_int("microbatch_size", microbatch_size)
+    s = validate.positive_int("seq_len", seq_len)
+    validate.choice("recompute", recompute, RECOMPUTE)
+    validate.choice("attention", attention, ATTENTION)
+    if zero_stage not in ZERO_STAGES:
+        raise InvalidParameter(f"zero_stage={zero_stage!r}: expected one of {ZERO_STAGES}")
+    for name, flag in (("sequence_parallel", sequence_parallel),
+                       ("overlap_grad_reduce", overlap_grad_reduce)):
+        if not isinstance(flag, bool):
+            raise InvalidParameter(f"{name}={flag!r}: expected True or False")
+    _check_shape(model, tp, pp, v, batch, micro, dp)
+    eta_c, eta_m, efficiency_source = _efficiency(device, precision, efficiency)
+    numbers = device_numbers(device, precision)
+    element = PRECISION_BYTES[precision]
+    values = {
+        **model.shape.parameter_inputs(), **model.summary,
+        "Pi": numbers["Pi"], "beta": numbers["beta"], "C_mem": numbers["C_mem"],
+        "eta_c": eta_c, "eta_m": eta_m, "b": micro, "s": s, "B_g": batch,
+        "n_t": tp, "n_p": pp, "n_dp": dp, "v_il": v, "z_il": int(v > 1),
+        "bytes_w": element, "bytes_act": element, "bytes_g": element, "bytes_o": 12.0,
+        "bytes_u": 28.0, "z_fa": int(attention == "fused"),
+        "r_sel": int(recompute == "selective"), "r_full": int(recompute == "full"),
+        "z_sp": int(sequence_parallel), "f_opt": int(zero_stage >= 1),
+        "f_gr": int(zero_stage >= 2), "f_w": int(zero_stage == 3),
+        "z_dp": int(overlap_grad_reduce),
+        "alpha_x": validate.nonnegative_quantity("link_latency", link_latency, "s"),
+        "alpha_n": validate.nonnegative_quantity("network_latency", network_latency, "s"),
+        "D_tok": batch * s if tokens is None else _given("tokens", _tokens(tokens), "token"),
+        **_links(system, device, tp, pp * dp, link_bandwidth, network_bandwidth),
+    }
+    options = {"global_batch_size": batch, "seq_len": s, "tensor_parallel": tp,
+               "pipeline_parallel": pp, "data_parallel": dp, "microbatch_size": micro,
+               "interleave": v, "recompute": recompute, "sequence_parallel": sequence_parallel,
+               "zero_stage": zero_stage, "precision": precision, "attention": attention,
+               "efficiency": efficiency_source}
+    if system is not None:
+        options["system"] = system.key
+    variant = "dense" if model.shape.experts == 1 else None
+    return TrainingInputs(LawRef("training"), values, model, device, options, variant,
+                          system=system)
+
+
+def _tokens(tokens):
+    """A token count as people give it: a number, a Quantity, or text ("1T tokens")."""
+    if isinstance(tokens, int | float) and not isinstance(tokens, bool):
+        return to_quantity(float(tokens), "token")
+    return tokens
+
+
+class TrainingResult(Result):
+    """One training iteration: time, rate, utilisation, memory per device and what binds."""
+
+    kind = "training"
+
+    step_time = Output("T", "Time of one iteration.")
+    tokens_per_second = Output("R_tok", "Tokens trained per second, all devices.")
+    memory_per_device = Output("M", "Weights, gradients, optimizer states and activations.")
+    state_memory = Output("M_state", "Weights, gradients and optimizer states per device.")
+    activation_memory = Output("M_acts", "Activations the first stage keeps.")
+    model_flops = Output("F_mod", "Model FLOPs of one iteration (no recomputation).")
+    hardware_flops = Output("F_hw", "Hardware FLOPs of one iteration (with recomputation).")
+    bubble_time = Output("t_bub", "Pipeline bubble per iteration.")
+    communication_time = Output("t_comms", "Communication per iteration, not hidden.")
+    optimizer_time = Output("t_opt", "Optimizer step.")
+
+    @property
+    def devices(self) -> int:
+        v = self.scenario.values
+        return int(v["n_t"] * v["n_p"] * v["n_dp"])
+
+    @property
+    def mfu(self) -> float:
+        """Model FLOPs utilisation: model FLOPs (no recomputation) over devices x peak x time."""
+        return self.raw["U_mfu"]
+
+    @property
+    def hfu(self) -> float:
+        """Hardware FLOPs utilisation: recomputation counted."""
+        return self.raw["U_hfu"]
+
+    @property
+    def model_flops_per_device(self):
+        """Model FLOP/s each device achieves."""
+        return (self.model_flops / self.step_time / self.devices).to("TFLOP/s")
+
+    @property
+    def bubble_share(self) -> float:
+        return self.raw["t_bub"] / self.raw["T"]
+
+    @property
+    def communication_share(self) -> float:
+        return self.raw["t_comms"] / self.raw["T"]
+
+    def sensitivities(self, output: str = "step_time", uncertainty=None):
+        """Exact elasticities of ``output`` ("step_time", "tokens_per_second", "mfu",
+        "memory_per_device", or any output of the law) to every lever: peak, bandwidths,
+        capacity, link and network bandwidth and latency, batch and microbatch, degrees."""
+        return sensitivities(self, OUTPUTS.get(output, output), uncertainty)
+
+    def time_to_train(self, tokens):
+        """Wall time to train on ``tokens`` (a count, a Quantity or text like "1T tokens")."""
+        raw = self.scenario.call(("T_train",), D_tok=_given("tokens", _tokens(tokens),
+                                                            "token"))
+        return to_quantity(raw["T_train"], self.card["units"]["T_train"]).to("day")
+
+    def device_hours(self, tokens):
+        """Device-hours to train on ``tokens``: devices x :meth:`time_to_train`."""
+        return (self.time_to_train(tokens) * self.devices).to("hour")
+
+    def summary(self) -> dict:
+        return {"step_time": self.step_time, "tokens_per_second": self.tokens_per_second,
+                "mfu": self.mfu, "hfu": self.hfu,
+                "model_flops_per_device": self.model_flops_per_device,
+                "memory_per_device": self.memory_per_device,
+                "memory_capacity": self.memory_capacity, "feasible": self.feasible,
+                "reason": self.reason, "regime": self.regime,
+                "communication_share": self.communication_share,
+                "bubble_share": self.bubble_share, "devices": self.devices}
+
+    def _repr_tail(self) -> str:
+        return (f" {self.devices} devices: {self.step_time.to('s'):.4g~P} per iteration, "
+                f"MFU {self.mfu:.1%}{'' if self.feasible else ', INFEASIBLE'}")
+
+
+class TrainingModel:
+    """Training iterations under tensor, pipeline and data parallelism, ZeRO and
+    recomputation (``symsys.TrainingModel().solve``)."""
+
+    @validate.keywords
+    def solve(self, model, hardware, *, global_batch_size, seq_len, tensor_parallel=1,
+              pipeline_parallel=1, data_parallel=1, microbatch_size=1, interleave=1,
+              recompute="none", sequence_parallel=False, zero_stage=0, precision="auto",
+              efficiency=None, attention="fused", overlap_grad_reduce=False,
+              link_bandwidth=None, network_bandwidth=None, link_latency=None,
+              network_latency=None) -> TrainingResult:
+        """One training iteration of ``model`` on ``hardware``.
+
+        Parameters
+        ----------
+        model : a registry transformer, its name, or a config.json path.
+        hardware : a system (``symsys zoo systems``: its fast domain carries tensor
+            parallelism, its scale-out network pipeline and data parallelism) or a device.
+        global_batch_size, seq_len : sequences per iteration and tokens per sequence.
+        tensor_parallel, pipeline_parallel, data_parallel : the parallel degrees; devices =
+            their product.
+        microbatch_size : sequences per microbatch; the global batch must be whole
+            microbatches on each replica.
+        interleave : model chunks per pipeline stage (the interleaved 1F1B schedule).
+        recompute : "none", "selective" (attention scores, Korthikanti et al. 2022) or
+            "full" (every layer's forward).
+        sequence_parallel : split layer norms and dropouts over the tensor-parallel group.
+        zero_stage : 0-3: shard optimizer states (1), gradients (2), weights (3) over the
+            data-parallel replicas.
+        precision : weights, gradients and activations; default "auto" (the device's native
+            16-bit format). Optimizer states are fp32 Adam (12 bytes per parameter).
+        efficiency : a number in (0, 1], (compute, memory), or "calibrated".
+        attention : "fused" (FlashAttention: the causal half of the scores computed, none
+            stored) or "unfused" (the full masked square computed and stored, as Megatron
+            2021-22).
+        overlap_grad_reduce : hide the data-parallel all-reduce behind the backward pass.
+        link_bandwidth, network_bandwidth : override the fast-domain link and the per-device
+            scale-out bandwidth (per direction); link_latency, network_latency : message
+            latencies (default 0: no sourced alpha in the registry).
+
+        Returns a :class:`TrainingResult`: ``step_time``, ``tokens_per_second``, ``mfu``,
+        ``hfu``, ``model_flops_per_device``, ``memory_per_device``, ``communication_share``,
+        ``bubble_share``, ``time_to_train(tokens)``, ``device_hours(tokens)``; infeasible
+        when the memory per device exceeds the device's capacity, with the reason.
+        """
+        inputs = training_inputs(
+            model, hardware, global_batch_size=global_batch_size, seq_len=seq_len,
+            tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel,
+            data_parallel=data_parallel, microbatch_size=microbatch_size,
+            interleave=interleave, recompute=recompute, sequence_parallel=sequence_parallel,
+            zero_stage=zero_stage, precision=precision, efficiency=efficiency,
+            attention=attention, overlap_grad_reduce=overlap_grad_reduce,
+            link_bandwidth=link_bandwidth, network_bandwidth=network_bandwidth,
+            link_latency=link_latency, network_latency=network_latency)
+        return TrainingResult(inputs, inputs.call(SPECS))
+
+    def configurations(self, model, hardware, *, devices, global_batch_size, seq_len,
+                       microbatch_sizes=(1, 2, 4, 8), recompute="none",
+                       sequence_parallel=False, zero_stage=0, precision="auto",
+                       efficiency=None, attention="fused", overlap_grad_reduce=False):
+        """Every (tensor, pipeline, data) factorisation of ``devices`` (and each microbatch
+        size) that the model's shape allows, evaluated in one vectorised call of the compiled
+        training law; returns the rows sorted by step time, feasible first, as a list of
+        dicts (``step_time`` in seconds, ``memory_per_device`` in bytes)."""
+        devices = validate.positive_int("devices", devices)
+        model = resolve_model(model)
+        system, device = _system_and_device(hardware)
+        fast = system.fast_domain if system is not None else device.interconnect
+        domain = (fast.domain_size if fast is not None and fast.domain_size else devices)
+        rows = []
+        for tp, pp in itertools.product(_divisors(devices), repeat=2):
+            if devices % (tp * pp) or tp > domain:  # tensor parallelism stays in the domain
+                continue
+            dp = devices // (tp * pp)
+            for micro in microbatch_sizes:
+                try:
+                    _check_shape(model, tp, pp, 1, global_batch_size, micro, dp)
+                except InvalidParameter:
+                    continue
+                rows.append((tp, pp, dp, micro))
+        if not rows:
+            raise InvalidParameter(f"no (tensor, pipeline, data) factorisation of {devices} "
+                                   f"devices fits {model.key}'s shape and a global batch of "
+                                   f"{global_batch_size}")
+        base = training_inputs(
+            model, hardware, global_batch_size=global_batch_size, seq_len=seq_len,
+            tensor_parallel=max(r[0] for r in rows), pipeline_parallel=max(r[1] for r in rows),
+            data_parallel=max(r[2] for r in rows), recompute=recompute,
+            sequence_parallel=sequence_parallel, zero_stage=zero_stage, precision=precision,
+            efficiency=efficiency, attention=attention,
+            overlap_grad_reduce=overlap_grad_reduce)
+        grid = np.array(rows, dtype=float)
+        fn = base.kernel(("T", "M", "U_mfu"), scalar=False)
+        values = {**base.values, "n_t": grid[:, 0], "n_p": grid[:, 1], "n_dp": grid[:, 2],
+                  "b": grid[:, 3]}
+        with np.errstate(all="ignore"):
+            step, memory, mfu = (np.broadcast_to(o, (len(rows),)) for o in
+                                 fn(*(values[a] for a in fn.args)))
+        capacity = base.values["C_mem"]
+        out = [{"tensor_parallel": int(r[0]), "pipeline_parallel": int(r[1]),
+                "data_parallel": int(r[2]), "microbatch_size": int(r[3]),
+                "step_time": float(t), "memory_per_device": float(m), "mfu": float(u),
+                "feasible": bool(m <= capacity)} for r, t, m, u in zip(rows, step, memory, mfu)]
+        return sorted(out, key=lambda row: (not row["feasible"], row["step_time"]))
+
+
+def _divisors(n: int) -> list[int]:
+    return [i for i in range(1, n + 1) if n % i == 0]
