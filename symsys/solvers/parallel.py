@@ -99,10 +99,13 @@ def fastest_degree(scenario) -> tuple[float | None, int | None]:
     tp = parallel_scenario(scenario)
     if tp is None:
         return None, None
-    from symsys.laws.parallel import FASTEST_DEGREE_LAWS  # sympy: only when n* is asked for
+    if tp.values["alpha_x"] == 0:
+        exact = None  # no message latency: n* is infinite, and no sympy is needed to say so
+    else:
+        from symsys.laws.parallel import FASTEST_DEGREE_LAWS  # sympy: only for a finite n*
 
-    exact = closed_form(dataclasses.replace(tp, law=FASTEST_DEGREE_LAWS[tp.law.name]),
-                        "n_fast")
+        exact = closed_form(dataclasses.replace(tp, law=FASTEST_DEGREE_LAWS[tp.law.name]),
+                            "n_fast")
     heads, limit = int(tp.values["h_kv"]), degree_limit(tp)
     if limit is None:
         if exact is None:

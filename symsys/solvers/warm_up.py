@@ -7,6 +7,7 @@ compile path for, so the shipped set cannot drift from what they use.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -67,8 +68,12 @@ def warm_up() -> None:
     from symsys.solvers.sweep_grid import DEFAULT_COLUMNS, ECONOMICS
     from symsys.solvers.training import TrainingModel
 
-    for step in ({}, {"phase": "prefill", "seq_len": 128}, {"tensor_parallel": 8}):
-        CostModel().solve("Llama3_70B", "H100", **step).sensitivities("cost")
+    for model, step in itertools.product(
+            ("Llama3_8B", "Llama3_70B"),  # one fits a device (its batch limit), one does not
+            ({}, {"phase": "prefill", "seq_len": 128}, {"tensor_parallel": 8})):
+        cost = CostModel().solve(model, "H100", **step)
+        cost.to_dict()  # every figure symsys cost prints
+        cost.sensitivities("cost")
     sweep("Llama3_8B", ["H100"], batch_size=[1, 2], columns=[*DEFAULT_COLUMNS, *ECONOMICS])
     for model in ("Llama3_8B", "Mixtral_8x7B"):  # symsys train; the configuration search
         r = TrainingModel().solve(model, "DGX_H100", global_batch_size=64, seq_len=128,
