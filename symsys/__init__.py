@@ -59,7 +59,16 @@ _EXPORTS = {
 __all__ = ["__version__", *_EXPORTS]
 
 
+#: submodules reachable as attributes before anything imported them (``symsys.derive.diff``)
+_SUBMODULES = ("derive", "laws", "symbols", "kernels", "render", "registry", "solvers", "units",
+               "calibration", "viz", "errors")
+
+
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"symsys.{name}")
+        globals()[name] = module
+        return module
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'symsys' has no attribute {name!r}")

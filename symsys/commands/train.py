@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from symsys.commands._common import efficiency_argument
+
 HELP = "time, MFU and memory per device of one training iteration (3D parallel, ZeRO)"
 EXAMPLES = """  symsys train GPT3 DGX_A100 --tp 8 --pp 8 --dp 16 --global-batch-size 1536 \\
       --seq-len 2048
@@ -40,9 +42,7 @@ def add_arguments(parser):
                              "default) or unfused (the full square, stored: Megatron 2021-22)")
     parser.add_argument("--overlap-grad-reduce", action="store_true",
                         help="hide the data-parallel all-reduce behind the backward pass")
-    parser.add_argument("--efficiency", default=None,
-                        help="compute,memory efficiency in (0,1], one value for both, or "
-                             "'calibrated' (default: 1, the speed-of-light bound)")
+    efficiency_argument(parser)
     parser.add_argument("--tokens", default=None,
                         help="tokens to train on, e.g. 1T or '300G tokens': prints the time "
                              "and device-hours")
@@ -51,19 +51,6 @@ def add_arguments(parser):
     parser.add_argument("--search", action="store_true",
                         help="evaluate every (tp, pp, dp, microbatch) factorisation of "
                              "--devices in one vectorised call; print the fastest that fit")
-
-
-def _efficiency(text):
-    if text is None or text == "calibrated":
-        return text
-    from symsys.errors import InvalidParameter
-
-    try:
-        parts = [float(p) for p in text.split(",")]
-    except ValueError:
-        raise InvalidParameter(f"--efficiency {text!r}: expected a number, 'c,m' or "
-                               "'calibrated'") from None
-    return parts[0] if len(parts) == 1 else tuple(parts)
 
 
 def _tokens(text):
@@ -91,7 +78,7 @@ def run(args):
                    recompute=args.recompute, sequence_parallel=args.sequence_parallel,
                    zero_stage=args.zero_stage, precision=args.precision,
                    attention=args.attention, overlap_grad_reduce=args.overlap_grad_reduce,
-                   efficiency=_efficiency(args.efficiency))
+                   efficiency=args.efficiency)
     if args.search:
         if args.devices is None:
             raise InvalidParameter("--search needs --devices N (the devices to factorise)")

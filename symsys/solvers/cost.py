@@ -18,7 +18,6 @@ from symsys.solvers.inference import STEP_SPECS, InferenceResult
 from symsys.solvers.inputs import step_inputs
 from symsys.solvers.result import Output
 from symsys.solvers.sensitivity import sensitivities
-from symsys.units import parse_quantity
 
 #: readable output names of the cost law, for sensitivities
 OUTPUTS = {"cost": "c_tok", "cost_per_token": "c_tok", "cost_per_million_tokens": "c_tok",
@@ -62,13 +61,6 @@ class CostResult(InferenceResult):
                 f"{'' if self.feasible else ', INFEASIBLE'}")
 
 
-def _given(name: str, value, unit: str) -> float:
-    """A price or power as given: a Quantity, or text in the one quantity reader's syntax."""
-    if isinstance(value, str):
-        value = parse_quantity(value, unit, name, error=InvalidParameter)
-    return validate.positive_quantity(name, value, unit)
-
-
 def _price(hw, price) -> float:
     if price is None:
         if hw.cloud_price is None:
@@ -76,7 +68,7 @@ def _price(hw, price) -> float:
                 f"{hw.key} has no cloud price in the registry; give one device's price per "
                 "hour: price='2.50 USD/hour' (--price on the command line)")
         price = hw.cloud_price.hourly
-    return _given("price", price, "USD/s")
+    return validate.positive_quantity("price", price, "USD/s")
 
 
 def _power(hw, power) -> float:
@@ -85,7 +77,7 @@ def _power(hw, power) -> float:
             raise InvalidParameter(f"{hw.key} has no TDP in the registry; give one device's "
                                    "power: power='700 W' (--power on the command line)")
         power = hw.tdp
-    return _given("power", power, "W")
+    return validate.positive_quantity("power", power, "W")
 
 
 def with_economics(inputs, price=None, power=None, power_fraction=1.0):

@@ -25,7 +25,7 @@ from symsys.solvers.inputs import device_numbers, resolve_model
 from symsys.solvers.result import Output, Result
 from symsys.solvers.scenario import Option, Scenario
 from symsys.solvers.sensitivity import sensitivities
-from symsys.units import parse_quantity, to_quantity
+from symsys.units import to_quantity
 
 #: readable output names of the training law, for sensitivities
 OUTPUTS = {"step_time": "latency", "tokens_per_second": "throughput", "mfu": "U_mfu",
@@ -66,15 +66,6 @@ def _system_and_device(hardware):
                            "registry entry)")
 
 
-def _given(name: str, value, unit: str) -> float:
-    if isinstance(value, str):
-        value = parse_quantity(value, unit, name, error=InvalidParameter)
-    magnitude = validate.nonnegative_quantity(name, value, unit)
-    if not magnitude > 0:
-        raise InvalidParameter(f"{name}={value}: must be > 0")
-    return magnitude
-
-
 @functools.lru_cache(maxsize=256)
 def _fabric(system, device) -> tuple:
     """(fast link, its per-direction B/s or None, scale-out B/s per device or None) of a
@@ -92,7 +83,7 @@ def _links(system, device, tp: int, others: int, link_bandwidth, network_bandwid
     """beta_x (fast domain, per direction) and beta_n (scale-out per device, per direction)."""
     fast, fast_bandwidth, network = _fabric(system, device)
     if link_bandwidth is not None:
-        beta_x = _given("link_bandwidth", link_bandwidth, "B/s")
+        beta_x = validate.positive_quantity("link_bandwidth", link_bandwidth, "B/s")
     elif tp == 1:
         beta_x = 1.0  # no tensor-parallel group: the all-reduce term is 0 for any bandwidth
     elif fast_bandwidth is None:
@@ -105,7 +96,7 @@ def _links(system, device, tp: int, others: int, link_bandwidth, network_bandwid
                 f"tensor_parallel={tp}: the fast domain ({fast.name}) connects "
                 f"{fast.domain_size} devices; tensor parallelism stays inside it")
     if network_bandwidth is not None:
-        beta_n = _given("network_bandwidth", network_bandwidth, "B/s")
+        beta_n = validate.positive_quantity("network_bandwidth", network_bandwidth, "B/s")
     elif others == 1:
         beta_n = 1.0  # no pipeline sends nor gradient all-reduce cross the network
     elif network is None:
@@ -194,7 +185,7 @@ def training_inputs(model, hardware, *, global_batch_size, seq_len, tensor_paral
         "z_dp": int(overlap_grad_reduce),
         "alpha_x": validate.nonnegative_quantity("link_latency", link_latency, "s"),
         "alpha_n": validate.nonnegative_quantity("network_latency", network_latency, "s"),
-        "D_tok": batch * s if tokens is None else _given("tokens", _tokens(tokens), "token"),
+        "D_tok": batch * s if tokens is None else _tokens(tokens),
         **_links(system, device, tp, pp * dp, link_bandwidth, network_bandwidth),
     }
     options = {"global_batch_size": batch, "seq_len": s, "tensor_parallel": tp,
@@ -209,11 +200,12 @@ def training_inputs(model, hardware, *, global_batch_size, seq_len, tensor_paral
                           system=system)
 
 
-def _tokens(tokens):
-    """A token count as people give it: a number, a Quantity, or text ("1T tokens")."""
+def _tokens(tokens) -> float:
+    """A token count as people give it (a number, a Quantity, text like "1T tokens"), in
+    tokens."""
     if isinstance(tokens, int | float) and not isinstance(tokens, bool):
-        return to_quantity(float(tokens), "token")
-    return tokens
+        tokens = to_quantity(float(tokens), "token")
+    return validate.positive_quantity("tokens", tokens, "token")
 
 
 class TrainingResult(Result):
@@ -268,8 +260,7 @@ class TrainingResult(Result):
 
     def time_to_train(self, tokens):
         """Wall time to train on ``tokens`` (a count, a Quantity or text like "1T tokens")."""
-        raw = self.scenario.call(("T_train",), D_tok=_given("tokens", _tokens(tokens),
-                                                            "token"))
+        raw = self.scenario.call(("T_train",), D_tok=_tokens(tokens))
         return to_quantity(raw["T_train"], self.card["units"]["T_train"]).to("day")
 
     def device_hours(self, tokens):

@@ -123,7 +123,12 @@ def nonnegative_quantity(name: str, value, unit: str) -> float:
 
 
 def positive_quantity(name: str, value, unit: str) -> float:
-    """A Quantity > 0 in ``unit``'s dimension, as a canonical magnitude."""
+    """A Quantity > 0 in ``unit``'s dimension, or text in the one quantity reader's syntax
+    ("2.50 USD/hour", "300G tokens"), as a canonical magnitude."""
+    if isinstance(value, str):
+        from symsys.units import parse_quantity
+
+        value = parse_quantity(value, unit, name, error=InvalidParameter)
     magnitude = nonnegative_quantity(name, value, unit)
     if value is None or not magnitude > 0:
         raise InvalidParameter(f"{name}={value}: must be > 0 (a quantity in {unit})")
