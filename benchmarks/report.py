@@ -202,6 +202,10 @@ def report_sections(results: dict) -> dict:
              "sweep": _sweep_table(s)}
     if s.get("chunked"):
         parts["chunked"] = _chunked_line(s["chunked"])
+    if s.get("tp_sweep"):
+        from measure_tp_sweep import tp_sweep_table
+
+        parts["tp_sweep"] = tp_sweep_table(s["tp_sweep"])
     if s.get("explore"):
         parts["explore"] = _explore_table(s["explore"])
     if s.get("scale"):

@@ -9,6 +9,8 @@
     python benchmarks/run.py --only explore --update benchmarks/results/latest.json
                                              # only the design-space runs (numpy 1e8, Dask
                                              # 1e10: ~15 min), merged into a saved run
+    python benchmarks/run.py --only tp-sweep    # only the (tensor_parallel, batch, context)
+                                             # sweep; --update JSON merges it into a run
 
 Prints every figure as a table and writes them all to JSON. Each figure is a median of
 repeated runs: fresh interpreters for import and CLI times, warmed-up loops for in-process
@@ -38,6 +40,7 @@ from measure_inprocess import measure_roofline, measure_scalar  # noqa: E402
 from measure_scale import measure_scale  # noqa: E402
 from measure_startup import measure_cli_breakdown, measure_startup  # noqa: E402
 from measure_sweeps import measure_chunked, measure_memory, measure_sweeps  # noqa: E402
+from measure_tp_sweep import measure_tp_sweep, tp_sweep_table  # noqa: E402
 from report import report, report_sections  # noqa: E402
 from report_markdown import markdown  # noqa: E402
 from targets import check_targets, figures_of  # noqa: E402
@@ -79,7 +82,10 @@ def main(argv=None) -> int:
                              "1e10; quick 2e6)")
     parser.add_argument("--no-explore", action="store_true",
                         help="skip the design-space runs (the Dask one takes ~15 min)")
-    parser.add_argument("--only", choices=("explore", "scale"),
+    parser.add_argument("--tp-sweep", type=float,
+                        help="configurations of the tensor-parallel sweep (default 1e6; "
+                             "quick 1e5)")
+    parser.add_argument("--only", choices=("explore", "scale", "tp-sweep"),
                         help="measure only this section; with --update, merge it into a run")
     parser.add_argument("--update", type=Path, metavar="JSON",
                         help="with --only: the saved run to merge into (rewritten in place)")
@@ -102,8 +108,11 @@ def main(argv=None) -> int:
     quick = args.quick
     explore_numpy = args.explore_numpy or (1e6 if quick else 1e8)
     explore_dask = args.explore_dask or (2e6 if quick else 1e10)
+    tp_sweep = args.tp_sweep or (1e5 if quick else 1e6)
     if args.only == "scale":
         return _only_scale(args)
+    if args.only == "tp-sweep":
+        return _only_tp_sweep(args, tp_sweep)
     if args.only:
         return _only_explore(args, explore_numpy, explore_dask)
     repeat = args.repeat or (3 if quick else 7)
@@ -153,6 +162,8 @@ def main(argv=None) -> int:
     sym["roofline"] = measure_roofline(repeat, roofline_points)
     step(f"sweeps {sweep_sizes}")
     sym["sweep"] = measure_sweeps(sweep_sizes, repeat if quick else 5)
+    step(f"tensor-parallel sweep {tp_sweep:.0e} (tp x batch x context)")
+    sym["tp_sweep"] = measure_tp_sweep(tp_sweep, repeat if quick else 5)
     step(f"sweep memory {memory_sizes} (fresh processes)")
     sym["sweep_memory"] = measure_memory(memory_sizes)
     step(f"chunked {chunk_total:.0e} in chunks of {chunk_size:.0e}")
@@ -208,6 +219,24 @@ def _only_scale(args) -> int:
     args.update.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(report_sections(results)["scale"])
     print(f"\nJSON: {args.update}")
+    return 0
+
+
+def _only_tp_sweep(args, configurations: float) -> int:
+    """``--only tp-sweep``: the tensor-parallel sweep alone, printed; with ``--update JSON``
+    merged into that saved run (only its ``tp_sweep`` section and the figures)."""
+    tp = measure_tp_sweep(configurations, args.repeat or 7)
+    tp["measured"] = {
+        "timestamp": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "loadavg": os.getloadavg(), "git": git_state(), "cpus": os.cpu_count()}
+    print(tp_sweep_table(tp))
+    if args.update is not None:
+        results = json.loads(args.update.read_text())
+        results["symsys"]["tp_sweep"] = tp
+        results["figures"] = figures_of(results)
+        results["targets"] = check_targets(results)
+        args.update.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        print(f"\nJSON: {args.update}")
     return 0
 
 

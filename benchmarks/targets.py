@@ -14,6 +14,8 @@ TARGETS = {
     "sweep_1e6_configs_per_s": ("symsys.sweep at 1e6 configurations", ">=", 1e7, "configs/s"),
     "sweep_1e6_latency_configs_per_s": ("decode-roofline sweep (latency) at 1e6", ">=", 3e7,
                                         "configs/s"),
+    "tp_sweep_configs_per_s": ("symsys.sweep over (tensor_parallel, batch, context) at 1e6",
+                               ">=", 1e7, "configs/s"),
     "tp8_over_single": ("tensor-parallel solve / single-device solve", "<=", 2.0, "ratio"),
     "training_solve_us": ("one TrainingModel.solve", "<=", 100.0, "us"),
     "training_search_ms": ("every parallel configuration of 4096 devices", "<=", 50.0, "ms"),
@@ -42,6 +44,10 @@ def figures_of(results: dict) -> dict:
         v = s["sweep"]["1000000"]
         f["sweep_1e6_configs_per_s"] = v["configs_per_s"]
         f["sweep_1e6_configs_per_s_cpu"] = v["configs_per_cpu_s"]
+    tp = s.get("tp_sweep", {}).get("default_columns")
+    if tp and tp["configurations"] >= 10**6 * 0.99:
+        f["tp_sweep_configs_per_s"] = tp["configs_per_s"]
+        f["tp_sweep_configs_per_s_cpu"] = tp["configs_per_cpu_s"]
     if "roofline" in s and "sweep_latency_s" in s["roofline"]:
         r = s["roofline"]
         f["sweep_1e6_latency_configs_per_s"] = r["sweep_latency_configs_per_s"]

@@ -80,7 +80,8 @@ def _resolve_heaviside(derivative: sp.Expr, x: sp.Symbol, side: str) -> sp.Expr:
     """
 
     def one_sided(u, *_):
-        slope = sp.diff(u, x)
+        # u may have kinks of its own (a max() inside a max(): the window inside the roofline)
+        slope = _resolve_heaviside(sp.diff(u, x), x, side)
         grows = slope > 0 if side == "right" else slope < 0
         at_zero = sp.Piecewise((1, grows), (0, True))
         # "at the kink" means equal to rounding: within KINK_TOLERANCE of the terms' scale,
@@ -106,10 +107,13 @@ def diff_expr(expr: sp.Expr, x: sp.Symbol, side: str = "right") -> sp.Expr:
 
 
 # --- smooth branches ----------------------------------------------------------------------
-def _split(expr: sp.Expr) -> list[tuple[sp.Expr, tuple, tuple]]:
+def _split(expr: sp.Expr, x: sp.Symbol | None = None) -> list[tuple[sp.Expr, tuple, tuple]]:
     """:func:`branches`, each with the ``(kink, chosen argument)`` substitutions, in the
-    order made, that turned ``expr`` into it (replayed on the law's terms to name them)."""
-    kinks = sorted(expr.atoms(sp.Max, sp.Min), key=sp.count_ops)
+    order made, that turned ``expr`` into it (replayed on the law's terms to name them).
+    With ``x``, only the kinks that move with ``x`` are split: a max() of other inputs (a
+    sliding window's max(0, s - w) in a derivative in b) is smooth in x and stays."""
+    kinks = sorted((k for k in expr.atoms(sp.Max, sp.Min) if x is None or k.has(x)),
+                   key=sp.count_ops)
     if not kinks:
         return [(expr, (), ())]
     kink = kinks[0]  # innermost first: it has the fewest operations
@@ -118,7 +122,7 @@ def _split(expr: sp.Expr) -> list[tuple[sp.Expr, tuple, tuple]]:
         others = [a for a in kink.args if a != chosen]
         relation = sp.Ge if isinstance(kink, sp.Max) else sp.Le
         conditions = tuple(relation(chosen, other) for other in others)
-        for branch, more, choices in _split(expr.xreplace({kink: chosen})):
+        for branch, more, choices in _split(expr.xreplace({kink: chosen}), x):
             out.append((branch, conditions + more, ((kink, chosen), *choices)))
     return out
 
@@ -478,7 +482,7 @@ def _piecewise(target, x, side, of, variant, elasticity: bool) -> PiecewiseDeriv
     _check_side(side)
     expr, x, source = _resolve(target, x, of, variant)
     pieces = []
-    for branch, conditions, choices in _split(expr):
+    for branch, conditions, choices in _split(expr, x):
         conditions = _ordered(conditions)
         if conditions is None:
             continue

@@ -133,6 +133,11 @@ r_kv = _declare("r_kv", r"r_{kv}", "1", "MLA key/value latent dimension (what is
 d_rope = _declare("d_rope", r"d_{rope}", "1", "MLA decoupled RoPE key dimension per head", **_count)
 d_nope = _declare("d_nope", r"d_{nope}", "1", "MLA non-RoPE query/key dimension per head", **_count)
 d_v = _declare("d_v", r"d_{v}", "1", "value dimension per head", **_count)
+L_w = _declare("L_w", r"L_{w}", "1",
+              "layers with sliding-window attention (0: no window, every layer global)", **_flag)
+w_sw = _declare("w_sw", "w", "1",
+                "sliding window: most cached positions a windowed layer's query attends to",
+                **_count)
 
 # per-layer attention summary (from an attention law) and model totals (parameter law)
 P_attn = _declare("P_attn", r"P_{attn}", "param", "attention parameters per layer")
@@ -165,6 +170,12 @@ bytes_w = _declare("bytes_w", r"\mathit{bw}_{w}", "B", "bytes per weight element
                    lever="bytes_per_weight")
 bytes_kv = _declare("bytes_kv", r"\mathit{bw}_{kv}", "B", "bytes per cached K/V element",
                     lever="bytes_per_kv")
+s_kv = _declare("s_kv", r"s_{kv}", "1",
+               "cached positions a decode step attends to, averaged over the layers (a "
+               "windowed layer attends to at most w)", nonnegative=True, positive=None)
+n_qk = _declare("n_qk", r"n_{qk}", "1",
+                "query-key pairs of a causal prefill of s tokens, averaged over the layers (s^2/2 "
+                "with no window)", nonnegative=True, positive=None)
 z_logit = _declare("z_logit", r"z_{logit}", "1",
                   "1 if a prefill computes logits at every prompt position, 0 at the last only",
                   **_flag)
@@ -364,6 +375,19 @@ M_acts = _declare("M_acts", r"M_{acts}", "B",
 A_layer = _declare("A_layer", r"A_{layer}", "B", "activations one layer keeps per microbatch")
 T_train = _declare("T_train", r"T_{train}", "s", "time to train on D tokens")
 H_dev = _declare("H_dev", r"H_{dev}", "s", "device-time to train on D tokens (devices x time)")
+phi_bub = _declare("phi_bub", r"\phi_{bubble}", "1", "share of the iteration the pipeline idles")
+phi_comm = _declare("phi_comm", r"\phi_{comm}", "1",
+                    "share of the iteration spent in communication not hidden")
+F_dev = _declare("F_dev", r"\dot{F}_{dev}", "FLOP/s", "model FLOPs per second per device")
+x_bub = _declare("x_bub", r"x_{bubble}", "1", "the bubble share asked for (inverse design)")
+T_goal = _declare("T_goal", r"T_{goal}", "s",
+                  "the time to train on D tokens asked for (inverse design)")
+m_bub = _declare("m_bub", r"m_{bubble}", "1",
+                 "microbatches per pipeline at which the bubble share is x_bubble")
+b_fit = _declare("b_fit", r"b_{\mathrm{fit}}", "1",
+                 "microbatch size at which the memory per device equals the capacity")
+n_need = _declare("n_need", r"n_{d,goal}", "1",
+                  "data-parallel replicas that train D tokens in T_goal")
 
 # --- rates and drifts derived for the solvers ---------------------------------------------------
 R_s = _declare("R_s", r"R_{s}", "sample/s", "samples processed per second")

@@ -90,14 +90,17 @@ def test_step_time_and_throughput_are_injection_bound_at_batch_1():
 # --- B* ------------------------------------------------------------------------------------
 def test_b_star_closed_form_equals_sympys():
     w = S.bytes_w * (S.N_total - S.N_embed) / S.L
-    # decode attends in the absorbed form for MLA: a_dec per cached token
-    per_token = (2 * (S.N_dense + S.k * S.N_expert) + S.a_dec * S.s) / S.L
+    # decode attends in the absorbed form for MLA: a_dec per cached token it attends to (the
+    # L_w sliding-window layers at most w of them)
+    attended = S.s - S.L_w / S.L * sp.Max(S.s - S.w_sw, 0)
+    per_token = (2 * (S.N_dense + S.k * S.N_expert) + S.a_dec * attended) / S.L
     hand = (w / (S.eta_m * S.beta_inj)) / (per_token / (S.eta_c * S.Pi))
     assert sp.simplify(weight_streaming.expr("B_star") - hand) == 0
     assert sp.simplify(weight_streaming.expr("n_star") - hand) == 0
     # prefill: logits at the last of the s positions unless z_logit = 1
     lm_head = (1 - S.z_logit) * 2 * S.V * S.d * (S.s - 1) / S.s
-    prefill_tokens = (2 * (S.N_dense + S.k * S.N_expert) - lm_head + S.a_attn * S.s / 2) / S.L
+    pairs = S.s**2 / 2 - S.L_w / S.L * sp.Max(S.s - S.w_sw, 0) ** 2 / 2  # causal, windowed
+    prefill_tokens = (2 * (S.N_dense + S.k * S.N_expert) - lm_head + S.a_attn * pairs / S.s) / S.L
     prefill_hand = (w / (S.eta_m * S.beta_inj)) / (prefill_tokens / (S.eta_c * S.Pi))
     assert sp.simplify(weight_streaming_prefill.expr("n_star") - prefill_hand) == 0
     assert sp.simplify(weight_streaming_prefill.expr("B_star") * S.s - prefill_hand) == 0
@@ -137,7 +140,8 @@ def test_batch_just_below_and_above_b_star_flips_the_bottleneck():
 def test_b_max_closed_form_equals_sympys():
     w = S.bytes_w * (S.N_total - S.N_embed) / S.L
     act = S.bytes_a * (S.d + (S.n_ff - 1) * sp.Max(S.d_ff, (S.k + S.E_s) * S.d_e))
-    decode = (S.C_chip - (1 + S.z_ovl) * w) / (S.bytes_kv * S.e_kv * (S.s + 1) + act)
+    held = S.s + 1 - S.L_w / S.L * sp.Max(S.s + 1 - S.w_sw, 0)  # windowed layers keep w
+    decode = (S.C_chip - (1 + S.z_ovl) * w) / (S.bytes_kv * S.e_kv * held + act)
     prefill = (S.C_chip - (1 + S.z_ovl) * w) / (S.s * (S.bytes_kv * S.e_kv + act))
     assert sp.simplify(weight_streaming.expr("b_max") - decode) == 0
     assert sp.simplify(weight_streaming_prefill.expr("b_max") - prefill) == 0

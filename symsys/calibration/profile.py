@@ -31,6 +31,8 @@ class CalibrationProfile:
     rows of the gemm law (else None). ``stderr`` maps each fitted name to its standard error
     (None where the parameter sits at a bound, see ``bounds_hit``). ``median``, ``mean`` and
     ``p90`` are absolute relative errors (fractions) of the fit on its ``n`` kernels.
+    ``weight_precision`` is None for a profile of kernels whose weights are in ``precision``;
+    a weight-only profile (see :data:`WEIGHT_ONLY_DEQUANT`) names the stored weight format.
     """
 
     device: str
@@ -49,6 +51,7 @@ class CalibrationProfile:
     rms_log: float = float("nan")
     bounds_hit: tuple[str, ...] = ()
     provenance: str = ""
+    weight_precision: str | None = None
 
     def __post_init__(self):
         if self.law not in LAWS:
@@ -112,7 +115,7 @@ class CalibrationProfile:
         data = dict(data)
         data["stderr"] = {k: (None if v in ("", None) else v)
                           for k, v in data.get("stderr", {}).items()}
-        for optional in ("p_smooth", "m_tile"):
+        for optional in ("p_smooth", "m_tile", "weight_precision"):
             if data.get(optional) in ("", None):
                 data[optional] = None  # TOML has no null: absent or "" means None
         try:
@@ -175,6 +178,9 @@ def attach(profile: CalibrationProfile) -> CalibrationProfile:
     from symsys.registry.hardware import Hardware
 
     key = Hardware[profile.device].key  # an unknown device fails here, naming it
+    if profile.weight_precision is not None:
+        raise InvalidParameter("attach: a weight-only profile is derived from the 16-bit one "
+                               "(profile_for(..., weight_precision=)); attach that one")
     _ATTACHED[(key, profile.precision, profile.law)] = profile
     return profile
 
@@ -188,9 +194,55 @@ def detach(device, precision: str = "fp16", law: str = "roofline") -> None:
 
 #: bf16 and fp16 are the same tensor-core instructions at the same rate on every device that
 #: has both at one peak: a profile fitted at one applies at the other (the transfer is stated
-#: in the profile's provenance). Nothing else transfers: fp8, int8 and weight-only formats run
-#: other kernels, and a PCIe part has other clocks and bandwidth than its SXM twin.
+#: in the profile's provenance). fp8 and int8 compute run other kernels and do not transfer.
 TENSOR_CORE_TWINS = {"bf16": "fp16", "fp16": "bf16"}
+
+#: Boards of one chip: a PCIe card (or a variant with other memory) of a die that has a
+#: profile on its SXM board shares that profile's *efficiencies* (eta_c, eta_m: achieved /
+#: peak, and t_o per kernel), which are properties of the chip's kernels, and keeps its own
+#: peaks, clocks and bandwidth, which the solvers read from the device's registry entry. So
+#: A100_PCIe at fp16 takes the A100 (SXM4 80GB) profile applied to A100_PCIe's 312 TFLOP/s
+#: and 1,935 GB/s. Caveat, stated in the provenance: a PCIe card's lower power limit (300 W vs
+#: 400 W on A100) can lower sustained clocks on long compute-bound kernels below what the
+#: datasheet peak and the SXM efficiency imply.
+SAME_CHIP = {"A100_PCIe": "A100", "A100_40GB": "A100", "H100_PCIe": "H100", "H100_NVL": "H100"}
+
+
+@dataclass(frozen=True)
+class WeightOnly:
+    """Memory efficiency of weight-only quantised decode relative to 16-bit weights.
+
+    A weight-only format stores weights in ``weight`` (int8, int4) and computes in 16 bits:
+    decode reads the quantised weights, dequantises them in registers, and is memory-bound at
+    small batch. ``factor`` multiplies the 16-bit profile's eta_m. It is fitted on one pair of
+    published measurements (``source``): the factor for which symsys' calibrated decode of the
+    quantised model, divided by its calibrated decode of the 16-bit model, equals the measured
+    time ratio of the two (so the 16-bit profile's own error is not folded in). It therefore
+    carries every cost a weight-only kernel adds per byte symsys counts (``PRECISION_BYTES``:
+    int8 1, int4 0.5): scales and zero points (int4 in groups of 32 stores 0.625 B per
+    weight), the dequantisation arithmetic and the lower bandwidth a dequantising GEMV
+    achieves (gpt-fast reports 1397 GB/s for bf16, 1069 GB/s for int8, 863 GB/s for int4 on
+    Llama-2-7B). ``tests/test_e2e_validation.py`` refits it from the shipped rows. It applies
+    on the chips in ``chips`` (and their boards, ``SAME_CHIP``) only.
+    """
+
+    weight: str
+    factor: float
+    chips: tuple[str, ...]
+    source: str
+
+
+_GPT_FAST = ("gpt-fast (pytorch-labs/gpt-fast, README 'Benchmarks', commit 32971d3, "
+             "A100-80GB power-limited to 330 W, batch 1, prompt 5, 200 new tokens): "
+             "Llama-2-7B 104.9 tok/s bf16")
+#: The weight-only rules (:class:`WeightOnly`), keyed by weight format; both fitted on the
+#: gpt-fast Llama-2-7B rows marked ``fit`` in registry/data/measured/e2e/single_gpu.csv.
+WEIGHT_ONLY_DEQUANT = {
+    "int8": WeightOnly("int8", 0.790, ("A100",),
+                       _GPT_FAST + " vs 155.58 tok/s int8 weight-only per channel"),
+    "int4": WeightOnly("int4", 0.531, ("A100",),
+                       _GPT_FAST + " vs 196.80 tok/s int4 weight-only, groups of 32"),
+}
 
 
 def _same_rate(hw, precision: str, twin: str) -> bool:
@@ -198,38 +250,104 @@ def _same_rate(hw, precision: str, twin: str) -> bool:
     return precision in peaks and twin in peaks and peaks[precision] == peaks[twin]
 
 
-def profile_for(device, precision: str = "fp16", law: str = "roofline",
-                transfer: bool = True) -> CalibrationProfile:
-    """The attached or shipped profile of ``device`` (a Device or name) at ``precision``;
-    with ``transfer``, a bf16 or fp16 profile stands for the other (``TENSOR_CORE_TWINS``).
+def _no_profile(key: str, precision: str, law: str, needed: str = "") -> InvalidParameter:
+    available = sorted({(p.device, p.precision) for p in shipped()}
+                       | {(d, p) for d, p, _ in _ATTACHED})
+    return InvalidParameter(
+        f"no calibration profile for {key} at {precision} (law {law!r}); profiles exist for "
+        + ", ".join(f"{d} {p}" for d, p in available) + ". "
+        + (needed or "Fit one with symsys.calibrate().")
+    )
 
-    ``law="roofline"`` (default) gives the parameters of the max() roofline the solvers
-    evaluate; ``"smooth"`` and ``"gemm"`` the profiles of those laws. The error names every
-    device and precision that has a profile.
+
+def _profile_or_none(device, precision: str, law: str, transfer: bool):
+    """The profile a transfer rule starts from, or None where there is none to transfer."""
+    try:
+        return profile_for(device, precision, law, transfer=transfer)
+    except InvalidParameter:
+        return None
+
+
+def profile_for(device, precision: str = "fp16", law: str = "roofline",
+                transfer: bool = True, weight_precision: str | None = None
+                ) -> CalibrationProfile:
+    """The attached or shipped profile of ``device`` (a Device or name) at ``precision``.
+
+    With ``transfer`` (default) three stated rules stand in where no profile was fitted, each
+    named in the returned profile's provenance:
+
+    1. ``TENSOR_CORE_TWINS``: a bf16 profile stands for fp16 and back where the device has
+       both at one peak;
+    2. ``SAME_CHIP``: a board of a chip (A100_PCIe, A100_40GB; H100_PCIe, H100_NVL) takes the
+       efficiencies of its SXM board's profile and keeps its own peaks and bandwidth;
+    3. ``weight_precision`` narrower than ``precision`` (weight-only int8/int4 decode): the
+       16-bit profile with eta_m times the measured factor of ``WEIGHT_ONLY_DEQUANT``, on the
+       chips that factor was measured on.
+
+    Anything else (fp8 or int8 compute, a device of another chip, weight-only on a chip with
+    no measured factor) raises InvalidParameter saying what would be needed; nothing falls
+    back silently. ``law="roofline"`` (default) gives the parameters of the max() roofline
+    the solvers evaluate; ``"smooth"`` and ``"gemm"`` the profiles of those laws.
     """
     from symsys.registry.hardware import Hardware
 
     hw = Hardware[device]
     key = hw.key
+    if weight_precision is not None and weight_precision != precision:
+        return _weight_only(hw, precision, law, transfer, weight_precision)
     if (key, precision, law) in _ATTACHED:
         return _ATTACHED[(key, precision, law)]
     path = shipped_path(key, precision, law)
     if path.exists():
         return CalibrationProfile.load(path)
-    twin = TENSOR_CORE_TWINS.get(precision)
-    if transfer and twin is not None and _same_rate(hw, precision, twin):
-        try:
-            source = profile_for(hw, twin, law, transfer=False)
-        except InvalidParameter:
-            source = None
-        if source is not None:
-            return dataclasses.replace(
-                source, precision=precision,
-                provenance=f"{source.provenance}; transferred from {twin} to {precision}: "
-                           f"{key} runs both on the same tensor-core kernels at the same peak")
-    available = sorted({(p.device, p.precision) for p in shipped()}
-                       | {(d, p) for d, p, _ in _ATTACHED})
-    raise InvalidParameter(
-        f"no calibration profile for {key} at {precision} (law {law!r}); profiles exist for "
-        + ", ".join(f"{d} {p}" for d, p in available) + ". Fit one with symsys.calibrate()."
-    )
+    if transfer:
+        twin = TENSOR_CORE_TWINS.get(precision)
+        if twin is not None and _same_rate(hw, precision, twin):
+            source = _profile_or_none(hw, twin, law, transfer=False)
+            if source is not None:
+                return dataclasses.replace(
+                    source, precision=precision,
+                    provenance=f"{source.provenance}; transferred from {twin} to {precision}: "
+                               f"{key} runs both on the same tensor-core kernels at the same "
+                               "peak")
+        chip = SAME_CHIP.get(key)
+        if chip is not None:
+            source = _profile_or_none(chip, precision, law, transfer=True)
+            if source is not None:
+                return dataclasses.replace(
+                    source, device=key,
+                    provenance=f"{source.provenance}; transferred from {chip} to {key} (same "
+                               f"chip, other board): {chip}'s efficiencies applied to {key}'s "
+                               "own peak and bandwidth (a lower power limit may lower "
+                               "sustained clocks further)")
+    needed = ""
+    if precision in ("fp8", "int8", "fp6", "fp4", "int4"):
+        needed = (f"{precision} compute runs other kernels than 16-bit: fit a profile on "
+                  f"timed {precision} GEMMs of {key} (symsys.calibrate()); no public "
+                  "measurement is shipped.")
+    raise _no_profile(key, precision, law, needed)
+
+
+def _weight_only(hw, precision: str, law: str, transfer: bool,
+                 weight_precision: str) -> CalibrationProfile:
+    """Rule 3 of :func:`profile_for`: weight-only quantised decode (see WeightOnly)."""
+    from symsys.registry.hardware import PRECISION_BYTES
+
+    key = hw.key
+    rule = WEIGHT_ONLY_DEQUANT.get(weight_precision)
+    narrower = PRECISION_BYTES.get(weight_precision, 0) < PRECISION_BYTES.get(precision, 0)
+    chip = SAME_CHIP.get(key, key)
+    if not transfer or rule is None or not narrower or chip not in rule.chips:
+        measured = (", ".join(f"{w} on {'/'.join(r.chips)}"
+                              for w, r in WEIGHT_ONLY_DEQUANT.items()))
+        raise _no_profile(
+            key, f"{precision} with {weight_precision} weights", law,
+            f"Weight-only decode needs a measured dequantisation factor for {weight_precision}"
+            f" weights on {chip} (tokens/s of a {weight_precision}-weight and a {precision} "
+            f"decode of one model at batch 1, e.g. gpt-fast's benchmark); measured: "
+            f"{measured}" + ("" if transfer else "; transfer=False allows no rule") + ".")
+    base = profile_for(hw, precision, law, transfer=True)
+    return dataclasses.replace(
+        base, eta_m=base.eta_m * rule.factor, weight_precision=weight_precision,
+        provenance=f"{base.provenance}; weight-only {weight_precision}: eta_m x "
+                   f"{rule.factor} (measured dequantisation factor: {rule.source})")

@@ -1,5 +1,6 @@
-"""symsys sweep: evaluate every combination of models, devices, precisions, batches, contexts
-and hypothetical hardware; print it, reduce it (best, Pareto), or write it to a file."""
+"""symsys sweep: evaluate every combination of models, devices, precisions, tensor-parallel
+degrees, batches, contexts and hypothetical hardware; print it, reduce it (best, Pareto), or
+write it to a file."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import re
 
 from symsys.solvers import PHASES
 
-HELP = "sweep models x devices x precisions x batches x contexts x hypothetical hardware"
+HELP = ("sweep models x devices x precisions x tensor-parallel degrees x batches x contexts x "
+        "hypothetical hardware")
 EXAMPLES = """  symsys sweep Llama3_8B A100,H100,B200 --batch-size 1,8,64,512
   symsys sweep Llama3_8B TPUv5p,H100                (precision auto: bf16 on TPUs, fp16 on H100)
   symsys sweep Llama3_8B,Mixtral_8x7B H100 --batch-size 1:1025 --seq-len 0,2048 --json
@@ -20,6 +22,14 @@ EXAMPLES = """  symsys sweep Llama3_8B A100,H100,B200 --batch-size 1,8,64,512
       --where "latency <= 20 ms" --pareto latency,cost_per_token
   symsys sweep Llama3_8B,Llama3_70B H100 -b 1:100001 --bandwidth 1:8:0.5TB/s \\
       --backend dask --best throughput --out best.parquet
+  symsys sweep Llama3_70B H100 DGX_H100 --tp 1,2,4,8 --batch 1,8,64
+  symsys sweep Llama3_70B DGX_H100 --tp 1,2,4,8 -b 1:257 -s 4096 --cost \\
+      --where "latency <= 20 ms" --pareto latency,cost_per_token
+
+--tp (--tensor-parallel) sweeps tensor-parallel degrees: each row is one device of a group
+of n (memory_footprint and latency_communication per device, throughput the group's, cost
+for n devices). A system (DGX_H100) brings its fast domain; a degree its K/V heads or the
+domain forbid is kept as an infeasible row with the reason (symsys solve would refuse it).
 
 Hypothetical hardware (--peak, --bandwidth, --capacity) replaces every device's number and
 is a sweep axis. Give a comma list with one unit at the end ("2,3.35,8 TB/s") or a range
@@ -105,7 +115,8 @@ def add_arguments(parser):
     from symsys.commands._common import efficiency_argument
 
     parser.add_argument("models", help="comma-separated model names")
-    parser.add_argument("hardware", help="comma-separated device names, or 'all'")
+    parser.add_argument("hardware", nargs="+",
+                        help="device or system names (comma- or space-separated), or 'all'")
     parser.add_argument("--batch-size", "-b", default="1", help="N, N,M,... or START:STOP[:STEP]")
     parser.add_argument("--seq-len", "-s", default=None, help="N, N,M,... or START:STOP[:STEP]")
     parser.add_argument("--precision", "-p", default="auto",
@@ -116,6 +127,9 @@ def add_arguments(parser):
                              "(default: the compute precision)")
     parser.add_argument("--kv-precision", default=None,
                         help="comma-separated K/V cache formats, e.g. fp8,fp16")
+    parser.add_argument("--tensor-parallel", "--tp", default=None, metavar="DEGREES",
+                        help="tensor-parallel degrees as a sweep axis: N, N,M,... or "
+                             "START:STOP[:STEP], e.g. 1,2,4,8 (default: one device)")
     parser.add_argument("--phase", default="decode", choices=PHASES)
     efficiency_argument(parser)
     for name, example in (("peak", "500:2000:250TFLOP/s"), ("bandwidth", "1:10:0.5TB/s"),
@@ -180,7 +194,8 @@ def run(args):
 
     if args.rows < 0:
         raise InvalidParameter(f"--rows {args.rows}: expected a number of rows >= 0")
-    hardware = Hardware.list() if args.hardware == "all" else args.hardware.split(",")
+    names = ",".join(args.hardware)
+    hardware = Hardware.list() if names == "all" else names.split(",")
     reducing = args.best or args.pareto or args.top
     progress = False if args.json else None  # a bar on a terminal, never in JSON output
     lists = {name: None if getattr(args, name) is None else getattr(args, name).split(",")
@@ -188,6 +203,8 @@ def run(args):
     result = sweep(model=args.models.split(","), hardware=hardware,
                    batch_size=_ints(args.batch_size),
                    seq_len=None if args.seq_len is None else _ints(args.seq_len),
+                   tensor_parallel=(None if args.tensor_parallel is None
+                                    else _ints(args.tensor_parallel)),
                    precision=args.precision.split(","), phase=args.phase,
                    efficiency=args.efficiency, **lists,
                    **{name: None if getattr(args, name) is None else

@@ -9,7 +9,9 @@ EXAMPLES = """  symsys train GPT3 DGX_A100 --tp 8 --pp 8 --dp 16 --global-batch-
       --seq-len 2048
   symsys train GPT3 DGX_A100 --tp 8 --pp 8 --dp 16 -B 1536 -s 2048 --recompute selective --sp
   symsys train Llama3_8B DGX_H100 --dp 64 -B 512 -s 8192 --zero 3 --tokens 15T
-  symsys train GPT3 DGX_A100 --devices 4096 -B 1536 -s 2048 --search   (every factorisation)"""
+  symsys train GPT3 DGX_A100 --devices 4096 -B 1536 -s 2048 --search   (every factorisation)
+  symsys train GPT3 DGX_A100 --tp 8 --pp 8 -B 64 -s 2048 --bubble-below 0.05 --max-microbatch
+  symsys train GPT3 DGX_A100 --tp 8 --pp 8 -B 1536 -s 2048 --tokens 300G --within 30days"""
 
 
 def add_arguments(parser):
@@ -46,6 +48,15 @@ def add_arguments(parser):
     parser.add_argument("--tokens", default=None,
                         help="tokens to train on, e.g. 1T or '300G tokens': prints the time "
                              "and device-hours")
+    parser.add_argument("--within", default=None,
+                        help="with --tokens: the fewest devices (more data-parallel replicas "
+                             "of this layout, same global batch) that train on them within "
+                             "this time, e.g. 30days")
+    parser.add_argument("--bubble-below", type=float, default=None, metavar="SHARE",
+                        help="the fewest microbatches (so the global batch) at which the "
+                             "pipeline bubble is at most SHARE of the iteration, e.g. 0.05")
+    parser.add_argument("--max-microbatch", action="store_true",
+                        help="the largest microbatch that fits in memory")
     parser.add_argument("--devices", type=int, default=None,
                         help="with --search: the devices to factorise into tp x pp x dp")
     parser.add_argument("--search", action="store_true",
@@ -126,7 +137,30 @@ def run(args):
     tokens = _tokens(args.tokens)
     if tokens is not None:
         fields["Time_to_train"] = (f"{r.time_to_train(tokens):.4g~P} on {tokens:.4g~P}, "
-                                   f"{r.device_hours(tokens).to('hour'):.4g~P} device-hours")
+                                   f"{r.device_hours(tokens).m_as('hour'):.4g} device-hours")
         data["time_to_train_s"] = r.time_to_train(tokens).m_as("s")
+    designs = []
+    if args.within is not None:
+        if tokens is None:
+            raise InvalidParameter("--within needs --tokens (the tokens to train on)")
+        designs.append(("Devices_needed", r.devices_to_train(tokens, args.within),
+                        lambda d: (f"{d.whole} (data parallel "
+                                   f"{d.result.scenario.options['data_parallel']}: "
+                                   f"{d.result.time_to_train(tokens):.4g~P})")))
+    if args.bubble_below is not None:
+        designs.append(("Microbatches_for_bubble", r.microbatches_for_bubble(args.bubble_below),
+                        lambda d: (f"{d.whole} per pipeline (global batch "
+                                   f"{d.result.scenario.options['global_batch_size']}: bubble "
+                                   f"{d.result.bubble_share:.2%})")))
+    if args.max_microbatch:
+        designs.append(("Largest_microbatch", r.largest_microbatch(),
+                        lambda d: (f"{d.whole} ({d.result.memory_per_device.to('GB'):.4g~P} "
+                                   "per device)")))
+    for name, design, describe in designs:
+        exact = "n/a" if design.exact is None else f"{design.exact:.4g}"
+        fields[name] = (f"{describe(design)}; closed form {exact}" if design.feasible
+                        else f"none: {design.reason}")
+        data[name.lower()] = {"exact": design.exact, "whole": design.whole,
+                              "reason": design.reason}
     buffer = io.StringIO()
     return info("symsys train", file=buffer, **fields), data

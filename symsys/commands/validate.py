@@ -9,7 +9,9 @@ EXAMPLES = """  symsys validate
   symsys validate --json
   symsys validate --data path/to/profiles/      # <gpu>__<model>.csv in Vidur's format
   symsys validate --lomo                        # add leave-one-model-out cross-validation
-  symsys validate --training                    # training iterations vs Megatron (Table 5)"""
+  symsys validate --training                    # training iterations vs Megatron (Table 5)
+  symsys validate --multi-gpu                   # tensor-parallel decode vs gpt-fast (A100)
+  symsys validate --e2e                         # single-GPU requests vs gpt-fast, TensorRT-LLM"""
 
 
 def add_arguments(parser):
@@ -17,6 +19,12 @@ def add_arguments(parser):
                         help="a <gpu>__<model>.csv file or a folder of them (Vidur format)")
     parser.add_argument("--lomo", action="store_true",
                         help="also fit leave-one-model-out and report held-out errors")
+    parser.add_argument("--multi-gpu", action="store_true",
+                        help="tensor-parallel decode (TP 1-8) against gpt-fast's published "
+                             "A100 tokens/s, speed of light and calibrated (kernel + link)")
+    parser.add_argument("--e2e", action="store_true",
+                        help="single-GPU end-to-end requests (gpt-fast, torchao, TensorRT-LLM "
+                             "on A100/H100): speed of light and calibrated, per row")
     parser.add_argument("--training", action="store_true",
                         help="training iterations against Korthikanti et al. 2022 (Megatron "
                              "GPT 22B-1T on A100), beside Calculon's predictions")
@@ -28,6 +36,16 @@ def run(args):
     from symsys.calibration import LAWS, cross_validation, load_vidur, report
     from symsys.errors import InvalidParameter
 
+    if args.multi_gpu:
+        from symsys.solvers import multi_gpu_validation
+
+        data = multi_gpu_validation.report()
+        return multi_gpu_validation.render(data), data
+    if args.e2e:
+        from symsys.solvers import e2e_validation
+
+        data = e2e_validation.report()
+        return e2e_validation.render(data), data
     if args.training:
         from symsys.solvers import training_validation
 

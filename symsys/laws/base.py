@@ -31,6 +31,9 @@ class Derived:
     solves: tuple[sp.Expr, sp.Expr]
     unknown: sp.Symbol
     given: dict = field(default_factory=dict)  # substitutions under which it holds
+    #: the result as printed, when it reads better over the law's own outputs than over its
+    #: inputs (None: print the flattened result)
+    shown: Callable[[Law], sp.Expr] | None = None
 
     @staticmethod
     def balance(symbol, lhs, rhs, unknown, given=None) -> Derived:
@@ -45,6 +48,43 @@ class Derived:
             return sp.simplify(solutions[0])
 
         return Derived(symbol, build, (lhs, rhs), unknown, given)
+
+    @staticmethod
+    def solve(symbol, lhs, rhs, unknown, whole, given=None) -> Derived:
+        """The ``unknown`` at which outputs ``lhs`` and ``rhs`` are equal, solved with the
+        law's outputs ``whole`` kept as symbols: they must not depend on the unknown (a
+        microbatch's time does not depend on how many microbatches there are). It prints
+        over them, as a reader would write it, and compiles with each replaced by its
+        flattened expression. ``unknown`` may be an output itself (the number of microbatches
+        m), solved for as a symbol of the equation.
+        """
+        given = given or {}
+        stop = frozenset((*whole, unknown))
+
+        def shown(law: Law) -> sp.Expr:
+            gap = (law.partial(lhs, stop) - law.partial(rhs, stop)).xreplace(given)
+            # linear in the unknown or in its reciprocal (a time of n devices' shares): the
+            # root by its slope, in the law's own grouping, with no solve and no expansion
+            slope = sp.diff(gap, unknown)
+            if unknown not in slope.free_symbols:
+                return sp.factor_terms(-gap.xreplace({unknown: 0}) / slope)
+            inverse = sp.Dummy("w", positive=True)
+            gap_w = gap.xreplace({unknown: 1 / inverse})
+            slope = sp.expand(sp.diff(gap_w, inverse))
+            if inverse not in slope.free_symbols:
+                intercept = sp.expand(gap_w - slope * inverse)
+                if inverse not in intercept.free_symbols:
+                    return sp.simplify(-slope / intercept)
+            solutions = sp.solve(gap, unknown)
+            if len(solutions) != 1:
+                raise ValueError(f"{law.name}: {lhs} = {rhs} has {len(solutions)} solutions "
+                                 f"in {unknown}")
+            return sp.factor_terms(solutions[0])
+
+        def build(law: Law) -> sp.Expr:
+            return shown(law).xreplace({w: law.expr(w) for w in whole}).xreplace(given)
+
+        return Derived(symbol, build, (lhs, rhs), unknown, given, shown)
 
 
 @dataclass(frozen=True, eq=False)
@@ -184,6 +224,16 @@ class Law:
                 return rhs
         return self._flat[symbol]
 
+    def partial(self, name: str | sp.Symbol, stop=frozenset()) -> sp.Expr:
+        """``name`` written out through the law's definitions down to its inputs and the
+        symbols in ``stop`` (which stay symbols)."""
+        symbol = self.symbol(name)
+        if symbol in stop or symbol in self.inputs:
+            return symbol
+        rhs = self.rhs(symbol)
+        return rhs.xreplace({x: self.partial(x, stop) for x in rhs.free_symbols
+                             if x not in self.inputs})
+
     # --- rendering ------------------------------------------------------------------------
     def latex_of(self, expr: sp.Expr) -> str:
         return sp.latex(expr, symbol_names=S.latex_names(), mul_symbol=" ")
@@ -198,8 +248,10 @@ class Law:
                 lhs, rhs = (self.latex_of(side) for side in result.solves)
                 given = ", ".join(f"{self.latex_of(k)} = {self.latex_of(v)}"
                                   for k, v in result.given.items())
+                shown = (self._flat[result.symbol] if result.shown is None
+                         else result.shown(self))
                 lines.append(
-                    f"{self.latex_of(result.symbol)} &= {self.latex_of(self._flat[result.symbol])}"
+                    f"{self.latex_of(result.symbol)} &= {self.latex_of(shown)}"
                     rf" && \text{{solves }} {lhs} = {rhs} \text{{ for }} "
                     f"{self.latex_of(result.unknown)}"
                     + (rf" \text{{ with }} {given}" if given else "")

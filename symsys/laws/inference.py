@@ -21,6 +21,7 @@ from symsys.symbols import (
     KV_read,
     KV_write,
     L,
+    L_w,
     M,
     M_kv,
     N_dense,
@@ -49,17 +50,24 @@ from symsys.symbols import (
     eta_m,
     k,
     n_kern,
+    n_qk,
     n_tok,
     s,
+    s_kv,
     t_compute,
     t_kern,
     t_memory,
     t_o,
+    w_sw,
     z_logit,
 )
 
 _HARDWARE = (Pi, beta, eta_c, eta_m, t_o, t_kern, C_mem)
-_MODEL = (L, N_dense, N_expert, N_embed, N_total, E, k, d, e_kv)
+_MODEL = (L, N_dense, N_expert, N_embed, N_total, E, k, d, e_kv, L_w, w_sw)
+
+#: a window longer than any context: with it (or with L_w = 0) no layer is windowed
+NO_WINDOW = sp.Integer(2) ** 53
+_NO_WINDOW = {L_w: sp.Integer(0), w_sw: NO_WINDOW}
 
 # GEMM launches per step: Q/K/V, O, FFN up and FFN down in every layer, plus the LM head
 _KERNELS = (n_kern, 4 * L + 1)
@@ -87,6 +95,12 @@ _NOTES = (
     "and T a lower bound on latency.",
     "MoE: tokens are assumed to pick experts uniformly and independently; a real router's "
     "imbalance touches fewer experts at small batch.",
+    "Sliding-window attention: L_w of the L layers attend to (and keep) only the last w "
+    "cached positions, so a decode step reads and attends to s_kv = s - (L_w/L) max(s - w, 0) "
+    "positions per layer on average, and its cache holds s + 1 of them capped the same way. "
+    "A prefill's windowed layers score only the band of keys within w of each query; the "
+    "prefill writes and holds the K/V of every prompt token (its queries need them). No "
+    "window by default: L_w = 0, w = 2^53.",
 )
 
 
@@ -100,6 +114,23 @@ def dense(expr: sp.Expr) -> sp.Expr:
     folded = expr.subs({E: 1, k: 1})
     return folded.replace(lambda e: e.is_Pow and e.base == 0, lambda e: sp.Integer(0))
 
+
+def within_window(x: sp.Expr) -> sp.Expr:
+    """Positions of a context of ``x`` tokens that the average layer keeps and attends to.
+
+    Sliding-window attention (Mistral-7B-v0.1: every layer; Gemma-2: every other layer)
+    keeps only the last w positions in the L_w windowed layers; the other L - L_w layers keep
+    all x. Averaged over the L layers: x less the L_w/L share of the positions beyond the
+    window. With L_w = 0 (no window) it is x exactly.
+    """
+    return x - L_w / L * sp.Max(x - w_sw, 0)
+
+
+#: query-key pairs of a causal prefill of s tokens, per layer on average: the causal triangle
+#: s^2/2, less in the windowed layers the triangle of keys that fell out of the window, so
+#: a windowed layer counts the band w s - w^2/2 once s > w (the same continuous count as the
+#: triangle; continuous at s = w)
+_PAIRS = s**2 / 2 - L_w / L * sp.Max(s - w_sw, 0) ** 2 / 2
 
 # Every active matmul weight multiplies every token of the step once: 2 FLOPs each
 _MATMUL_FLOPS = 2 * (N_dense + k * N_expert) * n_tok
@@ -131,25 +162,29 @@ decode = Law(
     summary=(
         "b sequences each generate one token, attending to s cached tokens. Every active weight "
         "is multiplied once per token (2 FLOPs each) and each new token attends to the s cached "
-        "keys and values. With s = 0 the step is the textbook weights-only roofline: all the "
-        "traffic is the weights, so batch 1 sits at about 1 FLOP per byte (fp16)."
+        "keys and values (the last w of them in a sliding-window layer). With s = 0 the step "
+        "is the textbook weights-only roofline: all the traffic is the weights, so batch 1 "
+        "sits at about 1 FLOP per byte (fp16)."
     ),
     inputs=(*_HARDWARE, *_MODEL, a_dec, *_PRECISION, b, s, W_ws),
     definitions=(
         (n_tok, b),
         (E_hit, _EXPERTS_TOUCHED),
-        (F, _MATMUL_FLOPS + a_dec * s * n_tok),
+        # each new token attends to the cached positions its layers keep (all s, or w)
+        (s_kv, within_window(s)),
+        (F, _MATMUL_FLOPS + a_dec * s_kv * n_tok),
         (W_read, _WEIGHTS_READ),
-        (KV_read, bytes_kv * e_kv * s * b),
+        (KV_read, bytes_kv * e_kv * s_kv * b),
         (KV_write, bytes_kv * e_kv * n_tok),
         (Q, W_read + KV_read + KV_write),
-        (M_kv, bytes_kv * e_kv * b * (s + 1)),
+        (M_kv, bytes_kv * e_kv * b * within_window(s + 1)),
         *_STEP,
     ),
     derived=(RIDGE, _CROSSOVER),
     regimes=roofline.regimes,
     **_ROLES,
-    defaults={**roofline.defaults, t_kern: sp.Integer(0), W_ws: sp.Integer(0), s: sp.Integer(0)},
+    defaults={**roofline.defaults, t_kern: sp.Integer(0), W_ws: sp.Integer(0), s: sp.Integer(0),
+              **_NO_WINDOW},
     notes=_NOTES,
 )
 
@@ -159,15 +194,17 @@ prefill = Law(
     summary=(
         "b sequences of s prompt tokens are processed at once. Every active weight multiplies "
         "every prompt token, and causal attention costs half of the full s x s score and value "
-        "products. The step writes the prompt's keys and values to the cache."
+        "products (a sliding-window layer only the band of keys within w of each query). The "
+        "step writes the prompt's keys and values to the cache."
     ),
     inputs=(*_HARDWARE, *_MODEL, a_attn, V, z_logit, *_PRECISION, b, s, W_ws),
     definitions=(
         (n_tok, b * s),
         (E_hit, _EXPERTS_TOUCHED),
+        (n_qk, _PAIRS),
         # serving engines compute logits at the last prompt position only (z_logit = 0):
         # the LM head's 2 V d FLOPs are spent on b tokens, not on all b s
-        (F, _MATMUL_FLOPS - (1 - z_logit) * 2 * V * d * (n_tok - b) + a_attn * b * s**2 / 2),
+        (F, _MATMUL_FLOPS - (1 - z_logit) * 2 * V * d * (n_tok - b) + a_attn * b * n_qk),
         (W_read, _WEIGHTS_READ),
         (KV_write, bytes_kv * e_kv * n_tok),
         (Q, W_read + KV_write),
@@ -178,7 +215,7 @@ prefill = Law(
     regimes=roofline.regimes,
     **_ROLES,
     defaults={**roofline.defaults, t_kern: sp.Integer(0), W_ws: sp.Integer(0),
-              z_logit: sp.Integer(0)},
+              z_logit: sp.Integer(0), **_NO_WINDOW},
     notes=_NOTES,
 )
 

@@ -41,6 +41,7 @@ from symsys.laws.inference import decode, prefill
 from symsys.symbols import (
     C_mem,
     L,
+    L_w,
     M,
     M_kv,
     N_dense,
@@ -80,10 +81,11 @@ PER_DEVICE = {N_dense: N_dense / n_g, N_expert: N_expert / n_g, N_embed: N_embed
 
 #: what one of p pipeline stages holds and does: L/p of the layers, so 1/p of every weight,
 #: attention FLOP and K/V byte; the embedding and LM head are counted as 1/p each (balanced
-#: stages: the first and last stage carry them in practice, with fewer layers)
+#: stages: the first and last stage carry them in practice, with fewer layers), and the
+#: sliding-window layers as 1/p each (Gemma-2's alternate, Mistral's are all of them)
 PER_STAGE = {N_dense: N_dense / n_pp, N_expert: N_expert / n_pp, N_embed: N_embed / n_pp,
              N_total: N_total / n_pp, d: d / n_pp, a_dec: a_dec / n_pp, a_attn: a_attn / n_pp,
-             e_kv: e_kv / n_pp, L: L / n_pp}
+             e_kv: e_kv / n_pp, L: L / n_pp, L_w: L_w / n_pp}
 
 # what a step sends: its activations, n_tok x d elements (the message every collective here
 # carries; the full d, since every device of a tensor-parallel group ends with all of it)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sympy as sp
 
 from symsys.laws.base import Derived, Law
-from symsys.laws.inference import decode, dense, prefill
+from symsys.laws.inference import NO_WINDOW, decode, dense, prefill, within_window
 from symsys.symbols import (
     B_star,
     C_chip,
@@ -24,6 +24,7 @@ from symsys.symbols import (
     F,
     F_layer,
     L,
+    L_w,
     M_act,
     M_chip,
     M_kv,
@@ -56,26 +57,31 @@ from symsys.symbols import (
     eta_m,
     k,
     n_ff,
+    n_qk,
     n_star,
     n_tok,
     s,
+    s_kv,
     t_cmp,
     t_inj,
     t_layer,
+    w_sw,
     z_logit,
     z_ovl,
 )
 
 _INPUTS = (Pi, beta_inj, C_chip, eta_c, eta_m, L, d, d_ff, n_ff, k, E_s, d_e, N_dense, N_expert,
            N_embed, N_total, e_kv, a_attn, a_dec, V, z_logit, bytes_w, bytes_kv, bytes_a, b, s,
-           z_ovl)
+           z_ovl, L_w, w_sw)
 
 
-def _definitions(tokens, layer_flops, kv_tokens):
+def _definitions(tokens, window, layer_flops, kv_tokens):
     """The law for a step of ``tokens`` tokens, ``layer_flops`` FLOPs per layer, and
-    ``kv_tokens`` cached K/V entries per layer held on chip; everything else is shared."""
+    ``kv_tokens`` cached K/V entries per layer held on chip; everything else is shared.
+    ``window`` is the step law's definition of what its attention covers (s_kv, n_qk)."""
     return (
         (n_tok, tokens),
+        window,
         # Every weight except the tables read row by row (N_emb) streams in once per step. The
         # LM head and final norm belong to no block: they are spread evenly over the L layers,
         # so L W_layer is exactly the bytes streamed per step. MoE: all experts stream (the
@@ -118,7 +124,7 @@ _DERIVED = (_OPTIMAL, _tokens_at(_OPTIMAL), Derived.balance(b_max, M_chip, C_chi
 
 _REGIMES = (("Compute", t_cmp), ("Injection", t_inj))
 _DEFAULTS = {eta_c: sp.Integer(1), eta_m: sp.Integer(1), z_ovl: sp.Integer(1),
-             z_logit: sp.Integer(0)}
+             z_logit: sp.Integer(0), L_w: sp.Integer(0), w_sw: NO_WINDOW}
 
 _NOTES = (
     "Speed-of-light defaults: eta_c = eta_m = 1 (eta_m applies to the injection link) and "
@@ -147,9 +153,10 @@ _NOTES = (
 )
 
 
-def _law(name, title, summary, tokens, layer_flops, kv_tokens) -> Law:
+def _law(name, title, summary, tokens, window, layer_flops, kv_tokens) -> Law:
     return Law(name=name, title=title, summary=summary, inputs=_INPUTS,
-               definitions=_definitions(tokens, layer_flops, kv_tokens), derived=_DERIVED,
+               definitions=_definitions(tokens, window, layer_flops, kv_tokens),
+               derived=_DERIVED,
                regimes=_REGIMES, defaults=_DEFAULTS, notes=_NOTES,
                latency=T, rate=R_tok, footprint=M_chip, capacity=C_chip,
                levers=(Pi, eta_m, eta_c, b, s, bytes_w, bytes_kv, beta_inj, C_chip),
@@ -162,7 +169,8 @@ weight_streaming = _law(
     "weights W_layer are injected over the link while the previous layer computes; the step "
     "ends after L layers. The batch that makes compute as long as injection is B*; the batch "
     "whose K/V cache, activations and weight buffers fill the local memory is b_max.",
-    tokens=b, layer_flops=decode.rhs(F) / L, kv_tokens=b * (s + 1),
+    tokens=b, window=(s_kv, decode.rhs(s_kv)), layer_flops=decode.rhs(F) / L,
+    kv_tokens=b * within_window(s + 1),
 )
 
 weight_streaming_prefill = _law(
@@ -170,5 +178,6 @@ weight_streaming_prefill = _law(
     "b prompts of s tokens pass through the model layer by layer while each layer's weights "
     "stream in: every streamed weight is used by b s tokens, so prefill reaches B* with far "
     "fewer sequences than decode. Causal attention costs half of the s x s products.",
-    tokens=b * s, layer_flops=prefill.rhs(F) / L, kv_tokens=b * s,
+    tokens=b * s, window=(n_qk, prefill.rhs(n_qk)), layer_flops=prefill.rhs(F) / L,
+    kv_tokens=b * s,
 )

@@ -42,9 +42,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symsys.laws.base import Law
+from symsys.laws.base import Derived, Law
 from symsys.laws.collectives import collectives
-from symsys.laws.inference import prefill
+from symsys.laws.inference import NO_WINDOW, prefill
 from symsys.laws.roofline import roofline
 from symsys.symbols import (
     A_fwd,
@@ -55,11 +55,13 @@ from symsys.symbols import (
     E,
     F,
     F_attn,
+    F_dev,
     F_fwd,
     F_hw,
     F_mod,
     H_dev,
     L,
+    L_w,
     M,
     M_acts,
     M_state,
@@ -72,6 +74,7 @@ from symsys.symbols import (
     Q,
     R_tok,
     T,
+    T_goal,
     T_train,
     U_hfu,
     U_mfu,
@@ -80,6 +83,7 @@ from symsys.symbols import (
     alpha_n,
     alpha_x,
     b,
+    b_fit,
     beta,
     beta_n,
     beta_x,
@@ -96,12 +100,16 @@ from symsys.symbols import (
     f_w,
     h,
     k,
+    m_bub,
     m_c,
     m_mb,
     n_dp,
     n_g,
+    n_need,
     n_p,
     n_t,
+    phi_bub,
+    phi_comm,
     r_full,
     r_sel,
     s,
@@ -116,6 +124,8 @@ from symsys.symbols import (
     t_tp,
     t_work,
     v_il,
+    w_sw,
+    x_bub,
     z_dp,
     z_fa,
     z_il,
@@ -181,8 +191,11 @@ _DEFINITIONS = (
     (t_work, m_mb * (t_compute + t_memory)),
     (t_comms, m_mb * (t_tp + t_pp) + t_dp),
     (R_tok, B_g * s / T),
-    (U_mfu, F_mod / (T * n_t * n_p * n_dp * Pi)),
+    (F_dev, F_mod / (T * n_t * n_p * n_dp)),
+    (U_mfu, F_dev / Pi),
     (U_hfu, F_hw / (T * n_t * n_p * n_dp * Pi)),
+    (phi_bub, t_bub / T),
+    (phi_comm, t_comms / T),
     (M_state, N_dev * (bytes_w / n_dp ** f_w + bytes_g / n_dp ** f_gr
                        + bytes_o / n_dp ** f_opt)),
     (A_layer, _ACTIVATIONS),
@@ -190,6 +203,21 @@ _DEFINITIONS = (
     (M, M_state + M_acts),
     (T_train, D_tok / R_tok),
     (H_dev, T_train * n_t * n_p * n_dp),
+)
+
+# --- inverse designs, solved by sympy over the law's own terms -------------------------------
+_DERIVED = (
+    # the microbatches per pipeline that bring the bubble's share of the iteration down to
+    # x_bub (a microbatch's time does not depend on how many there are)
+    Derived.solve(m_bub, phi_bub, x_bub, m_mb, whole=(t_mb, t_bub, t_dp, t_opt)),
+    # the largest microbatch whose activations fit beside the sharded states
+    Derived.solve(b_fit, M, C_mem, b, whole=(M_state,)),
+    # the data-parallel replicas that train D tokens in T_goal at a fixed global batch: more
+    # replicas, fewer microbatches each; the gradient all-reduce's bandwidth term grows
+    # towards 2 G / beta_n. Closed form with no network latency (alpha_n: a latency adds a
+    # term in n_d, a second root) and unsharded optimizer states (ZeRO-1 puts n_d^f_o in it)
+    Derived.solve(n_need, T_train, T_goal, n_dp, whole=(t_mb, t_bub, t_opt),
+                  given={alpha_n: 0, f_opt: 0}),
 )
 
 training = Law(
@@ -205,13 +233,16 @@ training = Law(
     inputs=(Pi, beta, eta_c, eta_m, L, d, h, V, E, k, N_total, N_dense, N_expert, N_embed,
             a_attn, b, s, bytes_w, bytes_act, bytes_g, bytes_o, bytes_u, C_mem, beta_x, alpha_x,
             beta_n, alpha_n, n_t, n_p, n_dp, v_il, B_g, z_fa, r_sel, r_full, z_sp, z_il,
-            f_w, f_gr, f_opt, z_dp, D_tok),
+            f_w, f_gr, f_opt, z_dp, D_tok, L_w, w_sw, x_bub, T_goal),
     definitions=_DEFINITIONS,
+    derived=_DERIVED,
     regimes=(("Work", t_work), ("Communication", t_comms), ("Bubble", t_bub),
              ("Optimizer", t_opt)),
     defaults={eta_c: 1, eta_m: 1, alpha_x: 0, alpha_n: 0, z_fa: 1, r_sel: 0,
               r_full: 0, z_sp: 0, z_il: 0, f_w: 0, f_gr: 0, f_opt: 0, z_dp: 0, v_il: 1,
-              bytes_act: 2, bytes_g: 2, bytes_o: 12, bytes_u: 28},
+              bytes_act: 2, bytes_g: 2, bytes_o: 12, bytes_u: 28,
+              # no sliding window (the Megatron GPT models have none)
+              L_w: 0, w_sw: NO_WINDOW},
     notes=(
         "Mixed-precision Adam: bf16 weights and gradients (2 + 2 bytes) and fp32 master "
         "weights, first and second moments (12 bytes): 16 bytes per parameter before ZeRO "

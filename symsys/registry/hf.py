@@ -15,6 +15,14 @@ num_attention_heads, ``n_inner`` null = 4 n_embd, ``tie_word_embeddings`` per ar
 each one applied is recorded in the model's ``notes``. Conventions follow the registry: a
 learned position table has ``max_position_embeddings`` rows (OPT's offset of 2 is ignored, as
 in ``models_language.toml``); DeepSeek's multi-token-prediction layers are not counted.
+
+Sliding-window attention is read as the ``transformers`` model classes apply it: a
+``layer_types`` list, where present, names each layer (``sliding_attention`` or
+``full_attention``); otherwise mistral, mixtral and phi3 window every layer when
+``sliding_window`` is a number (null: none); gemma2 windows every other layer (layers 0, 2,
+4, ...: ceil(L/2) of them); qwen2 windows the layers from ``max_window_layers`` on only when
+``use_sliding_window`` is true (false, the Qwen2/2.5 release configs, means none, whatever
+``sliding_window`` says).
 """
 
 from __future__ import annotations
@@ -216,6 +224,47 @@ def _deepseek_v3(c: _Config) -> dict:
                 qk_nope_head_dim=nope, v_head_dim=c.count("v_head_dim"))
 
 
+#: model types whose transformers class windows every layer when sliding_window is a number
+_WINDOW_ALL = ("mistral", "mixtral", "phi3")
+
+
+def _windowed_layers(c: _Config, model_type: str, layers: int) -> int:
+    """How many layers use the sliding window (0: none), as transformers applies it."""
+    kinds = c.data.get("layer_types")
+    if kinds is not None:
+        if not isinstance(kinds, list) or len(kinds) != layers:
+            raise c.error(f"layer_types: expected a list of {layers} layer kinds")
+        odd = sorted({k for k in kinds if k not in ("sliding_attention", "full_attention")},
+                     key=str)
+        if odd:
+            raise c.unsupported(f"layer_types {odd}")
+        return kinds.count("sliding_attention")
+    if model_type in _WINDOW_ALL:
+        return layers if c.data.get("sliding_window") is not None else 0
+    if model_type == "gemma2":  # Gemma2DecoderLayer: even layer indices are local
+        return (layers + 1) // 2
+    if model_type == "qwen2" and c.flag("use_sliding_window", False):
+        first = c.data.get("max_window_layers")  # the first windowed layer's index
+        if not isinstance(first, int) or isinstance(first, bool) or first < 0:
+            raise c.error(f"max_window_layers = {first!r}: expected an integer >= 0 (with "
+                          "use_sliding_window true)")
+        return max(0, layers - first)
+    return 0
+
+
+def _window(c: _Config, model_type: str, layers: int) -> dict:
+    """The ``sliding_window`` and ``window_layers`` shape fields (none without a window)."""
+    windowed = _windowed_layers(c, model_type, layers)
+    if not windowed:
+        if model_type == "qwen2" and c.data.get("sliding_window") is not None:
+            c.notes.append("use_sliding_window false: no sliding window")
+        return {}
+    if model_type == "gemma2" and c.data.get("sliding_window") is None:
+        c.notes.append("sliding_window absent: 4096, the gemma2 default")
+        return dict(sliding_window=4096, window_layers=windowed)
+    return dict(sliding_window=c.count("sliding_window"), window_layers=windowed)
+
+
 def _shape_fields(c: _Config, model_type: str) -> dict:
     if model_type == "gpt2":
         return _gpt2(c)
@@ -257,6 +306,7 @@ def read_config(path_or_dict, *, key: str | None = None, name: str | None = None
                             f"model_type {model_type!r})")
     c = _Config(data, where)
     fields = _shape_fields(c, model_type)
+    fields.update(_window(c, model_type, fields["layers"]))
     if data.get("tie_word_embeddings") is None:
         c.notes.append(f"tie_word_embeddings absent: {str(tied_default).lower()}, the "
                        f"{model_type} default")

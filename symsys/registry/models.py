@@ -6,7 +6,7 @@ parameter-count laws from the shape, and ``official_parameters`` is only there t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from dataclasses import fields as dc_fields
 from functools import cached_property
 from pathlib import Path
@@ -19,12 +19,13 @@ from symsys.registry.common import (
     Fields,
     FileCache,
     Source,
+    SourcedEntry,
     Zoo,
     read_entries,
     read_table_file,
     user_source,
 )
-from symsys.registry.hf import read_config
+from symsys.registry.hf import MAX_COUNT, read_config
 from symsys.units import to_quantity
 
 GROUPS = ("Language", "Vision")
@@ -61,6 +62,8 @@ class Shape:
     qk_rope_head_dim: int | None = None
     qk_nope_head_dim: int | None = None
     v_head_dim: int | None = None
+    sliding_window: int | None = None
+    window_layers: int = 0
 
     def __post_init__(self):
         from symsys.errors import InvalidParameter
@@ -75,11 +78,11 @@ class Shape:
                   "experts", "active_experts", "norms_per_layer"):
             if not count(getattr(self, f), 1):
                 bad(f, "must be a positive integer (at most 2**53)")
-        for f in ("max_positions", "type_vocab", "shared_experts"):
+        for f in ("max_positions", "type_vocab", "shared_experts", "window_layers"):
             if not count(getattr(self, f), 0):
                 bad(f, "must be an integer >= 0 (at most 2**53)")
         for f in ("expert_d_ff", "q_lora_rank", "kv_lora_rank", "qk_rope_head_dim",
-                  "qk_nope_head_dim", "v_head_dim"):
+                  "qk_nope_head_dim", "v_head_dim", "sliding_window"):
             if getattr(self, f) is not None and not count(getattr(self, f), 1):
                 bad(f, "must be absent or a positive integer (at most 2**53)")
         for f in ("gated_mlp", "tied_embeddings", "pooler"):
@@ -102,14 +105,30 @@ class Shape:
         if self.dense_layers is not None and not (count(self.dense_layers, 0)
                                                   and self.dense_layers <= self.layers):
             bad("dense_layers", f"must be between 0 and layers = {self.layers}")
+        self._check_window(bad)
         mla = (self.q_lora_rank, self.kv_lora_rank, self.qk_rope_head_dim,
                self.qk_nope_head_dim, self.v_head_dim)
         if any(v is not None for v in mla[1:4]) and not all(v is not None for v in mla[1:4]):
             bad("kv_lora_rank", "MLA needs kv_lora_rank, qk_rope_head_dim, qk_nope_head_dim")
 
+    def _check_window(self, bad) -> None:
+        if self.window_layers > self.layers:
+            bad("window_layers", f"cannot exceed layers = {self.layers}")
+        if self.sliding_window is not None and self.window_layers == 0:
+            bad("window_layers", "a sliding_window needs the number of layers that use it "
+                "(all of them: layers; Gemma-2: every other layer)")
+        if self.sliding_window is None and self.window_layers:
+            bad("sliding_window", "window_layers > 0 needs the window size")
+
     @property
     def is_moe(self) -> bool:
         return self.experts > 1
+
+    def window_inputs(self) -> dict:
+        """Values of the step laws' sliding-window inputs: L_w windowed layers, window w. A
+        model with no window has L_w = 0 and w = 2^53 (longer than any context), the laws'
+        own no-window defaults."""
+        return dict(L_w=self.window_layers, w_sw=self.sliding_window or MAX_COUNT)
 
     @property
     def attention(self) -> str:
@@ -142,7 +161,7 @@ class Shape:
 
 
 @dataclass(frozen=True, eq=False)
-class Transformer:
+class Transformer(SourcedEntry):
     """A transformer model (language or vision) defined by its shape."""
 
     key: str
@@ -158,10 +177,12 @@ class Transformer:
     official_is_label: bool = False
     notes: str = ""
     architecture: str = "transformer"
+    field_sources: dict[str, Source] = field(default_factory=dict)
 
     @cached_property
     def summary(self) -> dict[str, float]:
-        """The parameter law's outputs (N, N_mm, N_e, N_emb, e_KV, a_attn, ...) as numbers."""
+        """The parameter law's outputs (N, N_mm, N_e, N_emb, e_KV, a_attn, ...) as numbers,
+        and the sliding window the step laws take (L_w, w_sw: :meth:`Shape.window_inputs`)."""
         from symsys.registry.summaries import transformer_summary
 
         return transformer_summary(self.shape)
@@ -241,6 +262,19 @@ def read_shape(fields: Fields) -> Shape:
         raise RegistryError(f"{fields.where}: {exc}") from None
 
 
+def _field_sources(fields: Fields) -> dict[str, Source]:
+    """``[model.field_sources]``: a source per ``shape.<field>`` not taken from the entry's."""
+    sources = fields.sub("field_sources")
+    if sources is None:
+        return {}
+    for name in sources.table:
+        head, _, tail = name.partition(".")
+        if head != "shape" or tail not in _SHAPE_FIELDS:
+            raise RegistryError(f"{sources.where}.{name}: expected 'shape.<field>' of a shape "
+                                "field")
+    return {name: sources.source(name) for name in sources.table}
+
+
 def _model(fields: Fields, user: bool = False):
     key = fields.get("key", str)
     group = fields.get("group", str)
@@ -257,7 +291,7 @@ def _model(fields: Fields, user: bool = False):
                                  fields.positive("official_parameters", float)),
             official_source=fields.source("official_source"),
             official_is_label=fields.get("official_is_label", bool, False),
-            architecture=architecture, **common,
+            architecture=architecture, field_sources=_field_sources(fields), **common,
         )
     return FixedWorkload(
         parameters_count=fields.positive("parameters", float),

@@ -19,7 +19,9 @@ def evaluate_law(name: str, values: dict) -> dict[str, float]:
 
 
 def transformer_summary(shape) -> dict[str, float]:
-    """Parameter-law outputs (N_total, N_dense, N_expert, N_embed, e_kv, a_attn, ...)."""
+    """Parameter-law outputs (N_total, N_dense, N_expert, N_embed, e_kv, a_attn, ...), and
+    the sliding window the step laws take (L_w, w_sw)."""
     attention = evaluate_law(ATTENTION[shape.attention], shape.attention_inputs())
     values = {**shape.attention_inputs(), **shape.parameter_inputs(), **attention}
-    return {**attention, **evaluate_law("transformer_parameters", values)}
+    window = {name: float(value) for name, value in shape.window_inputs().items()}
+    return {**attention, **evaluate_law("transformer_parameters", values), **window}

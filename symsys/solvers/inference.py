@@ -41,9 +41,11 @@ class InferenceResult(Result):
         """Which efficiencies produced this answer: speed of light, given, or a profile."""
         profile = self.inputs.profile
         if profile is not None:
+            link = self.inputs.options.get("link_calibration")
             return (f"calibrated profile {profile.device} {profile.precision} ({profile.law}): "
                     f"eta_c {profile.eta_c:.3f}, eta_m {profile.eta_m:.3f}, "
-                    f"{profile.t_o * 1e6:.2f} us per GEMM kernel")
+                    f"{profile.t_o * 1e6:.2f} us per GEMM kernel"
+                    + (f"; {link}" if link else ""))
         v = self.inputs.values
         if v["eta_c"] == v["eta_m"] == 1 and v["t_o"] == v["t_kern"] == 0:
             return "speed of light (efficiency 1, no overhead)"

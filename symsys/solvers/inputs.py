@@ -119,15 +119,17 @@ def device_numbers(hw: Device, precision: str) -> dict[str, float]:
     return {name: numbers[name] for name in ("Pi", "beta", "C_mem")}
 
 
-def calibration_profile(hw: Device, precision: str, efficiency):
-    """The calibration profile ``efficiency`` asks for ("calibrated" or a profile), else None."""
+def calibration_profile(hw: Device, precision: str, efficiency, weight_precision=None):
+    """The calibration profile ``efficiency`` asks for ("calibrated" or a profile), else None.
+    Weights narrower than ``precision`` (weight-only int8/int4) take the profile of that
+    decode (its dequantisation measured), or an error saying none was measured."""
     if isinstance(efficiency, str):
         if efficiency != "calibrated":
             raise InvalidParameter(f"efficiency={efficiency!r}: expected a number in (0, 1], "
                                    "(compute, memory), 'calibrated' or a CalibrationProfile")
         from symsys.calibration import profile_for
 
-        return profile_for(hw, precision)
+        return profile_for(hw, precision, weight_precision=weight_precision)
     if type(efficiency).__name__ == "CalibrationProfile":
         if (efficiency.device, efficiency.precision) != (hw.key, precision):
             raise InvalidParameter(f"profile for {efficiency.device} {efficiency.precision} "
@@ -136,12 +138,13 @@ def calibration_profile(hw: Device, precision: str, efficiency):
     return None
 
 
-def hardware_values(hw: Device, precision: str, efficiency, overhead) -> dict:
+def hardware_values(hw: Device, precision: str, efficiency, overhead,
+                    weight_precision=None) -> dict:
     """Roofline inputs of the device. A calibration profile gives eta_c, eta_m and the
     overhead per kernel launch t_kern (the laws count a step's launches), since the profiles
     are fitted on single GEMM kernels; a user's ``overhead`` is the fixed t_o per step."""
     device = device_numbers(hw, precision)
-    profile = calibration_profile(hw, precision, efficiency)
+    profile = calibration_profile(hw, precision, efficiency, weight_precision)
     if profile is not None:
         if overhead is not None:
             raise InvalidParameter("overhead: a calibration profile already carries the fitted "
@@ -200,6 +203,25 @@ def tensor_parallel_inputs(model, hw: Device, n: int, link_latency, precision: s
             "bytes_act": PRECISION_BYTES[precision]}
 
 
+def calibrated_link(values: dict, hw: Device, system: System | None, profile,
+                    link_latency):
+    """With a calibration profile (``efficiency="calibrated"`` or a profile) on a parallel
+    step, the fast domain's link profile: beta_x becomes eta_x x beta_x and alpha_x the fitted
+    latency per ring step (updated in ``values``). A missing link profile is an error, never
+    a silent speed-of-light link. None without a calibration profile."""
+    if profile is None:
+        return None
+    if link_latency is not None:
+        raise InvalidParameter("link_latency: a calibrated link profile already carries the "
+                               "fitted message latency; give one or the other")
+    from symsys.calibration.links import link_profile_for
+
+    link = link_profile_for(hw, system)
+    values["beta_x"] = link.eta_x * values["beta_x"]
+    values["alpha_x"] = link.alpha_x
+    return link
+
+
 def parallel_law(phase: str, tensor: int, stages: int, link_latency) -> str | None:
     """The law of a step on ``tensor`` x ``stages`` devices (None: the single-device law)."""
     if stages > 1:
@@ -233,11 +255,11 @@ def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decod
     validate.choice("phase", phase, (*PHASES, FORWARD))
     logits_all = LOGITS.index(validate.choice("logits", logits, LOGITS))
     b = validate.positive_int("batch_size", batch_size)
-    values = hardware_values(hw, precision, efficiency, overhead)
+    values = hardware_values(hw, precision, efficiency, overhead, weight_precision)
     values["W_ws"] = validate.nonnegative_quantity("workspace", workspace, "B")
     values["bytes_w"] = PRECISION_BYTES[weight_precision]
     values["b"] = b
-    profile = calibration_profile(hw, precision, efficiency)
+    profile = calibration_profile(hw, precision, efficiency, weight_precision)
 
     if isinstance(model, Transformer):
         if phase == FORWARD:
@@ -253,7 +275,8 @@ def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decod
             warn_beyond_max_context(model, s + (phase == "decode"))  # decode holds s + 1
         summary = model.summary
         values.update({name: summary[name] for name in
-                       ("N_dense", "N_expert", "N_embed", "N_total", "e_kv", "a_attn", "a_dec")})
+                       ("N_dense", "N_expert", "N_embed", "N_total", "e_kv", "a_attn", "a_dec",
+                        "L_w", "w_sw")})
         values.update(L=model.shape.layers, V=model.shape.vocab, z_logit=logits_all,
                       E=model.shape.experts,
                       k=model.shape.active_experts, d=model.shape.d_model,
@@ -261,9 +284,11 @@ def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decod
         tp = validate.positive_int("tensor_parallel", tensor_parallel)
         pp = validate.positive_int("pipeline_parallel", pipeline_parallel)
         law = LawRef(parallel_law(phase, tp, pp, link_latency) or STEP_LAWS[phase])
+        link_profile = None
         if law.name != STEP_LAWS[phase]:
             values.update(tensor_parallel_inputs(model, hw, tp, link_latency, precision,
                                                  system, pp))
+            link_profile = calibrated_link(values, hw, system, profile, link_latency)
         if pp > 1:
             values["n_pp"] = _stages(model, pp)
     else:
@@ -304,6 +329,8 @@ def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decod
         options["pipeline_parallel"] = pipeline_parallel
     if system is not None:
         options["system"] = system.key
+    if isinstance(model, Transformer) and law.name != STEP_LAWS[phase] and link_profile:
+        options["link_calibration"] = link_profile.describe()
     variant = "dense" if values.get("E") == 1 else None  # a transformer with no experts
     return StepInputs(law, values, model, hw, options, variant, profile)
 

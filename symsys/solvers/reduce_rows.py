@@ -13,8 +13,9 @@ from symsys.solvers.sweep_result import SweepResult
 
 #: the order of a reduction's columns, whatever form of sweep it came from (others follow)
 ORDER = ("model", "hardware", "precision", "weight_precision", "kv_precision", "phase", "peak",
-         "bandwidth", "capacity", "batch_size", "seq_len", "latency", "throughput",
-         "throughput_unit", "bottleneck", "feasible", "latency_compute", "latency_memory",
+         "bandwidth", "capacity", "tensor_parallel", "batch_size", "seq_len", "latency",
+         "throughput", "throughput_unit", "bottleneck", "feasible", "reason", "latency_compute",
+         "latency_memory", "latency_communication", "communication_share",
          "arithmetic_intensity", "memory_footprint", "flops", "bytes")
 #: columns where larger is better, for ``best``/``top_k`` without ``sense=``
 MAXIMIZE = ("throughput",)

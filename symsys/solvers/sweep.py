@@ -3,9 +3,10 @@
 The cartesian product of every list-valued keyword is evaluated by broadcast calls of the
 step law's compiled function, never a Python loop per configuration. A sweep is planned as
 one grid per step law (see :mod:`symsys.solvers.sweep_grid`): models x device variants
-(device, compute, weight and KV precision) x hypothetical peak x bandwidth x capacity x batch
-x context. The calls run over blocks of about 64k configurations (arrays that stay in cache
-are ~2x faster than one huge call), and compute only the outputs the result reports.
+(device, compute, weight and KV precision) x hypothetical peak x bandwidth x capacity x
+price x tensor-parallel degree x batch x context. The calls run over blocks of about 64k
+configurations (arrays that stay in cache are ~2x faster than one huge call), and compute
+only the outputs the result reports.
 
 ``chunk_size=`` turns the sweep into an iterator of results of at most that many
 configurations, so 1e8 configurations run in bounded memory (a ``range`` batch axis is never
@@ -35,13 +36,16 @@ BACKENDS = ("numpy", "dask")
 def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="decode",
           weight_precision=None, kv_precision=None, efficiency=None, columns=None,
           chunk_size=None, peak=None, bandwidth=None, capacity=None, backend="numpy",
-          scheduler=None, progress=None, price=None, power=None, power_fraction=1.0):
+          scheduler=None, progress=None, price=None, power=None, power_fraction=1.0,
+          tensor_parallel=None):
     """Evaluate every combination of the list-valued arguments.
 
     Parameters
     ----------
     model, hardware : name, registry entry, or a list of them
-        Models and devices (``Hardware.list()`` for the whole registry).
+        Models and devices (``Hardware.list()`` for the whole registry). A hardware entry
+        may be a system (``"DGX_H100"``): its device, with the system's fast domain for the
+        tensor-parallel all-reduces; its rows carry the system's key as ``hardware``.
     batch_size, seq_len : int, list, array or ``range``
         Batch sizes and contexts (``seq_len=None``: decode with no cached context).
     precision : str or list, default ``"auto"``
@@ -55,16 +59,34 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
     phase : "decode", "prefill" or a list
     efficiency : as ``Engine.solve``
         A number in (0, 1], ``(compute, memory)``, a mapping, or ``"calibrated"``.
+    tensor_parallel : int, list, array or ``range``, optional
+        Tensor-parallel degrees, a sweep axis (``[1, 2, 4, 8]``): each transformer step is
+        the tensor-parallel law (``decode_tp``/``prefill_tp``, as ``Engine.solve(...,
+        tensor_parallel=n)``) with n a broadcast input, evaluated in the same kernel calls.
+        Rows carry ``tensor_parallel``; the figures are per device (``memory_footprint`` is
+        one device's, checked against one device's capacity), ``throughput`` is the
+        group's, cost and energy count the n devices, and ``latency_communication`` (two
+        ring all-reduces per layer over the fast-domain link) and ``communication_share``
+        (of the latency) are default columns. At n = 1 the law is the single-device one
+        (no communication). Where ``Engine.solve`` raises for a degree (the model's K/V
+        heads do not split evenly over n, or n exceeds the fast domain of the system or
+        device) the rows stay in the grid with ``feasible`` False and that error in the
+        ``reason`` column (``""`` for a feasible row); beyond the K/V heads, a multiple of
+        them replicates them, as ``Engine.solve`` does. A degree above 1 needs a
+        device-to-device link in the registry: hardware without one is an error naming it.
+        Default None: no axis (the single-device step).
     peak, bandwidth, capacity : Quantity or str, scalar or 1-D, optional
         Hypothetical hardware: these replace every device's dense peak (``Pi``), memory
         bandwidth (``beta``) and memory capacity (``C_mem``) and become sweep axes; rows carry
         them, and ``feasible`` is checked against the swept capacity. Units are required
         (``Q_([1, 2, 4], "TB/s")`` or ``"3.35 TB/s"``).
     columns : list of str, optional
-        The result columns to compute (default all of ``COLUMNS`` but the cost and energy
-        ones; fewer is faster). ``"cost_per_token"``, ``"energy_per_token"`` and
-        ``"tokens_per_joule"`` evaluate the step law's cost-and-energy extension
-        (``symsys.laws.economics``), with each device's price and power.
+        The result columns to compute (default: every column of ``COLUMNS`` except the cost
+        and energy ones, and except ``latency_communication`` and ``communication_share``
+        without a ``tensor_parallel`` axis; fewer is faster). ``"cost_per_token"``,
+        ``"energy_per_token"`` and ``"tokens_per_joule"`` evaluate the step law's
+        cost-and-energy extension (``symsys.laws.economics``), with each device's price and
+        power (for a tensor-parallel row, the n devices').
     price : Quantity or str, scalar or 1-D, optional
         With cost columns: one device's price per time replacing every device's, a sweep
         axis like ``peak`` (``Q_([1, 2, 4], "USD/hour")``; rows carry it). Default: each
@@ -103,7 +125,7 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
             precision=precision, phase=phase, weight_precision=weight_precision,
             kv_precision=kv_precision, efficiency=efficiency, columns=columns, peak=peak,
             bandwidth=bandwidth, capacity=capacity, price=price, power=power,
-            power_fraction=power_fraction)
+            power_fraction=power_fraction, tensor_parallel=tensor_parallel)
     for message in dict.fromkeys(str(w.message) for w in caught):  # once each, at the
         category = next(w.category for w in caught if str(w.message) == message)
         warnings.warn(message, category, stacklevel=2)  # caller's line, not the planner's

@@ -17,8 +17,10 @@ from symsys.solvers.sweep_grid import (
     BATCH_AXIS,
     COLUMNS,
     HYPOTHETICAL,
+    OVER_CAPACITY,
     QUANTITIES,
     SEQ_AXIS,
+    TP_AXIS,
     VARIANT_LABELS,
     Plan,
     _sliced,
@@ -54,11 +56,13 @@ class BlockView:
     def category_names(self) -> list[str]:
         return ["model", *VARIANT_LABELS, "phase",
                 *(["bottleneck"] if "bottleneck" in self.wanted else []),
-                *(["throughput_unit"] if self.plan.mixed_rates else [])]
+                *(["throughput_unit"] if self.plan.mixed_rates else []),
+                *(["reason"] if self.plan.parallel and "feasible" in self.wanted else [])]
 
     @property
     def numeric_names(self) -> list[str]:
-        return ["batch_size", "seq_len", *self.plan.hypothetical,
+        return [*(["tensor_parallel"] if self.plan.parallel else []), "batch_size", "seq_len",
+                *self.plan.hypothetical,
                 *(c for c in COLUMNS if c in self.wanted and c != "bottleneck")]
 
     def category(self, name: str, positions=None) -> tuple[np.ndarray, list]:
@@ -98,11 +102,36 @@ class BlockView:
             regimes = plan.card["regimes"]
             terms = {t: self._output(t, positions) for _, t in regimes}
             return regime_codes(regimes, terms), [label for label, _ in regimes]
+        if name == "reason":  # "" where feasible; a forbidden degree's reason first
+            codes = np.where(self._fits(positions), 0, 1).astype(np.int16)
+            if plan.forbidden is not None:
+                forbidden = self._at(plan.forbidden, positions)
+                codes = np.where(forbidden > 0, forbidden + 1, codes)
+            return codes, ["", OVER_CAPACITY, *plan.reasons]
         raise KeyError(name)
 
     def _output(self, name: str, positions=None) -> np.ndarray:
-        column = self.values[name]
+        column = self.values.get(name)
+        if column is None:  # t_comm of a single-device law (every degree 1): no communication
+            return np.zeros(self.length if positions is None else len(positions))
         return column if positions is None else column[positions]
+
+    def _at(self, array: np.ndarray, positions=None) -> np.ndarray:
+        """A plan array (broadcastable to the grid) at every row of the block, or at
+        ``positions``."""
+        if positions is None:
+            block = _sliced(array, self.slices)
+            return np.broadcast_to(block, self.shape).reshape(-1)
+        return array[tuple(self.axis(a, positions) if n > 1 else 0
+                           for a, n in enumerate(array.shape))]
+
+    def _fits(self, positions=None) -> np.ndarray:
+        """Whether each row's per-device footprint is within the capacity."""
+        footprint = self._output(self.plan.card["footprint"], positions)
+        if positions is None:  # broadcast: no index arrays
+            capacity = _sliced(self.plan.capacity, self.slices)
+            return (footprint.reshape(self.shape) <= capacity).reshape(-1)
+        return footprint <= self._at(self.plan.capacity, positions)
 
     def output_of(self, column: str) -> str:
         card = self.plan.card
@@ -125,19 +154,18 @@ class BlockView:
             return np.asarray(plan.batches)[index]
         if name == "seq_len":
             return plan.seqs[self.axis(SEQ_AXIS, positions)]
+        if name == "tensor_parallel":
+            return plan.degrees[self.axis(TP_AXIS, positions)]
         if name in plan.hypothetical:
             return plan.hypothetical[name][self.axis(AXES.index(name), positions)]
-        if name == "feasible" and positions is None:  # broadcast: no index arrays
-            footprint = self.values[plan.card["footprint"]].reshape(self.shape)
-            return (footprint <= _sliced(plan.capacity, self.slices)).reshape(-1)
         if name == "feasible":
-            footprint = self._output(plan.card["footprint"], positions)
-            capacity = plan.capacity
-            axis = next(i for i, n in enumerate(capacity.shape) if n > 1) \
-                if capacity.size > 1 else None
-            limit = (capacity.reshape(-1)[0] if axis is None else
-                     capacity.reshape(-1)[self.axis(axis, positions)])
-            return footprint <= limit
+            fits = self._fits(positions)
+            if plan.forbidden is None:
+                return fits
+            return fits & (self._at(plan.forbidden, positions) == 0)
+        if name == "communication_share":  # of the step's latency
+            return (self._output(self.output_of("latency_communication"), positions)
+                    / self._output(self.output_of("latency"), positions))
         if name in QUANTITIES or name == "throughput":
             return self._output(self.output_of(name), positions)
         raise KeyError(name)
@@ -145,6 +173,8 @@ class BlockView:
     def unit(self, name: str) -> str | None:
         if name == "throughput" and self.plan.mixed_rates:
             return None
+        if name == "latency_communication":  # absent from a single-device law's card
+            return "s"
         if name in QUANTITIES or name == "throughput":
             return self.plan.card["units"][self.output_of(name)]
         if name in HYPOTHETICAL:
@@ -187,8 +217,10 @@ def assemble(plans, values, blocks, skipped, wanted) -> SweepResult:
 
         categories[name] = (codes, labels)
     lazy = {name: (lambda n=name: joined(lambda v: v.numeric(n)))
-            for name in ("batch_size", "seq_len", "feasible")
-            if name in wanted or name != "feasible"}
+            for name in ("tensor_parallel", "batch_size", "seq_len", "feasible",
+                         "communication_share")
+            if name in wanted or name in ("batch_size", "seq_len")
+            or (name == "tensor_parallel" and plans[0].parallel)}
     for name in plans[0].hypothetical:
         lazy[name] = (lambda n=name: to_quantity(joined(lambda v: v.numeric(n)),
                                                  HYPOTHETICAL[n][1]))

@@ -170,7 +170,7 @@ class DaskSweep:
         return partials
 
     def arrays(self, plan: int = 0) -> dict:
-        """The law outputs of plan ``plan`` as lazy 8-D dask arrays over its grid (axes
+        """The law outputs of plan ``plan`` as lazy 9-D dask arrays over its grid (axes
         ``sweep_grid.AXES``), one ``map_blocks`` task per block."""
         import dask.array as da
 
@@ -206,4 +206,4 @@ def _stacked_outputs(template, plan, block_info=None):
     return np.stack([values[n].reshape(shape) for n in plan.names])
 
 
-assert len(AXES) == 8  # blocks_of and the plans agree on the grid's axes
+assert len(AXES) == 9  # blocks_of and the plans agree on the grid's axes

@@ -1,11 +1,17 @@
 """The grid of a sweep: planning, blocked evaluation and the columns of any block of it.
 
-A sweep is one :class:`Plan` per step law (decode, prefill, fixed workload), each an 8-D grid
+A sweep is one :class:`Plan` per step law (decode, prefill, fixed workload), each a 9-D grid
 
-    model x variant x peak x bandwidth x capacity x price x batch_size x seq_len
+    model x variant x peak x bandwidth x capacity x price x tensor_parallel x batch_size
+    x seq_len
 
-where a *variant* is a device with its compute, weight and K/V precisions, and the four
-hypothetical-hardware axes have length 1 unless swept (price only with cost columns). A plan
+where a *variant* is a device (or a system: its device and fast domain) with its compute,
+weight and K/V precisions, and the four hypothetical-hardware axes and the tensor-parallel
+axis have length 1 unless swept (price only with cost columns). With a degree above 1 the
+plan's law is the tensor-parallel step law (``decode_tp``/``prefill_tp``) with n_g a
+broadcast input like the batch; at n_g = 1 it is the single-device law. A degree the model's
+K/V heads or the fast domain forbid (``Engine.solve`` raises for it) keeps its rows, with
+``feasible`` False and the reason ``Engine.solve`` gives in the ``reason`` column. A plan
 holds only the small per-axis input arrays (the batch axis may be a lazy ``range``), so any
 rectangular block of the grid is evaluated on its own by :func:`evaluate` -- in this
 process, in chunks, or on a Dask worker -- with the same compiled kernel, and
@@ -15,6 +21,7 @@ picklable: a worker fetches the kernel from its own cache by (law, outputs, vari
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -25,9 +32,17 @@ from symsys import kernels
 from symsys.errors import InvalidParameter, UnsupportedPrecision, warn_beyond_max_context
 from symsys.registry.hardware import resolve_precision
 from symsys.registry.models import Transformer
-from symsys.solvers import COST_LAWS, PHASES, STEP_LAWS, validate
+from symsys.registry.systems import System
+from symsys.solvers import COST_LAWS, PHASES, STEP_LAWS, TENSOR_PARALLEL_LAWS, validate
 from symsys.solvers.cost import with_economics
-from symsys.solvers.inputs import resolve_hardware, resolve_model, step_inputs
+from symsys.solvers.inputs import (
+    calibrated_link,
+    resolve_model,
+    resolve_placement,
+    step_inputs,
+    tensor_parallel_inputs,
+)
+from symsys.solvers.sweep_result import OVER_CAPACITY  # noqa: F401 (re-exported)
 from symsys.units import Q_, to_magnitude
 
 #: cost and energy columns: outputs of the step laws' economics extension
@@ -37,15 +52,23 @@ ECONOMICS = {"cost_per_token": "c_tok", "energy_per_token": "E_tok",
 #: result column -> the law output it is (roles are read from the law's card)
 QUANTITIES = {"latency": "latency", "latency_compute": "t_compute",
               "latency_memory": "t_memory", "arithmetic_intensity": "I",
-              "memory_footprint": "footprint", "flops": "F", "bytes": "Q", **ECONOMICS}
+              "memory_footprint": "footprint", "flops": "F", "bytes": "Q",
+              "latency_communication": "t_comm", **ECONOMICS}
 #: result column -> the law outputs (or roles) it needs
 COLUMNS = {**{column: (output,) for column, output in QUANTITIES.items()},
+           "communication_share": ("t_comm", "latency"),
            "throughput": ("rate",), "bottleneck": ("regimes",), "feasible": ("footprint",)}
-#: the columns a sweep computes unless told
-DEFAULT_COLUMNS = tuple(c for c in COLUMNS if c not in ECONOMICS)
-AXES = ("model", "variant", "peak", "bandwidth", "capacity", "price", "batch_size",
-        "seq_len")
+#: the tensor-parallel law's communication time (two ring all-reduces per layer) and its
+#: share of the step's latency: columns of sweeps with a ``tensor_parallel`` axis (0 at
+#: degree 1), computed by default there
+COMMUNICATION = ("latency_communication", "communication_share")
+#: the columns a sweep computes unless told (plus COMMUNICATION with a tensor_parallel axis)
+DEFAULT_COLUMNS = tuple(c for c in COLUMNS if c not in ECONOMICS and c not in COMMUNICATION)
+AXES = ("model", "variant", "peak", "bandwidth", "capacity", "price", "tensor_parallel",
+        "batch_size", "seq_len")
 BATCH_AXIS, SEQ_AXIS = AXES.index("batch_size"), AXES.index("seq_len")
+TP_AXIS = AXES.index("tensor_parallel")
+
 #: hypothetical hardware axis -> (the symbol it replaces, or the card role; unit)
 HYPOTHETICAL = {"peak": ("Pi", "FLOP/s"), "bandwidth": ("beta", "B/s"),
                 "capacity": ("capacity", "B"), "price": ("p_dev", "USD/s")}
@@ -72,6 +95,14 @@ class Plan:
     seqs: np.ndarray  # the seq_len column (0 where none)
     capacity: np.ndarray  # 8-D, what the footprint is checked against
     hypothetical: dict = field(default_factory=dict)  # axis -> 1-D magnitudes
+    #: the tensor-parallel degrees (the axis; [1] unless swept), and whether the sweep has
+    #: the axis (then rows carry ``tensor_parallel`` and ``reason``)
+    degrees: np.ndarray = field(default_factory=lambda: np.ones(1, dtype=np.int64))
+    parallel: bool = False
+    #: 9-D codes, 0 where the degree is allowed, else 1 + the index of its reason in
+    #: ``reasons`` (None: every degree is allowed)
+    forbidden: np.ndarray | None = None
+    reasons: list = field(default_factory=list)
     offset: int = 0  # row number of this plan's first configuration in the whole sweep
     #: the sweep mixes rates (tokens/s and samples/s): throughput is magnitudes, with a
     #: throughput_unit column beside it (as the assembled result has)
@@ -149,22 +180,42 @@ def _checked_axis(name: str, magnitudes: np.ndarray, unit: str) -> np.ndarray:
     return magnitudes
 
 
-def _wanted(columns) -> tuple[str, ...]:
+def _wanted(columns, parallel: bool = False) -> tuple[str, ...]:
     if columns is None:
-        return DEFAULT_COLUMNS
+        return DEFAULT_COLUMNS + (COMMUNICATION if parallel else ())
     if isinstance(columns, str):
         columns = [columns]
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown or not columns:
         raise InvalidParameter(f"columns={columns!r}: choose from {', '.join(COLUMNS)}")
+    needs_axis = [c for c in columns if c in COMMUNICATION]
+    if needs_axis and not parallel:
+        raise InvalidParameter(f"columns {', '.join(needs_axis)}: communication comes with a "
+                               "tensor-parallel axis: tensor_parallel=[1, 2, 4, 8]")
     return tuple(columns)
 
 
+def degrees_axis(tensor_parallel) -> np.ndarray | None:
+    """``tensor_parallel=`` as a 1-D array of degrees >= 1 (None: no axis)."""
+    if tensor_parallel is None:
+        return None
+    if isinstance(tensor_parallel, range):
+        tensor_parallel = list(tensor_parallel)
+    degrees = _axis(validate.positive_int("tensor_parallel", tensor_parallel, array=True))
+    return degrees.astype(np.int64)
+
+
+def _device(entry):
+    """The device of a variant's hardware entry (a device, or a system's device)."""
+    return entry.hardware if isinstance(entry, System) else entry
+
+
 def _variants(devices, precisions, weights, kvs, skipped) -> list:
-    """(device, compute, weight, K/V precision) with each name resolved for the device;
-    devices without the compute precision go to ``skipped`` with the reason."""
+    """(device or system, compute, weight, K/V precision) with each name resolved for the
+    device; devices without the compute precision go to ``skipped`` with the reason."""
     out = []
-    for hw, asked in itertools.product(devices, precisions):
+    for entry, asked in itertools.product(devices, precisions):
+        hw = _device(entry)
         prec = resolve_precision(hw, asked)
         if prec not in hw.compute.peak_dense:
             reason = (f"{hw.key} has no {prec} (it has {', '.join(hw.compute.precisions)})")
@@ -172,7 +223,7 @@ def _variants(devices, precisions, weights, kvs, skipped) -> list:
                 skipped.append(reason)
             continue
         for w, kv in itertools.product(weights, kvs):
-            variant = (hw, prec,
+            variant = (entry, prec,
                        prec if w is None else resolve_precision(hw, w, "weight_precision"),
                        prec if kv is None else resolve_precision(hw, kv, "kv_precision"))
             if variant not in out:
@@ -182,11 +233,12 @@ def _variants(devices, precisions, weights, kvs, skipped) -> list:
 
 def plan_sweep(*, model, hardware, batch_size, seq_len, precision, phase, weight_precision,
                kv_precision, efficiency, columns, peak, bandwidth, capacity, price=None,
-               power=None, power_fraction=1.0):
+               power=None, power_fraction=1.0, tensor_parallel=None):
     """The plans of a sweep (one per step law), the skipped pairs' reasons, the columns."""
-    wanted = _wanted(columns)
+    degrees = degrees_axis(tensor_parallel)
+    wanted = _wanted(columns, degrees is not None)
     models = [resolve_model(m) for m in _listify(model, "model")]
-    devices = [resolve_hardware(h) for h in _listify(hardware, "hardware")]
+    devices = [_placement(h) for h in _listify(hardware, "hardware")]
     precisions = _listify(precision, "precision")
     weights = _listify(weight_precision, "weight_precision")
     kvs = _listify(kv_precision, "kv_precision")
@@ -215,10 +267,10 @@ def plan_sweep(*, model, hardware, batch_size, seq_len, precision, phase, weight
     for phase_value in phases:
         groups: dict = {}
         for m in models:
-            groups.setdefault(_law_of(m, phase_value, economics), []).append(m)
+            groups.setdefault(_law_of(m, phase_value, economics, degrees), []).append(m)
         for law, group in groups.items():
             plan = _plan(law, group, variants, batches, seqs, phase_value, efficiency, wanted,
-                         hypothetical, economics)
+                         hypothetical, economics, degrees)
             plan.offset, offset = offset, offset + plan.size
             plans.append(plan)
     mixed = len({p.card["units"][p.card["rate"]] for p in plans}) > 1
@@ -227,9 +279,26 @@ def plan_sweep(*, model, hardware, batch_size, seq_len, precision, phase, weight
     return plans, skipped, wanted
 
 
-def _law_of(model, phase, economics=None):
+def _placement(hardware):
+    """A device, or a system (its device with the system's fast domain for the collectives;
+    its rows are labelled with the system's key)."""
+    device, system = resolve_placement(hardware)
+    return device if system is None else system
+
+
+def _parallel(degrees) -> bool:
+    """Whether a sweep's degrees need the tensor-parallel law (at 1 only: the single-device
+    law, which the tensor-parallel law equals there)."""
+    return degrees is not None and bool((degrees > 1).any())
+
+
+def _law_of(model, phase, economics=None, degrees=None):
     if isinstance(model, Transformer):
-        return kernels.LawRef(COST_LAWS[phase] if economics else STEP_LAWS[phase])
+        step = TENSOR_PARALLEL_LAWS[phase] if _parallel(degrees) else STEP_LAWS[phase]
+        return kernels.LawRef(COST_LAWS[step] if economics else step)
+    if _parallel(degrees):
+        raise InvalidParameter(f"{model.key} is a fixed workload: tensor_parallel applies to "
+                               "transformers only (sweep it with tensor_parallel=1)")
     if economics:
         raise InvalidParameter(f"{model.key}: cost and energy per token apply to transformer "
                                "steps (a fixed workload yields samples, not tokens)")
@@ -261,7 +330,7 @@ def _grid(array: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypothetical,
-          economics=None):
+          economics=None, degrees=None):
     seq_axis = _seq_axis(models, seqs, phase)
     ref_seq = None if seq_axis is None else int(seq_axis[0])
     # inputs come from step_inputs (one per model x variant), so validation and the mapping
@@ -269,6 +338,11 @@ def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypot
     scenarios = [[step_inputs(m, hw, precision=p, phase=phase, seq_len=ref_seq,
                               weight_precision=w, kv_precision=kv, efficiency=efficiency)
                   for hw, p, w, kv in variants] for m in models]
+    forbidden, reasons = None, []
+    if _parallel(degrees):
+        scenarios = [[_tensor_parallel(s, v[0], degrees) for s, v in zip(row, variants)]
+                     for row in scenarios]
+        forbidden, reasons = _forbidden(models, variants, degrees)
     if economics:  # the same scenarios, bound to the cost-and-energy extension of the law
         scenarios = [[with_economics(s, **economics) for s in row] for row in scenarios]
     card = scenarios[0][0].card
@@ -297,14 +371,63 @@ def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypot
                 _grid([s.values[card["capacity"]] for s in scenarios[0]], 1))
     seq_values = np.zeros(1) if seq_axis is None else seq_axis.astype(float)
     inputs["s"] = _grid(seq_values, AXES.index("seq_len"))
+    tp = np.ones(1, dtype=np.int64) if degrees is None else degrees
+    if "n_g" in inputs:
+        inputs["n_g"] = _grid(tp, TP_AXIS)
     shape = (len(models), len(variants), *(len(hypothetical.get(a, [0]))
                                            for a in ("peak", "bandwidth", "capacity", "price")),
-             len(batches), len(seq_values))
+             len(tp), len(batches), len(seq_values))
     return Plan(law=law, names=names, variant=variant, card=card, phase=phase,
                 model_keys=[m.key for m in models],
                 variants=[(hw.key, p, w, kv) for hw, p, w, kv in variants], shape=shape,
                 inputs=inputs, batches=batches, seqs=seq_values.astype(np.int64),
-                capacity=capacity, hypothetical=hypothetical)
+                capacity=capacity, hypothetical=hypothetical, degrees=tp,
+                parallel=degrees is not None, forbidden=forbidden, reasons=reasons)
+
+
+def _tensor_parallel(scenario, entry, degrees):
+    """A single-device scenario bound to the tensor-parallel law, its group size an axis: the
+    link inputs of ``tensor_parallel_inputs`` (at degree 1, which every model and domain
+    allow; the degrees are checked per row by :func:`_forbidden`) and, with a calibration
+    profile, the calibrated link, as ``Engine.solve`` binds them."""
+    hw, system = resolve_placement(entry)
+    values = dict(scenario.values)
+    try:
+        values.update(tensor_parallel_inputs(scenario.model, hw, 1, None,
+                                             scenario.options["precision"], system))
+    except InvalidParameter as exc:
+        raise InvalidParameter(
+            f"tensor_parallel={degrees.tolist()}: {(system or hw).key} has no device-to-device "
+            "link with a sourced bandwidth in the registry, and a tensor-parallel group "
+            "all-reduces over one. Sweep it with tensor_parallel=1 only, or give a system "
+            "whose fast domain is sourced (symsys zoo systems, e.g. DGX_H100)") from exc
+    calibrated_link(values, hw, system, scenario.profile, None)
+    law = kernels.LawRef(TENSOR_PARALLEL_LAWS[scenario.options["phase"]])
+    return dataclasses.replace(scenario, law=law, values=values)
+
+
+def _forbidden(models, variants, degrees) -> tuple[np.ndarray, list]:
+    """Per model x variant x degree: 0 where ``Engine.solve(tensor_parallel=n)`` accepts the
+    degree, else 1 + the index of its error (the K/V heads do not split over n, or n exceeds
+    the fast domain) in the returned reasons."""
+    codes = np.zeros((len(models), len(variants), len(degrees)), dtype=np.int16)
+    reasons: list = []
+    for (i, m), (j, (entry, precision, _, _)) in itertools.product(enumerate(models),
+                                                                   enumerate(variants)):
+        hw, system = resolve_placement(entry)
+        for k, n in enumerate(degrees.tolist()):
+            try:
+                tensor_parallel_inputs(m, hw, n, None, precision, system)
+            except InvalidParameter as exc:
+                reason = str(exc)
+                if reason not in reasons:
+                    reasons.append(reason)
+                codes[i, j, k] = 1 + reasons.index(reason)
+    if not codes.any():
+        return None, []
+    view = [1] * len(AXES)
+    view[0], view[1], view[TP_AXIS] = codes.shape
+    return codes.reshape(view), reasons
 
 
 def _outputs(card: dict, wanted) -> tuple[str, ...]:

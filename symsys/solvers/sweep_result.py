@@ -15,6 +15,10 @@ import numpy as np
 from symsys.errors import InvalidParameter
 from symsys.units import text_table
 
+#: the ``reason`` of a row whose per-device footprint exceeds the capacity (sweeps with a
+#: tensor_parallel axis carry a reason column)
+OVER_CAPACITY = "memory footprint per device exceeds the capacity"
+
 
 @dataclass
 class SweepResult:
@@ -162,10 +166,12 @@ class SweepResult:
             shown_names.append("weight_precision")
         if self._differs("kv_precision"):
             shown_names.append("kv_precision")
-        shown_names += ["phase", "peak", "bandwidth", "capacity", "price", "batch_size",
-                        "seq_len",
-                        "latency", "throughput", "cost_per_token", "energy_per_token",
-                        "bottleneck", "feasible"]
+        shown_names += ["phase", "peak", "bandwidth", "capacity", "price", "tensor_parallel",
+                        "batch_size", "seq_len",
+                        "latency", "throughput", "latency_communication", "cost_per_token",
+                        "energy_per_token", "memory_footprint", "bottleneck", "feasible"]
+        if "tensor_parallel" not in self.names:  # per device only matters on many devices
+            shown_names.remove("memory_footprint")
         names = [n for n in shown_names if n in self.names]
         if "latency" not in names:  # a user law's sweep, a count: its own columns
             names = self.names[:12]
@@ -180,6 +186,12 @@ class SweepResult:
             text += f"\n... {len(self) - max_rows} more rows"
         for reason in self.skipped:
             text += f"\nskipped: {reason}"
+        if "tensor_parallel" in self.names:
+            text += "\nper device: latency_communication, memory_footprint; throughput: the group's"
+        # the degrees Engine.solve refuses (the footprint's reason is the feasible column)
+        for reason in self.categories.get("reason", (None, []))[1]:
+            if reason not in ("", OVER_CAPACITY):
+                text += f"\ninfeasible: {reason}"
         return text
 
 

@@ -43,6 +43,8 @@ class TrainingInputs(Scenario):
     (None for a device alone)."""
 
     system: object = None
+    #: the keyword arguments of the solve, to solve again with some of them changed
+    request: dict = dataclasses.field(default_factory=dict)
 
     recompute = Option()
     zero_stage = Option()
@@ -185,7 +187,7 @@ def training_inputs(model, hardware, *, global_batch_size, seq_len, tensor_paral
         "z_dp": int(overlap_grad_reduce),
         "alpha_x": validate.nonnegative_quantity("link_latency", link_latency, "s"),
         "alpha_n": validate.nonnegative_quantity("network_latency", network_latency, "s"),
-        "D_tok": batch * s if tokens is None else _tokens(tokens),
+        "D_tok": batch * s if tokens is None else validate.token_count(tokens),
         **_links(system, device, tp, pp * dp, link_bandwidth, network_bandwidth),
     }
     options = {"global_batch_size": batch, "seq_len": s, "tensor_parallel": tp,
@@ -196,16 +198,18 @@ def training_inputs(model, hardware, *, global_batch_size, seq_len, tensor_paral
     if system is not None:
         options["system"] = system.key
     variant = "dense" if model.shape.experts == 1 else None
+    request = dict(model=model, hardware=hardware, global_batch_size=batch, seq_len=s,
+                   tensor_parallel=tp, pipeline_parallel=pp, data_parallel=dp,
+                   microbatch_size=micro, interleave=v, recompute=recompute,
+                   sequence_parallel=sequence_parallel, zero_stage=zero_stage,
+                   precision=precision, efficiency=efficiency, attention=attention,
+                   overlap_grad_reduce=overlap_grad_reduce, link_bandwidth=link_bandwidth,
+                   network_bandwidth=network_bandwidth, link_latency=link_latency,
+                   network_latency=network_latency)
     return TrainingInputs(LawRef("training"), values, model, device, options, variant,
-                          system=system)
+                          system=system, request=request)
 
 
-def _tokens(tokens) -> float:
-    """A token count as people give it (a number, a Quantity, text like "1T tokens"), in
-    tokens."""
-    if isinstance(tokens, int | float) and not isinstance(tokens, bool):
-        tokens = to_quantity(float(tokens), "token")
-    return validate.positive_quantity("tokens", tokens, "token")
 
 
 class TrainingResult(Result):
@@ -242,15 +246,46 @@ class TrainingResult(Result):
     @property
     def model_flops_per_device(self):
         """Model FLOP/s each device achieves."""
-        return (self.model_flops / self.step_time / self.devices).to("TFLOP/s")
+        return to_quantity(self.raw["F_dev"], self.card["units"]["F_dev"]).to("TFLOP/s")
 
     @property
     def bubble_share(self) -> float:
-        return self.raw["t_bub"] / self.raw["T"]
+        """The share of the iteration the pipeline idles (fill and drain)."""
+        return self.raw["phi_bub"]
 
     @property
     def communication_share(self) -> float:
-        return self.raw["t_comms"] / self.raw["T"]
+        """The share of the iteration spent in communication not hidden."""
+        return self.raw["phi_comm"]
+
+    def resolve(self, **changes) -> TrainingResult:
+        """The same request with some of its options changed (``data_parallel=16``), solved
+        anew and validated as any solve."""
+        return TrainingModel().solve(**{**self.scenario.request, **changes})
+
+    # --- inverse designs (closed forms of the law, whole answers on the compiled law) -----
+    def microbatches_for_bubble(self, share):
+        """The fewest microbatches per pipeline (and so the global batch) at which the
+        pipeline bubble is at most ``share`` of the iteration; a :class:`Design` with the
+        closed form, the whole answer and the iteration it gives."""
+        from symsys.solvers.training_design import microbatches_for_bubble
+
+        return microbatches_for_bubble(self, share)
+
+    def largest_microbatch(self):
+        """The largest microbatch that fits in memory (splitting each replica's share of the
+        global batch evenly); a :class:`Design`."""
+        from symsys.solvers.training_design import largest_microbatch
+
+        return largest_microbatch(self)
+
+    def devices_to_train(self, tokens, time):
+        """The fewest devices (more data-parallel replicas of this layout, same global
+        batch) that train on ``tokens`` within ``time`` (a Quantity or text like
+        "30 day"); a :class:`Design`."""
+        from symsys.solvers.training_design import devices_to_train
+
+        return devices_to_train(self, tokens, time)
 
     def sensitivities(self, output: str = "step_time", uncertainty=None):
         """Exact elasticities of ``output`` ("step_time", "tokens_per_second", "mfu",
@@ -260,7 +295,7 @@ class TrainingResult(Result):
 
     def time_to_train(self, tokens):
         """Wall time to train on ``tokens`` (a count, a Quantity or text like "1T tokens")."""
-        raw = self.scenario.call(("T_train",), D_tok=_tokens(tokens))
+        raw = self.scenario.call(("T_train",), D_tok=validate.token_count(tokens))
         return to_quantity(raw["T_train"], self.card["units"]["T_train"]).to("day")
 
     def device_hours(self, tokens):

@@ -9,7 +9,7 @@ import numpy as np
 import pint
 
 from symsys.errors import InvalidParameter, UnitError
-from symsys.units import to_magnitude
+from symsys.units import to_magnitude, to_quantity
 
 
 def _finite(name: str, value) -> None:
@@ -173,3 +173,11 @@ def keywords(function):
         return function(*args, **kwargs)
 
     return checked
+
+
+def token_count(tokens) -> float:
+    """A token count as people give it (a number, a Quantity, text like "1T tokens"), in
+    tokens."""
+    if isinstance(tokens, int | float) and not isinstance(tokens, bool):
+        return positive_quantity("tokens", to_quantity(float(tokens), "token"), "token")
+    return positive_quantity("tokens", tokens, "token")

@@ -80,8 +80,20 @@ def warm_up() -> None:
                                   tensor_parallel=8, data_parallel=2)
         for output in ("step_time", "mfu", "memory_per_device"):
             r.sensitivities(output)
+        # symsys train --bubble-below, --max-microbatch, --tokens --within (ZeRO-1: no
+        # closed form for the devices, the search alone)
+        r.microbatches_for_bubble(0.05), r.largest_microbatch()
+        r.devices_to_train("1G token", "1 day")
         TrainingModel().configurations(model, "DGX_H100", devices=16, global_batch_size=64,
                                        seq_len=128)
+    from symsys.solvers import e2e_validation, multi_gpu_validation, training_validation
+
+    for validation in (e2e_validation, multi_gpu_validation, training_validation):
+        validation.report()  # symsys validate --e2e, --multi-gpu, --training
+    for model in ("Llama3_70B", "Mixtral_8x7B"):  # symsys sweep --tp
+        sweep(model, ["DGX_H100"], batch_size=[1, 2], tensor_parallel=[1, 8])
+        sweep(model, ["DGX_H100"], batch_size=[1, 2], tensor_parallel=[1, 8],
+              columns=[*DEFAULT_COLUMNS, *ECONOMICS])
     for model in ("Llama3_8B", "Mixtral_8x7B"):
         ServingModel().solve(model, "H100", prompt_len=16, output_len=4)
         for phase in PHASES:

@@ -1,0 +1,241 @@
+"""Link calibration: a fast domain's achieved bandwidth and message latency, fitted to
+measured all-reduce times.
+
+The collectives law's ring all-reduce ``t_AR(n, m, beta_x, alpha_x)`` is evaluated by its own
+compiled kernel (never retyped here) with ``beta_x = eta_x * beta`` (beta: the registry's
+nominal per-direction link bandwidth) and ``alpha_x`` the latency of one of its 2 (n - 1)
+message steps. ``fit_link`` finds ``eta_x`` (0 < eta_x <= 1) and ``alpha_x`` (> 0) by least
+squares on ``log t_pred - log t_measured`` (a 10 us all-reduce counts as much as a 100 ms
+one), with the law's exact derivatives d t_AR / d alpha_x and d t_AR / d beta_x as the
+Jacobian (Levenberg-Marquardt, numpy only; bounds by parameterisation, as in
+:mod:`symsys.calibration.fit`). Rows marked ``holdout`` in the measurements are not fitted;
+their error is reported beside the fit's.
+
+The measurements are ``registry/data/measured/collectives/all_reduce.csv`` (sources in its
+README); the fitted profiles ship as ``registry/data/link_calibration_<system>.json``.
+Solvers apply them with ``efficiency="calibrated"`` on a tensor- or pipeline-parallel step.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from symsys.calibration.prediction import error_stats
+from symsys.errors import InvalidParameter, RegistryError
+from symsys.registry.common import DATA
+
+MEASURED = DATA / "measured" / "collectives" / "all_reduce.csv"
+_PREFIX = "link_calibration_"
+#: the kernel of the law's ring all-reduce and its exact derivatives in alpha_x and beta_x
+SPECS = ("t_ar", "d:right:alpha_x:t_ar", "d:right:beta_x:t_ar")
+
+
+@dataclass(frozen=True)
+class LinkProfile:
+    """Fitted link parameters of one system's fast domain.
+
+    ``eta_x`` is achieved / nominal per-direction bandwidth (``beta_nominal``, B/s, from the
+    registry), ``alpha_x`` the seconds per ring step (a ring all-reduce of n devices takes
+    2 (n - 1) of them). ``fit`` and ``holdout`` are error statistics (fractions) of
+    |predicted / measured - 1| on the fitted and the held-out rows.
+    """
+
+    system: str
+    device: str
+    link: str
+    beta_nominal: float
+    eta_x: float
+    alpha_x: float
+    n_fit: int = 0
+    fit: dict = field(default_factory=dict)
+    holdout: dict = field(default_factory=dict)
+    rms_log: float = float("nan")
+    holdout_rows: tuple[str, ...] = ()
+    provenance: str = ""
+
+    def __post_init__(self):
+        if not 0 < self.eta_x <= 1:
+            raise InvalidParameter(f"link profile eta_x={self.eta_x!r}: must be in (0, 1]")
+        if not self.alpha_x >= 0:
+            raise InvalidParameter(f"link profile alpha_x={self.alpha_x!r}: must be >= 0 s")
+        object.__setattr__(self, "holdout_rows", tuple(self.holdout_rows))
+
+    @property
+    def bandwidth(self) -> float:
+        """The calibrated per-direction bandwidth, B/s: eta_x x nominal."""
+        return self.eta_x * self.beta_nominal
+
+    def describe(self) -> str:
+        return (f"link profile {self.system} ({self.link}): eta_x {self.eta_x:.3f} "
+                f"({self.bandwidth / 1e9:.0f} of {self.beta_nominal / 1e9:.0f} GB/s per "
+                f"direction), alpha_x {self.alpha_x * 1e6:.2f} us per ring step")
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["holdout_rows"] = list(self.holdout_rows)
+        return data
+
+    def save(self, path) -> Path:
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        return path
+
+    @staticmethod
+    def load(path) -> LinkProfile:
+        path = Path(path)
+        try:
+            return LinkProfile(**json.loads(path.read_text()))
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise RegistryError(f"{path.name}: not a link profile ({exc})") from None
+
+
+# --- measurements ---------------------------------------------------------------------------
+def rows(path=MEASURED) -> list[dict]:
+    """The measured all-reduce rows (sizes in bytes, times in seconds)."""
+    with Path(path).open() as handle:
+        out = list(csv.DictReader(handle))
+    for row in out:
+        row["gpus"], row["size_bytes"] = int(row["gpus"]), float(row["size_bytes"])
+        row["time_s"] = float(row["time_us"]) * 1e-6
+    return out
+
+
+def _label(row: dict) -> str:
+    return f"{row['gpus']} GPUs {int(row['size_bytes'])} B ({row['url'].rsplit('/', 2)[-2:][-1]})"
+
+
+def predict(n, m, bandwidth, alpha) -> np.ndarray:
+    """The law's ring all-reduce time (s) of ``n`` devices on ``m`` bytes."""
+    from symsys import kernels
+
+    fn = kernels.kernel("collectives", SPECS)
+    values = {"n_g": n, "m_c": m, "beta_x": bandwidth, "alpha_x": alpha}
+    return fn(*(values[a] for a in fn.args))[0]
+
+
+def _evaluate(n, m, beta, eta, alpha):
+    """(time, d time / d eta, d time / d alpha) from the law's compiled kernel."""
+    from symsys import kernels
+
+    fn = kernels.kernel("collectives", SPECS)
+    values = {"n_g": n, "m_c": m, "beta_x": eta * beta, "alpha_x": alpha + 0 * n}
+    t, dt_alpha, dt_beta = fn(*(values[a] for a in fn.args))
+    return t, dt_beta * beta, dt_alpha
+
+
+def _solve(n, m, beta, t, eta0=0.8, alpha0=2e-6, iterations=200):
+    """Levenberg-Marquardt on u = logit(eta), v = log(alpha)."""
+    u, v = math.log(eta0 / (1 - eta0)), math.log(alpha0)
+    lam = 1e-3
+
+    def residual(u, v):
+        eta, alpha = 1 / (1 + math.exp(-u)), math.exp(v)
+        pred, d_eta, d_alpha = _evaluate(n, m, beta, eta, alpha)
+        r = np.log(pred) - np.log(t)
+        jac = np.column_stack([d_eta * eta * (1 - eta) / pred, d_alpha * alpha / pred])
+        return r, jac
+
+    r, jac = residual(u, v)
+    cost = float(r @ r)
+    for _ in range(iterations):
+        a = jac.T @ jac
+        step = np.linalg.solve(a + lam * np.diag(np.diag(a) + 1e-12), -jac.T @ r)
+        r_new, jac_new = residual(u + step[0], v + step[1])
+        cost_new = float(r_new @ r_new)
+        if cost_new < cost:
+            u, v, r, jac = u + step[0], v + step[1], r_new, jac_new
+            converged = cost - cost_new < 1e-14 * max(cost, 1e-30)
+            cost, lam = cost_new, lam / 3
+            if converged:
+                break
+        else:
+            lam *= 10
+    return 1 / (1 + math.exp(-u)), math.exp(v), math.sqrt(cost / len(t))
+
+
+def nominal_link(system: str) -> tuple[float, str, str]:
+    """(per-direction bandwidth B/s, link description, device key) of ``system``'s domain."""
+    from symsys.registry.systems import Systems
+
+    entry = Systems.get(system)
+    link = entry.fast_domain
+    return link.bandwidth.m_as("B/s"), link.name, entry.hardware.key
+
+
+def fit_link(system: str, path=MEASURED, use_holdout: bool = False) -> LinkProfile:
+    """Fit eta_x and alpha_x of ``system``'s fast domain to its measured all-reduce rows."""
+    selected = [r for r in rows(path) if r["system"] == system]
+    if not selected:
+        raise InvalidParameter(f"no measured all-reduce rows for {system} in {Path(path).name}")
+    fitted = [r for r in selected if use_holdout or r["split"] != "holdout"]
+    held = [r for r in selected if r["split"] == "holdout" and not use_holdout]
+    beta, link, device = nominal_link(system)
+
+    def arrays(subset):
+        return (np.array([r["gpus"] for r in subset], float),
+                np.array([r["size_bytes"] for r in subset]),
+                np.array([r["time_s"] for r in subset]))
+
+    n, m, t = arrays(fitted)
+    eta, alpha, rms = _solve(n, m, beta, t)
+    errors = predict(n, m, eta * beta, alpha) / t - 1
+    if held:
+        hn, hm, ht = arrays(held)
+        held_stats = error_stats(predict(hn, hm, eta * beta, alpha) / ht - 1)
+    else:
+        held_stats = {}
+    sources = sorted({r["url"] for r in selected})
+    return LinkProfile(
+        system=system, device=device, link=link, beta_nominal=beta, eta_x=eta, alpha_x=alpha,
+        n_fit=len(fitted), fit=_plain(error_stats(errors)), holdout=_plain(held_stats),
+        rms_log=rms, holdout_rows=tuple(_label(r) for r in held),
+        provenance=(f"fitted by symsys.calibration.links.fit_link on {len(fitted)} rows of "
+                    f"measured/collectives/all_reduce.csv ({len(held)} held out): "
+                    + "; ".join(sources)))
+
+
+def _plain(stats: dict) -> dict:
+    return {k: (int(v) if k == "n" else float(v)) for k, v in stats.items()}
+
+
+# --- shipped profiles -----------------------------------------------------------------------
+def shipped_path(system: str) -> Path:
+    return DATA / f"{_PREFIX}{system.lower()}.json"
+
+
+def shipped() -> list[LinkProfile]:
+    """Every link profile shipped in the registry."""
+    return [LinkProfile.load(p) for p in sorted(DATA.glob(f"{_PREFIX}*.json"))]
+
+
+def link_profile_for(device, system=None) -> LinkProfile:
+    """The shipped link profile of ``system``'s fast domain; for a bare device, the profile
+    fitted on a system whose fast domain is that device's own interconnect. An error names
+    the systems that have one."""
+    key = getattr(system, "key", system)
+    profiles = shipped()
+    if key is not None:
+        found = [p for p in profiles if p.system == key]
+    else:
+        device_key = getattr(device, "key", device)
+        found = [p for p in profiles if p.device == device_key]
+    if found:
+        return found[0]
+    where = f"system {key}" if key is not None else f"device {getattr(device, 'key', device)}"
+    raise InvalidParameter(
+        f"efficiency='calibrated' with tensor or pipeline parallelism: no link calibration "
+        f"for {where}; link profiles exist for "
+        + ", ".join(f"{p.system} ({p.device})" for p in profiles)
+        + ". Give efficiency as numbers and link_latency= instead, or fit one with "
+        "symsys.calibration.links.fit_link().")
+
+
+def write_shipped(systems=("DGX_A100", "DGX_H100")) -> list[Path]:
+    """Refit and write the shipped link profiles (a maintainer's step)."""
+    return [fit_link(s).save(shipped_path(s)) for s in systems]

@@ -1,0 +1,198 @@
+"""Single-GPU inference against published end-to-end measurements (``symsys validate --e2e``).
+
+Each row of ``registry/data/measured/e2e/single_gpu.csv`` (gpt-fast and torchao decode tokens/s
+on A100 in bf16 and weight-only int8/int4, TensorRT-LLM first-token latency and static-batch
+throughput on A100 fp16 and H100 fp8; the README there gives every source) is rebuilt from
+:meth:`symsys.Engine.solve` steps, as the engine runs it:
+
+- ``decode_tokens_per_s`` and ``output_tokens_per_s``: one prefill of ``input_len`` tokens (it
+  yields the first output token) and ``output_len - 1`` decode steps over a cache holding
+  ``input_len`` to ``input_len + output_len - 2`` tokens; the rate is batch x output_len / time;
+- ``ttft_ms``: the prefill alone.
+
+Each row is solved twice: at speed of light (efficiency 1, no overhead), a bound whose time must
+never exceed the measured time, and with the calibrated profile
+:func:`symsys.calibration.profile_for` gives for the row's device, compute precision and weight
+format (its transfer rules: bf16 <-> fp16, SXM -> PCIe board, weight-only dequantisation). A row
+no rule covers (fp8 on H100) gets no calibrated prediction, with the reason. Rows marked ``fit``
+in the CSV determined a rule's number (the weight-only factors); the summary separates them
+from the ``held_out`` rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+
+from symsys.calibration import profile_for
+from symsys.errors import InvalidParameter
+from symsys.registry.common import DATA
+from symsys.solvers.inference import Engine
+
+MEASURED = DATA / "measured" / "e2e" / "single_gpu.csv"
+#: what a row without published lengths assumes: the defaults of gpt-fast's generate.py
+#: (prompt "Hello, my name is", 5 tokens with BOS; 200 new tokens), which torchao's
+#: _models/llama/generate.py derives from; the row's ``lengths_assumed`` says so
+DEFAULT_LENGTHS = (5, 200)
+METRICS = ("decode_tokens_per_s", "output_tokens_per_s", "ttft_ms")
+
+
+def rows() -> list[dict]:
+    with MEASURED.open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def _lengths(row: dict) -> tuple[int, int, bool]:
+    if row["input_len"] and row["output_len"]:
+        return int(row["input_len"]), int(row["output_len"]), False
+    return (*DEFAULT_LENGTHS, True)
+
+
+def measured_seconds(row: dict) -> float:
+    """The row's measurement as the seconds of the whole request (or of the prefill)."""
+    value, batch = float(row["value"]), int(row["batch"])
+    _, output_len, _ = _lengths(row)
+    if row["metric"] == "ttft_ms":
+        return value / 1e3
+    if row["metric"] == "decode_tokens_per_s":  # per sequence: output_len / time
+        return output_len / value
+    if row["metric"] == "output_tokens_per_s":  # all sequences: batch x output_len / time
+        return batch * output_len / value
+    raise InvalidParameter(f"{row['id']}: metric {row['metric']!r} is not one of {METRICS}")
+
+
+def predicted_seconds(row: dict, efficiency) -> tuple[float, bool]:
+    """(seconds of the request under ``efficiency``, whether every step fits in memory)."""
+    input_len, output_len, _ = _lengths(row)
+    common = dict(batch_size=int(row["batch"]), precision=row["precision"],
+                  weight_precision=row["weight_precision"], kv_precision=row["kv_precision"],
+                  efficiency=efficiency)
+    prefill = Engine.solve(row["registry_model"], row["registry_device"], phase="prefill",
+                           seq_len=input_len, **common)
+    total, feasible = prefill.latency.m_as("s"), prefill.feasible
+    if row["metric"] != "ttft_ms":
+        for cached in range(input_len, input_len + output_len - 1):
+            step = Engine.solve(row["registry_model"], row["registry_device"],
+                                phase="decode", seq_len=cached, **common)
+            total += step.latency.m_as("s")
+            feasible = feasible and step.feasible
+    return total, feasible
+
+
+def calibrated_profile(row: dict):
+    """The profile :func:`profile_for` gives the row (its rules applied), or the error text."""
+    try:
+        return profile_for(row["registry_device"], row["precision"],
+                           weight_precision=row["weight_precision"]), None
+    except InvalidParameter as exc:
+        return None, str(exc)
+
+
+def group_of(row: dict) -> str:
+    """GPU and precision, e.g. 'A100 bf16 + int8 weights'."""
+    label = f"{row['registry_device']} {row['precision']}"
+    if row["weight_precision"] != row["precision"]:
+        label += f" + {row['weight_precision']} weights"
+    return label
+
+
+def _stats(errors: list[float]) -> dict:
+    magnitudes = [abs(e) for e in errors]
+    if not magnitudes:
+        return {"n": 0, "median": None, "max": None}
+    return {"n": len(magnitudes), "median": statistics.median(magnitudes),
+            "max": max(magnitudes)}
+
+
+def report() -> dict:
+    """Per row: measured, speed-of-light and calibrated seconds with the calibrated error and
+    the profile used; per GPU and precision and overall: median/max absolute error of the
+    held-out and of the fit rows; the rows without a calibrated prediction; bound violations."""
+    out = []
+    for row in rows():
+        measured = measured_seconds(row)
+        bound, feasible = predicted_seconds(row, None)
+        profile, why_not = calibrated_profile(row)
+        calibrated = None if profile is None else predicted_seconds(row, profile)[0]
+        input_len, output_len, assumed = _lengths(row)
+        out.append({
+            "id": row["id"], "engine": row["engine"], "source": row["source_url"],
+            "group": group_of(row), "device": row["registry_device"],
+            "model": row["registry_model"], "metric": row["metric"],
+            "batch": int(row["batch"]), "input_len": input_len, "output_len": output_len,
+            "lengths_assumed": assumed, "use": row["use"], "value": float(row["value"]),
+            "unit": row["unit"], "measured_s": measured, "speed_of_light_s": bound,
+            "bound_holds": bound <= measured, "fits_in_memory": feasible,
+            "calibrated_s": calibrated,
+            "calibrated_error": None if calibrated is None else calibrated / measured - 1,
+            "profile": None if profile is None else profile.provenance,
+            "no_profile": why_not,
+        })
+    scored = [r for r in out if r["calibrated_error"] is not None]
+    groups = {}
+    for r in scored:
+        groups.setdefault(r["group"], {"held_out": [], "fit": []})[r["use"]].append(
+            r["calibrated_error"])
+    return {
+        "source": str(MEASURED.relative_to(DATA.parent.parent)),
+        "rows": out,
+        "groups": {g: {use: _stats(errors) for use, errors in v.items()}
+                   for g, v in sorted(groups.items())},
+        "held_out": _stats([r["calibrated_error"] for r in scored if r["use"] == "held_out"]),
+        "fit": _stats([r["calibrated_error"] for r in scored if r["use"] == "fit"]),
+        "no_calibrated": [r["id"] for r in out if r["calibrated_error"] is None],
+        "bound_violations": [r["id"] for r in out if not r["bound_holds"]],
+        "targets": {"median": 0.15, "max": 0.35},
+    }
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def render(data: dict) -> str:
+    """The report as a text table."""
+    from symsys.units import text_table
+
+    lines = [f"measured: {data['source']} (sources per row in its README)",
+             "error = calibrated / measured time - 1; speed of light must not exceed measured",
+             ""]
+    body = [[r["id"], r["use"], r["metric"], f"{r['value']:g} {r['unit']}",
+             f"{r['measured_s'] * 1e3:.4g}", f"{r['speed_of_light_s'] * 1e3:.4g}",
+             "-" if r["calibrated_s"] is None else f"{r['calibrated_s'] * 1e3:.4g}",
+             "no profile" if r["calibrated_error"] is None else f"{r['calibrated_error']:+.1%}"]
+            for r in data["rows"]]
+    lines.append(text_table(["row", "use", "metric", "published", "measured ms",
+                             "speed of light ms", "calibrated ms", "error"], body))
+    lines += ["", "absolute error of calibrated predictions (median / max, n):"]
+    for group, uses in data["groups"].items():
+        parts = [f"{use} {_pct(s['median'])} / {_pct(s['max'])} (n={s['n']})"
+                 for use, s in uses.items() if s["n"]]
+        lines.append(f"  {group:28s} " + "; ".join(parts))
+    held, target = data["held_out"], data["targets"]
+    lines += [f"  all held-out rows            {_pct(held['median'])} / {_pct(held['max'])} "
+              f"(n={held['n']}; target median <= {target['median']:.0%}, max <= "
+              f"{target['max']:.0%})"]
+    if data["no_calibrated"]:
+        reasons = {r["id"]: r["no_profile"] for r in data["rows"] if r["no_profile"]}
+        first = next(iter(reasons.values()))
+        lines += ["", f"no calibrated prediction for {len(data['no_calibrated'])} row(s): "
+                      + ", ".join(data["no_calibrated"]), f"  reason: {first}"]
+    lines += ["", f"speed-of-light bound: {len(data['bound_violations'])} row(s) measured "
+                  "faster than it" + "".join(f"\n  VIOLATION {v}"
+                                             for v in data["bound_violations"])]
+    return "\n".join(lines)
+
+
+def markdown(data: dict) -> str:
+    """The README's end-to-end table (between its accuracy-e2e markers)."""
+    lines = ["| GPU and precision | rows held out | median | max | rows fit | median | max |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for group, uses in data["groups"].items():
+        held, fit = uses.get("held_out", _stats([])), uses.get("fit", _stats([]))
+        lines.append(f"| {group} | {held['n']} | {_pct(held['median'])} | {_pct(held['max'])} "
+                     f"| {fit['n']} | {_pct(fit['median'])} | {_pct(fit['max'])} |")
+    held = data["held_out"]
+    lines.append(f"| all held out | {held['n']} | {_pct(held['median'])} | "
+                 f"{_pct(held['max'])} |  |  |  |")
+    return "\n".join(lines)

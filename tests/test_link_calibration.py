@@ -1,0 +1,70 @@
+"""Link calibration: the fit recovers known parameters, the shipped profiles load and apply."""
+
+import numpy as np
+import pytest
+
+import symsys
+from symsys.calibration import links
+from symsys.errors import InvalidParameter
+
+
+def test_ring_all_reduce_term_by_hand():
+    # 2 (n - 1) (alpha + m / (n beta)) at n = 8, m = 16 kB, 450 GB/s, 3 us
+    n, m, beta, alpha = 8, 16384.0, 450e9, 3e-6
+    expected = 2 * (n - 1) * (alpha + m / (n * beta))
+    assert links.predict(n, m, beta, alpha) == pytest.approx(expected, rel=1e-12)
+
+
+def test_fit_recovers_known_eta_and_alpha(tmp_path):
+    beta, _, _ = links.nominal_link("DGX_H100")
+    eta, alpha = 0.73, 2.4e-6
+    n = np.repeat([2, 4, 8], 11)
+    m = np.tile(2.0 ** np.arange(3, 36, 3), 3)  # 8 B to 4 GiB
+    t = links.predict(n, m, eta * beta, alpha)
+    path = tmp_path / "synthetic.csv"
+    lines = ["system,gpus,size_bytes,time_us,split,url"]
+    split = ["holdout" if i % 5 == 0 else "fit" for i in range(len(n))]
+    lines += [f"DGX_H100,{a},{b},{float(c) * 1e6!r},{k},https://x/y/1"
+              for a, b, c, k in zip(n, m, t, split)]
+    path.write_text("\n".join(lines) + "\n")
+    profile = links.fit_link("DGX_H100", path)
+    assert profile.eta_x == pytest.approx(eta, rel=1e-6)
+    assert profile.alpha_x == pytest.approx(alpha, rel=1e-6)
+    assert profile.holdout["p90"] < 1e-6 and profile.fit["p90"] < 1e-6
+
+
+@pytest.mark.parametrize("system", ["DGX_A100", "DGX_H100"])
+def test_shipped_profile_loads_and_matches_a_refit(system):
+    shipped = links.link_profile_for(None, system)
+    assert shipped.system == system and 0 < shipped.eta_x <= 1 and shipped.alpha_x > 0
+    assert shipped.holdout["n"] > 0 and shipped.holdout_rows
+    refit = links.fit_link(system)
+    assert refit.eta_x == pytest.approx(shipped.eta_x, rel=1e-6)
+    assert refit.alpha_x == pytest.approx(shipped.alpha_x, rel=1e-6)
+
+
+def test_calibrated_tp8_uses_the_link_profile():
+    profile = links.link_profile_for(None, "DGX_H100")
+    r = symsys.Engine.solve("Llama3_70B", "DGX_H100", tensor_parallel=8,
+                            efficiency="calibrated")
+    v = r.inputs.values
+    assert v["alpha_x"] == profile.alpha_x
+    assert v["beta_x"] == pytest.approx(profile.eta_x * profile.beta_nominal)
+    assert "link profile DGX_H100" in r.efficiency_source
+    # the communication term is the law's two ring all-reduces per layer at those values
+    m = 2 * 8192  # fp16 activations of one token, d = 8192
+    per_layer = 2 * links.predict(8, m, v["beta_x"], v["alpha_x"])
+    assert r.quantity("t_comm").m_as("s") == pytest.approx(80 * per_layer, rel=1e-9)
+    # the speed-of-light default is unchanged: nominal link, no latency
+    bound = symsys.Engine.solve("Llama3_70B", "DGX_H100", tensor_parallel=8)
+    assert bound.inputs.values["alpha_x"] == 0
+    assert bound.inputs.values["beta_x"] == profile.beta_nominal
+    assert bound.latency < r.latency
+
+
+def test_calibrated_without_link_profile_is_an_error():
+    with pytest.raises(InvalidParameter, match="no link calibration"):
+        links.link_profile_for("MI300X", "MI300X_Platform")
+    with pytest.raises(InvalidParameter, match="link_latency"):
+        symsys.Engine.solve("Llama3_70B", "DGX_H100", tensor_parallel=8,
+                            efficiency="calibrated", link_latency=symsys.Q_(1, "us"))
