@@ -261,6 +261,9 @@ beta_x = _declare("beta_x", r"\beta_{x}", "B/s",
                   lever="link_bandwidth")
 alpha_x = _declare("alpha_x", r"\alpha_{x}", "s", "latency of one message step in the fast domain",
                    nonnegative=True, positive=None, lever="link_latency")
+alpha_c = _declare("alpha_c", r"\alpha_{c}", "s",
+                   "latency of one collective call (launch and synchronisation), whatever the "
+                   "group size", nonnegative=True, positive=None, lever="collective_latency")
 n_node = _declare("n_node", r"N", "1", "nodes (fast domains) a hierarchical collective spans",
                   **_count)
 beta_n = _declare("beta_n", r"\beta_{n}", "B/s",

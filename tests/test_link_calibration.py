@@ -9,15 +9,17 @@ from symsys.errors import InvalidParameter
 
 
 def test_ring_all_reduce_term_by_hand():
-    # 2 (n - 1) (alpha + m / (n beta)) at n = 8, m = 16 kB, 450 GB/s, 3 us
-    n, m, beta, alpha = 8, 16384.0, 450e9, 3e-6
-    expected = 2 * (n - 1) * (alpha + m / (n * beta))
-    assert links.predict(n, m, beta, alpha) == pytest.approx(expected, rel=1e-12)
+    # alpha_c + 2 (n - 1) (alpha_x + m / (n beta)) at n = 8, m = 16 kB, 450 GB/s, a call of
+    # 5 us and NCCL's 0.6 us per NVLink step: 5 + 14 x (0.6 + 0.0046) = 13.46 us
+    n, m, beta, alpha_c = 8, 16384.0, 450e9, 5e-6
+    expected = alpha_c + 2 * (n - 1) * (0.6e-6 + m / (n * beta))
+    assert links.predict(n, m, beta, alpha_c) == pytest.approx(expected, rel=1e-12)
+    assert expected == pytest.approx(13.46e-6, abs=0.01e-6)
 
 
 def test_fit_recovers_known_eta_and_alpha(tmp_path):
     beta, _, _ = links.nominal_link("DGX_H100")
-    eta, alpha = 0.73, 2.4e-6
+    eta, alpha = 0.73, 8.4e-6
     n = np.repeat([2, 4, 8], 11)
     m = np.tile(2.0 ** np.arange(3, 36, 3), 3)  # 8 B to 4 GiB
     t = links.predict(n, m, eta * beta, alpha)
@@ -29,7 +31,8 @@ def test_fit_recovers_known_eta_and_alpha(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     profile = links.fit_link("DGX_H100", path)
     assert profile.eta_x == pytest.approx(eta, rel=1e-6)
-    assert profile.alpha_x == pytest.approx(alpha, rel=1e-6)
+    assert profile.alpha_c == pytest.approx(alpha, rel=1e-6)
+    assert profile.alpha_x == links.NVLINK_STEP  # NCCL's, not fitted
     assert profile.holdout["p90"] < 1e-6 and profile.fit["p90"] < 1e-6
 
 
@@ -40,7 +43,7 @@ def test_shipped_profile_loads_and_matches_a_refit(system):
     assert shipped.holdout["n"] > 0 and shipped.holdout_rows
     refit = links.fit_link(system)
     assert refit.eta_x == pytest.approx(shipped.eta_x, rel=1e-6)
-    assert refit.alpha_x == pytest.approx(shipped.alpha_x, rel=1e-6)
+    assert refit.alpha_c == pytest.approx(shipped.alpha_c, rel=1e-6)
 
 
 def test_calibrated_tp8_uses_the_link_profile():
@@ -48,12 +51,12 @@ def test_calibrated_tp8_uses_the_link_profile():
     r = symsys.Engine.solve("Llama3_70B", "DGX_H100", tensor_parallel=8,
                             efficiency="calibrated")
     v = r.inputs.values
-    assert v["alpha_x"] == profile.alpha_x
+    assert v["alpha_x"] == profile.alpha_x and v["alpha_c"] == profile.alpha_c
     assert v["beta_x"] == pytest.approx(profile.eta_x * profile.beta_nominal)
     assert "link profile DGX_H100" in r.efficiency_source
     # the communication term is the law's two ring all-reduces per layer at those values
     m = 2 * 8192  # fp16 activations of one token, d = 8192
-    per_layer = 2 * links.predict(8, m, v["beta_x"], v["alpha_x"])
+    per_layer = 2 * links.predict(8, m, v["beta_x"], v["alpha_c"], v["alpha_x"])
     assert r.quantity("t_comm").m_as("s") == pytest.approx(80 * per_layer, rel=1e-9)
     # the speed-of-light default is unchanged: nominal link, no latency
     bound = symsys.Engine.solve("Llama3_70B", "DGX_H100", tensor_parallel=8)

@@ -47,3 +47,6 @@ def test_readme_numbers_equal_the_report(data):
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert multi_gpu_validation.readme_tables(data) in readme
+    tp = data["tensor_parallel"]
+    assert (f"Over the tensor-parallel rows the mean error is {tp['mean']:.1%} and the largest "
+            f"{tp['max']:.1%}") in readme

@@ -8,14 +8,14 @@ import symsys
 from symsys import Q_, Engine, SensitivitySolver, SynthesisSolver
 from symsys.errors import InvalidParameter
 from symsys.laws import collectives, decode, decode_tp
-from symsys.symbols import L_w, alpha_n, alpha_x, beta_n, beta_x, m_c, n_g, n_node
+from symsys.symbols import L_w, alpha_c, alpha_n, alpha_x, beta_n, beta_x, m_c, n_g, n_node
 
 H100_LINK = 450e9  # NVLink 4: 18 links x 25 GB/s per direction
 
 
 def _collective(name, values):
     return float(collectives.expr(name).evalf(subs={n_node: 1, alpha_n: 0, beta_n: 1,
-                                                   **values}))
+                                                   alpha_c: 0, **values}))
 
 
 def test_ring_collectives_by_hand():
@@ -32,11 +32,15 @@ def test_ring_collectives_by_hand():
     # the ring all-reduce's bus bandwidth, as nccl-tests reports it: 2 (n - 1) / n of the buffer
     busbw = 2 * 7 / 8 * 1e9 / _collective("t_ar", {**at, alpha_x: 0})
     assert busbw == pytest.approx(H100_LINK, rel=1e-12)
+    # every call pays the per-call latency once: an all-reduce is one call of two phases
+    for name in ("t_rs", "t_ag", "t_ar", "t_a2a", "t_p2p", "t_ar_tree"):
+        assert _collective(name, {**at, alpha_c: 7e-6}) - _collective(name, at) == (
+            pytest.approx(7e-6, rel=1e-9)), name
 
 
 def test_hierarchical_all_reduce_adds_the_scale_out_ring_over_the_shards():
     values = {n_g: 8, m_c: 1e9, beta_x: H100_LINK, alpha_x: 0, n_node: 4, beta_n: 50e9,
-              alpha_n: 0}
+              alpha_n: 0, alpha_c: 0}
     inside = 2 * 7 * 1e9 / (8 * H100_LINK)
     across = 2 * 3 * (1e9 / 8) / (4 * 50e9)
     assert float(collectives.expr("t_ar_hier").evalf(subs=values)) == pytest.approx(
@@ -47,10 +51,10 @@ def test_collective_derivatives_match_finite_differences():
     from symsys import derive
 
     point = {n_g: 8, m_c: 2e8, beta_x: H100_LINK, alpha_x: 4e-6, n_node: 2, beta_n: 5e10,
-             alpha_n: 1e-5}
+             alpha_n: 1e-5, alpha_c: 6e-6}
     for output in ("t_ar", "t_ar_tree", "t_ar_hier", "t_a2a"):
         expr = collectives.expr(output)
-        for x in (beta_x, alpha_x, m_c, beta_n, alpha_n):
+        for x in (beta_x, alpha_x, m_c, beta_n, alpha_n, alpha_c):
             exact = float(derive.diff(expr, x).at(point))
             h = point[x] * 1e-6
             up = float(expr.evalf(subs={**point, x: point[x] + h}))
@@ -116,6 +120,16 @@ def test_link_elasticities_are_exact():
         numeric = (up - down) / (2 * h) * x / s.value
         assert s.sensitivities[lever] == pytest.approx(numeric, rel=1e-6)
     assert s.sensitivities["link_latency"] > 0 > s.sensitivities["link_bandwidth"]
+    # the calibrated link carries a latency per call too (alpha_c): exact as well
+    s = SensitivitySolver().solve("Llama3_70B", "DGX_H100", tensor_parallel=8,
+                                  efficiency="calibrated")
+    base, x = s.scenario, s.scenario.values["alpha_c"]
+    up, down = (base.replace(alpha_c=x * (1 + sign * 1e-6)).call(("T",))["T"]
+                for sign in (1, -1))
+    numeric = (up - down) / (2e-6 * x) * x / s.value
+    assert s.sensitivities["collective_latency"] == pytest.approx(numeric, rel=1e-6)
+    # 160 all-reduces of Llama-3-70B's 80 layers, each paying alpha_c once
+    assert s.raw_partials["collective_latency"][0] == pytest.approx(160, rel=1e-12)
 
 
 def test_what_nvlink_bandwidth_makes_tp8_decode_hit_a_target():
@@ -142,7 +156,7 @@ def test_the_parallel_law_is_the_step_law_by_substitution():
     # L_w <= L), so T, whose communication term is min(max(t_c, t_m), 0), is checked
     # symbolically with no window and in numbers with one
     for name in ("F", "W_read", "KV_read", "M", "T"):
-        parallel = decode_tp.expr(name).xreplace({n_g: 1, alpha_x: 0})
+        parallel = decode_tp.expr(name).xreplace({n_g: 1, alpha_x: 0, alpha_c: 0})
         single = decode.expr(name)
         if name == "T":
             parallel, single = parallel.xreplace({L_w: 0}), single.xreplace({L_w: 0})
@@ -150,7 +164,7 @@ def test_the_parallel_law_is_the_step_law_by_substitution():
     gemma = Engine.solve("Gemma2_9B", "H100", seq_len=6000, batch_size=8).inputs.values
     point = {x: gemma.get(x.name, 1) for x in decode_tp.inputs}  # 21 of 42 layers windowed
     for name in ("T", "M"):
-        parallel = decode_tp.expr(name).xreplace({n_g: 1, alpha_x: 0})
+        parallel = decode_tp.expr(name).xreplace({n_g: 1, alpha_x: 0, alpha_c: 0})
         assert float(parallel.xreplace(point)) == pytest.approx(
             float(decode.expr(name).xreplace(point)), rel=1e-12)
     assert "t_comm" in [o.name for o in decode_tp.outputs]

@@ -203,6 +203,7 @@ def law_points(draw, name: str):
         C_mem=10 ** draw(log(9, 12)), t_kern=draw(st.sampled_from([0.0, 2e-6, 8e-6])),
         z_logit=draw(st.sampled_from([0, 1])), n_g=draw(st.sampled_from([1, 2, 3, 8, 64])),
         beta_x=10 ** draw(log(9, 12)), alpha_x=draw(st.sampled_from([0.0, 1e-6, 2e-5])),
+        alpha_c=draw(st.sampled_from([0.0, 5e-6])),
         n_node=draw(st.integers(1, 64)), beta_n=10 ** draw(log(9, 11)),
         alpha_n=draw(st.sampled_from([0.0, 5e-6])), m_c=10 ** draw(log(3, 10)),
         bytes_act=draw(st.sampled_from([1, 2])), z_comm=draw(st.sampled_from([0, 1])),

@@ -1,15 +1,19 @@
 """Link calibration: a fast domain's achieved bandwidth and message latency, fitted to
 measured all-reduce times.
 
-The collectives law's ring all-reduce ``t_AR(n, m, beta_x, alpha_x)`` is evaluated by its own
-compiled kernel (never retyped here) with ``beta_x = eta_x * beta`` (beta: the registry's
-nominal per-direction link bandwidth) and ``alpha_x`` the latency of one of its 2 (n - 1)
-message steps. ``fit_link`` finds ``eta_x`` (0 < eta_x <= 1) and ``alpha_x`` (> 0) by least
-squares on ``log t_pred - log t_measured`` (a 10 us all-reduce counts as much as a 100 ms
-one), with the law's exact derivatives d t_AR / d alpha_x and d t_AR / d beta_x as the
-Jacobian (Levenberg-Marquardt, numpy only; bounds by parameterisation, as in
+The collectives law's ring all-reduce ``t_AR(n, m, beta_x, alpha_x, alpha_c)`` is evaluated by
+its own compiled kernel (never retyped here) with ``beta_x = eta_x * beta`` (beta: the
+registry's nominal per-direction link bandwidth), ``alpha_x`` the latency of one of its
+2 (n - 1) message steps and ``alpha_c`` the latency of the call. One group size's
+measurements cannot tell a per-call latency from a per-step one, so ``alpha_x`` is not fitted:
+it is NCCL's own per-step latency over NVLink (``NVLINK_STEP``, its tuning model), and
+``fit_link`` finds ``eta_x`` (0 < eta_x <= 1) and ``alpha_c`` (> 0) by least squares on
+``log t_pred - log t_measured`` (a 10 us all-reduce counts as much as a 100 ms one), with the
+law's exact derivatives d t_AR / d alpha_c and d t_AR / d beta_x as the Jacobian
+(Levenberg-Marquardt, numpy only; bounds by parameterisation, as in
 :mod:`symsys.calibration.fit`). Rows marked ``holdout`` in the measurements are not fitted;
-their error is reported beside the fit's.
+their error is reported beside the fit's. Rows marked ``excluded`` are runs in a configuration
+no engine uses by default (one forced channel): they are neither fitted nor held out.
 
 The measurements are ``registry/data/measured/collectives/all_reduce.csv`` (sources in its
 README); the fitted profiles ship as ``registry/data/link_calibration_<system>.json``.
@@ -32,8 +36,14 @@ from symsys.registry.common import DATA
 
 MEASURED = DATA / "measured" / "collectives" / "all_reduce.csv"
 _PREFIX = "link_calibration_"
-#: the kernel of the law's ring all-reduce and its exact derivatives in alpha_x and beta_x
-SPECS = ("t_ar", "d:right:alpha_x:t_ar", "d:right:beta_x:t_ar")
+#: the kernel of the law's ring all-reduce and its exact derivatives in alpha_c and beta_x
+SPECS = ("t_ar", "d:right:alpha_c:t_ar", "d:right:beta_x:t_ar")
+#: NCCL's per-step latency of the LL protocol over NVLink (ring and tree alike), microseconds,
+#: in its tuning model: hwLat[NCCL_HW_NVLINK] in src/graph/tuning.cc
+NVLINK_STEP = 0.6e-6
+NVLINK_STEP_SOURCE = ("NVIDIA/nccl src/graph/tuning.cc, hwLat NVLink Ring/Tree LL = 0.6 us "
+                      "(commit b6475625fbcaa2c3c0e50eed2fa1255d7514d4a2; baseLat Ring LL "
+                      "6.6 us is the per-call part its model adds)")
 
 
 @dataclass(frozen=True)
@@ -41,8 +51,9 @@ class LinkProfile:
     """Fitted link parameters of one system's fast domain.
 
     ``eta_x`` is achieved / nominal per-direction bandwidth (``beta_nominal``, B/s, from the
-    registry), ``alpha_x`` the seconds per ring step (a ring all-reduce of n devices takes
-    2 (n - 1) of them). ``fit`` and ``holdout`` are error statistics (fractions) of
+    registry), ``alpha_c`` the fitted seconds per collective call, ``alpha_x`` the seconds
+    per ring step (a ring all-reduce of n devices takes 2 (n - 1) of them; NCCL's value, not
+    fitted). ``fit`` and ``holdout`` are error statistics (fractions) of
     |predicted / measured - 1| on the fitted and the held-out rows.
     """
 
@@ -52,6 +63,7 @@ class LinkProfile:
     beta_nominal: float
     eta_x: float
     alpha_x: float
+    alpha_c: float = 0.0
     n_fit: int = 0
     fit: dict = field(default_factory=dict)
     holdout: dict = field(default_factory=dict)
@@ -62,8 +74,10 @@ class LinkProfile:
     def __post_init__(self):
         if not 0 < self.eta_x <= 1:
             raise InvalidParameter(f"link profile eta_x={self.eta_x!r}: must be in (0, 1]")
-        if not self.alpha_x >= 0:
-            raise InvalidParameter(f"link profile alpha_x={self.alpha_x!r}: must be >= 0 s")
+        for name in ("alpha_x", "alpha_c"):
+            if not getattr(self, name) >= 0:
+                raise InvalidParameter(f"link profile {name}={getattr(self, name)!r}: must be "
+                                       ">= 0 s")
         object.__setattr__(self, "holdout_rows", tuple(self.holdout_rows))
 
     @property
@@ -74,7 +88,8 @@ class LinkProfile:
     def describe(self) -> str:
         return (f"link profile {self.system} ({self.link}): eta_x {self.eta_x:.3f} "
                 f"({self.bandwidth / 1e9:.0f} of {self.beta_nominal / 1e9:.0f} GB/s per "
-                f"direction), alpha_x {self.alpha_x * 1e6:.2f} us per ring step")
+                f"direction), alpha_c {self.alpha_c * 1e6:.2f} us per call, alpha_x "
+                f"{self.alpha_x * 1e6:.2f} us per ring step")
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -110,27 +125,29 @@ def _label(row: dict) -> str:
     return f"{row['gpus']} GPUs {int(row['size_bytes'])} B ({row['url'].rsplit('/', 2)[-2:][-1]})"
 
 
-def predict(n, m, bandwidth, alpha) -> np.ndarray:
+def predict(n, m, bandwidth, alpha_c, alpha_x=NVLINK_STEP) -> np.ndarray:
     """The law's ring all-reduce time (s) of ``n`` devices on ``m`` bytes."""
     from symsys import kernels
 
     fn = kernels.kernel("collectives", SPECS)
-    values = {"n_g": n, "m_c": m, "beta_x": bandwidth, "alpha_x": alpha}
+    values = {"n_g": n, "m_c": m, "beta_x": bandwidth, "alpha_x": alpha_x + 0 * n,
+              "alpha_c": alpha_c + 0 * n}
     return fn(*(values[a] for a in fn.args))[0]
 
 
-def _evaluate(n, m, beta, eta, alpha):
-    """(time, d time / d eta, d time / d alpha) from the law's compiled kernel."""
+def _evaluate(n, m, beta, eta, alpha_c):
+    """(time, d time / d eta, d time / d alpha_c) from the law's compiled kernel."""
     from symsys import kernels
 
     fn = kernels.kernel("collectives", SPECS)
-    values = {"n_g": n, "m_c": m, "beta_x": eta * beta, "alpha_x": alpha + 0 * n}
+    values = {"n_g": n, "m_c": m, "beta_x": eta * beta, "alpha_x": NVLINK_STEP + 0 * n,
+              "alpha_c": alpha_c + 0 * n}
     t, dt_alpha, dt_beta = fn(*(values[a] for a in fn.args))
     return t, dt_beta * beta, dt_alpha
 
 
-def _solve(n, m, beta, t, eta0=0.8, alpha0=2e-6, iterations=200):
-    """Levenberg-Marquardt on u = logit(eta), v = log(alpha)."""
+def _solve(n, m, beta, t, eta0=0.8, alpha0=5e-6, iterations=200):
+    """Levenberg-Marquardt on u = logit(eta), v = log(alpha_c)."""
     u, v = math.log(eta0 / (1 - eta0)), math.log(alpha0)
     lam = 1e-3
 
@@ -169,8 +186,8 @@ def nominal_link(system: str) -> tuple[float, str, str]:
 
 
 def fit_link(system: str, path=MEASURED, use_holdout: bool = False) -> LinkProfile:
-    """Fit eta_x and alpha_x of ``system``'s fast domain to its measured all-reduce rows."""
-    selected = [r for r in rows(path) if r["system"] == system]
+    """Fit eta_x and alpha_c of ``system``'s fast domain to its measured all-reduce rows."""
+    selected = [r for r in rows(path) if r["system"] == system and r["split"] != "excluded"]
     if not selected:
         raise InvalidParameter(f"no measured all-reduce rows for {system} in {Path(path).name}")
     fitted = [r for r in selected if use_holdout or r["split"] != "holdout"]
@@ -192,12 +209,13 @@ def fit_link(system: str, path=MEASURED, use_holdout: bool = False) -> LinkProfi
         held_stats = {}
     sources = sorted({r["url"] for r in selected})
     return LinkProfile(
-        system=system, device=device, link=link, beta_nominal=beta, eta_x=eta, alpha_x=alpha,
+        system=system, device=device, link=link, beta_nominal=beta, eta_x=eta,
+        alpha_x=NVLINK_STEP, alpha_c=alpha,
         n_fit=len(fitted), fit=_plain(error_stats(errors)), holdout=_plain(held_stats),
         rms_log=rms, holdout_rows=tuple(_label(r) for r in held),
         provenance=(f"fitted by symsys.calibration.links.fit_link on {len(fitted)} rows of "
                     f"measured/collectives/all_reduce.csv ({len(held)} held out): "
-                    + "; ".join(sources)))
+                    + "; ".join(sources) + f"; alpha_x from {NVLINK_STEP_SOURCE}"))
 
 
 def _plain(stats: dict) -> dict:

@@ -31,6 +31,16 @@ def add_step_arguments(parser, phase=True):
                         help="prefill: logits at the last prompt position (serving engines, "
                              "default) or at all of them")
     efficiency_argument(parser)
+    memory_fraction_argument(parser)
+
+
+def memory_fraction_argument(parser):
+    """``--memory-fraction``, as every step command (solve, serve, sweep, ...) takes it; the
+    text goes to the solver, whose check names the valid range."""
+    parser.add_argument("--memory-fraction", default=None, metavar="FRACTION",
+                        help="share of each device's memory the engine may use, in (0, 1], "
+                             "e.g. 0.9 or 90%% (vLLM's --gpu-memory-utilization; default 1: "
+                             "all of it)")
 
 
 def efficiency_argument(parser):
@@ -61,7 +71,21 @@ def step_options(args) -> dict:
     # only when asked: a solver without pipelines then names the option it lacks
     if getattr(args, "pipeline_parallel", 1) != 1:
         options["pipeline_parallel"] = args.pipeline_parallel
+    if getattr(args, "memory_fraction", None) is not None:
+        options["memory_fraction"] = args.memory_fraction
     return options
+
+
+def capacity(r):
+    """A result's capacity line: the usable capacity, and the share of the physical memory
+    it is when a ``memory_fraction`` was given."""
+    fraction = r.scenario.options.get("memory_fraction")
+    if fraction is None or r.memory_capacity is None:
+        return r.memory_capacity
+    from symsys.units import format_value
+
+    return (f"{format_value(r.memory_capacity)} usable (memory_fraction {fraction:g} of the "
+            "device's memory)")
 
 
 def magnitude(quantity, unit: str) -> float:

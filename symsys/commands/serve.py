@@ -10,7 +10,7 @@ EXAMPLES = """  symsys serve Llama3_8B H100 --prompt-len 512 --output-len 256 --
 
 
 def add_arguments(parser):
-    from symsys.commands._common import efficiency_argument
+    from symsys.commands._common import efficiency_argument, memory_fraction_argument
 
     parser.add_argument("model", help="model name, alias or Hugging Face id (symsys zoo models)")
     parser.add_argument("hardware", help="device name or alias (symsys zoo hardware)")
@@ -30,9 +30,11 @@ def add_arguments(parser):
     parser.add_argument("--tp", "--tensor-parallel", dest="tensor_parallel", type=int,
                         default=1, help="devices the model is split over (tensor parallel)")
     efficiency_argument(parser)
+    memory_fraction_argument(parser)
 
 
 def run(args):
+    from symsys.commands._common import capacity
     from symsys.show import info
     from symsys.solvers.serving import ServingModel
 
@@ -40,7 +42,9 @@ def run(args):
                              output_len=args.output_len, batch_size=args.batch_size,
                              precision=args.precision, weight_precision=args.weight_precision,
                              kv_precision=args.kv_precision, efficiency=args.efficiency,
-                             tensor_parallel=args.tensor_parallel)
+                             tensor_parallel=args.tensor_parallel,
+                             **({} if args.memory_fraction is None
+                                else {"memory_fraction": args.memory_fraction}))
     data = r.to_dict()
     step = r.prefill.inputs
     precisions = step.precision + "".join(
@@ -62,7 +66,7 @@ def run(args):
         ITL_mean=r.itl_mean if r.itl_applies else "not applicable",
         End_to_end=r.e2e_latency, Tokens_per_s=r.tokens_per_sec,
         Tokens_per_s_per_request=r.tokens_per_sec_per_request,
-        KV_cache=r.kv_cache, Footprint=r.memory_footprint, Capacity=r.memory_capacity,
+        KV_cache=r.kv_cache, Footprint=r.memory_footprint, Capacity=capacity(r),
         Memory_bound_steps=(f"{r.memory_bound_steps} of {steps} decode steps" if steps
                             else "none (no decode step)"),
         Efficiency=r.prefill.efficiency_source,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from symsys.commands._common import add_step_arguments, step_options
+from symsys.commands._common import add_step_arguments, capacity, step_options
 
 HELP = "latency, throughput and bottleneck of one inference step (decode or prefill)"
 EXAMPLES = """  symsys solve Llama3_8B H100
@@ -34,7 +34,7 @@ def run(args):
         Compute_time=r.latency_compute, Memory_time=r.latency_memory,
         **(_parallel(r) if "t_comm" in r.raw else {}),
         Intensity=r.arithmetic_intensity, Ridge_point=r.ridge_point,
-        Memory_footprint=r.memory_footprint, Capacity=r.memory_capacity,
+        Memory_footprint=r.memory_footprint, Capacity=capacity(r),
         Feasible=r.feasible if r.feasible else f"no: {r.reason}",
         MFU=f"{r.mfu:.1%}", MBU=f"{r.mbu:.1%}", Efficiency=r.efficiency_source,
         Crossover_batch=_crossover(r),

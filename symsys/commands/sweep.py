@@ -112,7 +112,7 @@ def _objectives(text: str) -> dict:
 
 
 def add_arguments(parser):
-    from symsys.commands._common import efficiency_argument
+    from symsys.commands._common import efficiency_argument, memory_fraction_argument
 
     parser.add_argument("models", help="comma-separated model names")
     parser.add_argument("hardware", nargs="+",
@@ -132,6 +132,7 @@ def add_arguments(parser):
                              "START:STOP[:STEP], e.g. 1,2,4,8 (default: one device)")
     parser.add_argument("--phase", default="decode", choices=PHASES)
     efficiency_argument(parser)
+    memory_fraction_argument(parser)
     for name, example in (("peak", "500:2000:250TFLOP/s"), ("bandwidth", "1:10:0.5TB/s"),
                           ("capacity", "80,141,192GiB")):
         parser.add_argument(f"--{name}", default=None,
@@ -207,6 +208,8 @@ def run(args):
                                     else _ints(args.tensor_parallel)),
                    precision=args.precision.split(","), phase=args.phase,
                    efficiency=args.efficiency, **lists,
+                   **({} if args.memory_fraction is None
+                      else {"memory_fraction": args.memory_fraction}),
                    **{name: None if getattr(args, name) is None else
                       quantities(getattr(args, name), f"--{name}")
                       for name in ("peak", "bandwidth", "capacity")},

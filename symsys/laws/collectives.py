@@ -4,7 +4,10 @@ its bytes over the per-direction link bandwidth beta.
 A group of n devices reduces, gathers or exchanges a buffer of m bytes. The ring algorithms
 move each byte (n - 1)/n of the way round once per phase: reduce-scatter and all-gather are
 one phase of n - 1 steps of m / n bytes, all-reduce is both (Patarasuk and Yuan, "Bandwidth
-optimal all-reduce algorithms for clusters of workstations", JPDC 69(2), 2009). Recursive
+optimal all-reduce algorithms for clusters of workstations", JPDC 69(2), 2009). Each call
+also pays a latency alpha_c of its own, whatever the group size: the kernel launch and the
+synchronisation that NCCL's tuning model carries as a base latency beside its per-step
+hardware latency (NVIDIA/nccl src/graph/tuning.cc: baseLat and hwLat). Recursive
 halving and doubling trades the ring's n - 1 latency steps for log2 n at the same bandwidth
 term (Thakur, Rabenseifner and Gropp, "Optimization of collective communication operations in
 MPICH", IJHPCA 19(1), 2005). All-to-all by pairwise exchange sends m / n to each of the n - 1
@@ -19,6 +22,7 @@ import sympy as sp
 
 from symsys.laws.base import Law
 from symsys.symbols import (
+    alpha_c,
     alpha_n,
     alpha_x,
     beta_n,
@@ -46,24 +50,27 @@ collectives = Law(
     title="Collectives (alpha-beta)",
     summary=(
         "A group of n devices, each with links of bandwidth beta_x per direction and a latency "
-        "alpha_x per message step, reduces, gathers or exchanges a buffer of m bytes. Ring "
-        "reduce-scatter and all-gather are one phase of n - 1 steps of m / n bytes; ring "
-        "all-reduce is both phases. Across N nodes the hierarchical all-reduce adds a ring "
-        "all-reduce of the m / n shards over the scale-out network (beta_n, alpha_n)."
+        "alpha_x per message step, reduces, gathers or exchanges a buffer of m bytes; each "
+        "call costs a latency alpha_c besides. Ring reduce-scatter and all-gather are one "
+        "phase of n - 1 steps of m / n bytes; ring all-reduce is both phases in one call. "
+        "Across N nodes the hierarchical all-reduce adds a ring all-reduce of the m / n shards "
+        "over the scale-out network (beta_n, alpha_n)."
     ),
-    inputs=(n_g, m_c, beta_x, alpha_x, n_node, beta_n, alpha_n),
+    inputs=(n_g, m_c, beta_x, alpha_x, alpha_c, n_node, beta_n, alpha_n),
     definitions=(
-        (t_rs, ring_phase(n_g, m_c, alpha_x, beta_x)),
-        (t_ag, ring_phase(n_g, m_c, alpha_x, beta_x)),
-        (t_ar, t_rs + t_ag),
-        (t_ar_tree, 2 * sp.log(n_g, 2) * alpha_x + 2 * (n_g - 1) / n_g * m_c / beta_x),
-        (t_a2a, ring_phase(n_g, m_c, alpha_x, beta_x)),
-        (t_p2p, alpha_x + m_c / beta_x),
-        (t_ar_hier, t_rs + 2 * ring_phase(n_node, m_c / n_g, alpha_n, beta_n) + t_ag),
+        (t_rs, alpha_c + ring_phase(n_g, m_c, alpha_x, beta_x)),
+        (t_ag, alpha_c + ring_phase(n_g, m_c, alpha_x, beta_x)),
+        # both phases in one call: one call's latency
+        (t_ar, t_rs + t_ag - alpha_c),
+        (t_ar_tree, alpha_c + 2 * sp.log(n_g, 2) * alpha_x + 2 * (n_g - 1) / n_g * m_c / beta_x),
+        (t_a2a, alpha_c + ring_phase(n_g, m_c, alpha_x, beta_x)),
+        (t_p2p, alpha_c + alpha_x + m_c / beta_x),
+        (t_ar_hier, t_ar + 2 * ring_phase(n_node, m_c / n_g, alpha_n, beta_n)),
     ),
-    levers=(beta_x, alpha_x, beta_n, alpha_n, n_g),
+    levers=(beta_x, alpha_x, alpha_c, beta_n, alpha_n, n_g),
     integers=(n_g, n_node),
-    defaults={alpha_x: sp.Integer(0), alpha_n: sp.Integer(0), n_node: sp.Integer(1)},
+    defaults={alpha_x: sp.Integer(0), alpha_c: sp.Integer(0), alpha_n: sp.Integer(0),
+              n_node: sp.Integer(1)},
     notes=(
         "beta is per direction: NVLink and Infinity Fabric are quoted as bidirectional totals "
         "(an H100's 900 GB/s is 450 GB/s each way), InfiniBand and Ethernet in bits per second; "

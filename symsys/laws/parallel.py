@@ -51,6 +51,7 @@ from symsys.symbols import (
     T,
     a_attn,
     a_dec,
+    alpha_c,
     alpha_x,
     beta_x,
     bytes_act,
@@ -134,11 +135,12 @@ def tensor_parallel(step: Law, name: str, title: str) -> Law:
         summary=(step.summary + " Here the step runs on n devices in tensor parallel: each "
                  "holds and reads 1/n of the weights, computes 1/n of the FLOPs, keeps its "
                  "share of the K/V heads, and all-reduces the activations twice per layer."),
-        inputs=(*step.inputs, n_g, beta_x, alpha_x, h_kv, bytes_act, z_comm),
+        inputs=(*step.inputs, n_g, beta_x, alpha_x, alpha_c, h_kv, bytes_act, z_comm),
         definitions=tuple(definitions),
         derived=(*step.derived, FITTING_DEGREE),
         regimes=(*step.regimes, ("Communication", t_comm)),
-        defaults={**step.defaults, alpha_x: sp.Integer(0), z_comm: sp.Integer(0)},
+        defaults={**step.defaults, alpha_x: sp.Integer(0), alpha_c: sp.Integer(0),
+                  z_comm: sp.Integer(0)},
         notes=(*step.notes,
                "Tensor parallelism: n must divide h_kv when n <= h_kv; beyond h_kv each device "
                "replicates one K/V head. Communication is the ring all-reduce of the "
@@ -149,7 +151,7 @@ def tensor_parallel(step: Law, name: str, title: str) -> Law:
                "d(t_memory + t_comm)/dn = 0, is derived on the same law by the solvers "
                "(FASTEST_DEGREE in symsys.laws.parallel); it is infinite when alpha is 0."),
         latency=step.latency, rate=step.rate, footprint=step.footprint,
-        capacity=step.capacity, levers=(*step.levers, beta_x, alpha_x, n_g),
+        capacity=step.capacity, levers=(*step.levers, beta_x, alpha_x, alpha_c, n_g),
         integers=(*step.integers, n_g), variants=step.variants,
     )
 

@@ -111,7 +111,7 @@ class CostModel:
     def solve(self, model, hardware, *, batch_size=1, precision="auto", phase="decode",
               seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
               logits="last", tensor_parallel=1, link_latency=None, price=None, power=None,
-              power_fraction=1.0) -> CostResult:
+              power_fraction=1.0, memory_fraction=1.0) -> CostResult:
         """Dollars and joules per token of one step, with the step itself.
 
         Parameters
@@ -125,6 +125,8 @@ class CostModel:
         power : Quantity or string (W), one device's power; default its TDP.
         power_fraction : the fraction of ``power`` drawn during the step, in (0, 1];
             default 1, which makes the energy an upper bound.
+        memory_fraction : the share of each device's memory the engine may use, in (0, 1];
+            default 1.0; as :meth:`Engine.solve` (vLLM's gpu_memory_utilization is 0.9).
 
         Returns a :class:`CostResult`: ``cost_per_million_tokens``, ``energy_per_token``,
         ``tokens_per_joule`` and every output of the step; ``.sensitivities("cost")`` gives
@@ -134,4 +136,5 @@ class CostModel:
                      phase=phase, seq_len=seq_len, weight_precision=weight_precision,
                      kv_precision=kv_precision, efficiency=efficiency, logits=logits,
                      tensor_parallel=tensor_parallel, link_latency=link_latency, price=price,
-                     power=power, power_fraction=power_fraction)
+                     power=power, power_fraction=power_fraction,
+                     memory_fraction=memory_fraction)

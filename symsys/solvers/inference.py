@@ -127,7 +127,8 @@ class InferenceResult(Result):
 
     @property
     def max_batch_size(self) -> int | None:
-        """The largest batch whose footprint fits the device's memory (0 if none, None if
+        """The largest batch whose footprint fits the device's usable memory (its
+        ``memory_fraction``; 0 if none, None if
         the footprint does not grow with the batch): the
         closed-form root of footprint = capacity in b, checked at whole batches."""
         return balance.max_fitting(self.scenario, "b")[1]
@@ -231,7 +232,7 @@ class Engine:
     def solve(model, hardware, *, batch_size=1, precision="auto", phase="decode",
               seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
               overhead=None, workspace=None, logits="last", tensor_parallel=1,
-              link_latency=None, pipeline_parallel=1,
+              link_latency=None, pipeline_parallel=1, memory_fraction=1.0,
               raise_if_infeasible=False) -> InferenceResult:
         """Latency, throughput, bottleneck and footprint of one inference step.
 
@@ -269,6 +270,15 @@ class Engine:
             group (tensor_parallel x pipeline_parallel devices in one fast domain). The
             latency is a token's p stages in sequence with p - 1 sends of its activations;
             the throughput and footprint are with p microbatches of ``batch_size`` in flight.
+        memory_fraction : the share of each device's physical memory the engine may use, a
+            number in (0, 1] or text such as "90%"; default 1.0 (all of it). The footprint is
+            checked against memory_fraction x the physical capacity: ``memory_capacity``,
+            ``feasible``, ``max_batch_size`` and ``min_tensor_parallel`` all use that usable
+            capacity, the result's options carry the fraction, and an infeasible result's
+            reason names it. Serving engines reserve the rest for the CUDA context,
+            activations and allocator fragmentation: vLLM's ``gpu_memory_utilization``
+            (``--gpu-memory-utilization``, default 0.9;
+            https://docs.vllm.ai/en/latest/models/engine_args.html) is this fraction.
         raise_if_infeasible : raise InfeasibleConfiguration when the footprint does not fit.
         """
         return solve(model, hardware, batch_size=batch_size, precision=precision, phase=phase,
@@ -276,7 +286,7 @@ class Engine:
                      kv_precision=kv_precision, efficiency=efficiency, overhead=overhead,
                      workspace=workspace, logits=logits, tensor_parallel=tensor_parallel,
                      link_latency=link_latency, pipeline_parallel=pipeline_parallel,
-                     raise_if_infeasible=raise_if_infeasible)
+                     memory_fraction=memory_fraction, raise_if_infeasible=raise_if_infeasible)
 
 
 class SingleNodeModel:

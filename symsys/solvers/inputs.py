@@ -200,6 +200,7 @@ def tensor_parallel_inputs(model, hw: Device, n: int, link_latency, precision: s
             f"{domain} devices)")
     return {"n_g": n, "beta_x": bandwidth, "h_kv": model.shape.kv_heads, "z_comm": 0,
             "alpha_x": validate.nonnegative_quantity("link_latency", link_latency, "s"),
+            "alpha_c": 0.0,  # no sourced per-call latency: calibrated link profiles carry one
             "bytes_act": PRECISION_BYTES[precision]}
 
 
@@ -219,6 +220,7 @@ def calibrated_link(values: dict, hw: Device, system: System | None, profile,
     link = link_profile_for(hw, system)
     values["beta_x"] = link.eta_x * values["beta_x"]
     values["alpha_x"] = link.alpha_x
+    values["alpha_c"] = link.alpha_c
     return link
 
 
@@ -242,7 +244,7 @@ def _stages(model, p: int) -> int:
 def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decode",
                 seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
                 overhead=None, workspace=None, logits="last", tensor_parallel=1,
-                link_latency=None, pipeline_parallel=1) -> StepInputs:
+                link_latency=None, pipeline_parallel=1, memory_fraction=1.0) -> StepInputs:
     model = resolve_model(model)
     hw, system = resolve_placement(hardware)
     auto = is_auto(precision)
@@ -256,6 +258,9 @@ def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decod
     logits_all = LOGITS.index(validate.choice("logits", logits, LOGITS))
     b = validate.positive_int("batch_size", batch_size)
     values = hardware_values(hw, precision, efficiency, overhead, weight_precision)
+    # the capacity the footprint is checked against: the usable share of the physical memory
+    fraction = validate.memory_fraction(memory_fraction)
+    values["C_mem"] *= fraction
     values["W_ws"] = validate.nonnegative_quantity("workspace", workspace, "B")
     values["bytes_w"] = PRECISION_BYTES[weight_precision]
     values["b"] = b
@@ -329,6 +334,8 @@ def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decod
         options["pipeline_parallel"] = pipeline_parallel
     if system is not None:
         options["system"] = system.key
+    if fraction != 1:  # the default (all of the physical memory) leaves results as they were
+        options["memory_fraction"] = fraction
     if isinstance(model, Transformer) and law.name != STEP_LAWS[phase] and link_profile:
         options["link_calibration"] = link_profile.describe()
     variant = "dense" if values.get("E") == 1 else None  # a transformer with no experts

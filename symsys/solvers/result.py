@@ -137,8 +137,12 @@ class Result:
             return ""
         need, have = self.memory_footprint, self.memory_capacity
         where = f" {self.hardware.key}" if self.hardware is not None else ""
-        return (f"needs {format_value(need)} of memory but{where} has {format_value(have)} "
-                f"({self.card['footprint']} > {self.card['capacity']}): "
+        fraction = self.scenario.options.get("memory_fraction")
+        usable = ("" if fraction is None else
+                  f" usable (memory_fraction={fraction:g} of its "
+                  f"{format_value(to_quantity(have.m_as('B') / fraction, 'B'))})")
+        return (f"needs {format_value(need)} of memory but{where} has {format_value(have)}"
+                f"{usable} ({self.card['footprint']} > {self.card['capacity']}): "
                 f"{math.ceil(need.m_as('B') / have.m_as('B'))} devices' memory")
 
     # --- export --------------------------------------------------------------------------

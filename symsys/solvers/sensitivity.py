@@ -231,7 +231,7 @@ class SensitivitySolver:
               precision="auto", seq_len=None, phase="decode", weight_precision=None,
               kv_precision=None, efficiency=None, overhead=None, workspace=None,
               overlap=None, logits="last", tensor_parallel=1,
-              link_latency=None) -> SensitivityResult:
+              link_latency=None, memory_fraction=1.0) -> SensitivityResult:
         """Elasticities of ``output`` to every lever of the law that answers the question.
 
         Parameters
@@ -242,7 +242,7 @@ class SensitivitySolver:
             "max_batch" (b_max); any output symbol of the law also works ("U_c").
         uncertainty : {lever: relative 1-sigma}, propagated to first order.
         batch_size, precision, seq_len, phase, weight_precision, kv_precision, efficiency,
-        overhead, workspace, logits, tensor_parallel, link_latency : as for
+        overhead, workspace, logits, tensor_parallel, link_latency, memory_fraction : as for
         :meth:`Engine.solve` (with tensor_parallel > 1 the levers include link_bandwidth,
         link_latency and group_size).
         overlap : weight streaming only (see :class:`WeightStreamingModel`).
@@ -254,6 +254,8 @@ class SensitivitySolver:
             other = {k: v for k, v in dict(weight_precision=weight_precision,
                                            kv_precision=kv_precision, overhead=overhead,
                                            workspace=workspace).items() if v is not None}
+            if validate.memory_fraction(memory_fraction) != 1:
+                other["memory_fraction"] = memory_fraction
             if other:
                 raise InvalidParameter(f"{', '.join(other)}: not an option of weight streaming "
                                        f"(output={output!r}), which takes overlap and efficiency")
@@ -270,5 +272,5 @@ class SensitivitySolver:
                              kv_precision=kv_precision, efficiency=efficiency,
                              overhead=overhead, workspace=workspace, logits=logits,
                              tensor_parallel=tensor_parallel, link_latency=link_latency,
-                             **step)
+                             memory_fraction=memory_fraction, **step)
         return sensitivities(baseline, output, uncertainty)

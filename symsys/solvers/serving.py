@@ -78,7 +78,9 @@ class ServingResult(Result):
         return {"kind": self.kind, "law": "prefill + decode_sums", "model": self.model.key,
                 "hardware": self.hardware.key, "batch_size": step["batch_size"],
                 "precision": step["precision"], "prompt_len": self.prompt_len,
-                "output_len": self.output_len}
+                "output_len": self.output_len,
+                **({"memory_fraction": step["memory_fraction"]}
+                   if "memory_fraction" in step else {})}
 
     @property
     def outputs(self) -> dict:
@@ -149,7 +151,8 @@ class ServingModel:
     @validate.keywords
     def solve(self, model, hardware, *, prompt_len, output_len, batch_size=1,
               precision="auto", weight_precision=None, kv_precision=None, efficiency=None,
-              overhead=None, workspace=None, tensor_parallel=1) -> ServingResult:
+              overhead=None, workspace=None, tensor_parallel=1,
+              memory_fraction=1.0) -> ServingResult:
         """TTFT, inter-token latency, end-to-end latency and tokens/s of one batch.
 
         Parameters
@@ -158,14 +161,16 @@ class ServingModel:
         prompt_len : int, prompt tokens per request (the prefill).
         output_len : int, generated tokens per request (the first comes from the prefill).
         batch_size, precision, weight_precision, kv_precision, efficiency, overhead,
-        workspace, tensor_parallel : as for :meth:`Engine.solve`.
+        workspace, tensor_parallel, memory_fraction : as for :meth:`Engine.solve` (the
+            footprint of the last decode step is checked against memory_fraction x the
+            physical capacity, e.g. 0.9 as vLLM's gpu_memory_utilization).
         """
         prompt_len = validate.positive_int("prompt_len", prompt_len)
         output_len = validate.positive_int("output_len", output_len)
         options = dict(batch_size=batch_size, precision=precision,
                        weight_precision=weight_precision, kv_precision=kv_precision,
                        efficiency=efficiency, overhead=overhead, workspace=workspace,
-                       tensor_parallel=tensor_parallel)
+                       tensor_parallel=tensor_parallel, memory_fraction=memory_fraction)
         prefill = solve(model, hardware, phase="prefill", seq_len=prompt_len, **options)
         last = solve(model, hardware, phase="decode", seq_len=prompt_len + output_len - 1,
                      **options)

@@ -37,7 +37,7 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
           weight_precision=None, kv_precision=None, efficiency=None, columns=None,
           chunk_size=None, peak=None, bandwidth=None, capacity=None, backend="numpy",
           scheduler=None, progress=None, price=None, power=None, power_fraction=1.0,
-          tensor_parallel=None):
+          tensor_parallel=None, memory_fraction=1.0):
     """Evaluate every combination of the list-valued arguments.
 
     Parameters
@@ -96,6 +96,12 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
         With cost or energy columns: one device's power for every device (default: its TDP).
     power_fraction : float, default 1
         The fraction of that power drawn during the step (1: energy is an upper bound).
+    memory_fraction : float or str, default 1.0
+        The share of each device's physical memory the engine may use, in (0, 1] (as
+        ``Engine.solve``; vLLM's ``gpu_memory_utilization`` defaults to 0.9). One value for
+        the whole sweep, not an axis: ``feasible`` checks every row's footprint against
+        memory_fraction x its capacity (a swept ``capacity`` too, whose column keeps the
+        physical value).
     chunk_size : int, optional
         Return an iterator of results of at most that many configurations each, split along
         the batch axis (at least one batch value per chunk); with ``backend="dask"``, the
@@ -125,7 +131,8 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
             precision=precision, phase=phase, weight_precision=weight_precision,
             kv_precision=kv_precision, efficiency=efficiency, columns=columns, peak=peak,
             bandwidth=bandwidth, capacity=capacity, price=price, power=power,
-            power_fraction=power_fraction, tensor_parallel=tensor_parallel)
+            power_fraction=power_fraction, tensor_parallel=tensor_parallel,
+            memory_fraction=memory_fraction)
     for message in dict.fromkeys(str(w.message) for w in caught):  # once each, at the
         category = next(w.category for w in caught if str(w.message) == message)
         warnings.warn(message, category, stacklevel=2)  # caller's line, not the planner's

@@ -233,9 +233,13 @@ def _variants(devices, precisions, weights, kvs, skipped) -> list:
 
 def plan_sweep(*, model, hardware, batch_size, seq_len, precision, phase, weight_precision,
                kv_precision, efficiency, columns, peak, bandwidth, capacity, price=None,
-               power=None, power_fraction=1.0, tensor_parallel=None):
+               power=None, power_fraction=1.0, tensor_parallel=None, memory_fraction=1.0):
     """The plans of a sweep (one per step law), the skipped pairs' reasons, the columns."""
     degrees = degrees_axis(tensor_parallel)
+    if np.ndim(memory_fraction) or isinstance(memory_fraction, list | tuple | range):
+        raise InvalidParameter(f"memory_fraction={memory_fraction!r}: one value for the whole "
+                               "sweep, not an axis")
+    fraction = validate.memory_fraction(memory_fraction)
     wanted = _wanted(columns, degrees is not None)
     models = [resolve_model(m) for m in _listify(model, "model")]
     devices = [_placement(h) for h in _listify(hardware, "hardware")]
@@ -270,7 +274,7 @@ def plan_sweep(*, model, hardware, batch_size, seq_len, precision, phase, weight
             groups.setdefault(_law_of(m, phase_value, economics, degrees), []).append(m)
         for law, group in groups.items():
             plan = _plan(law, group, variants, batches, seqs, phase_value, efficiency, wanted,
-                         hypothetical, economics, degrees)
+                         hypothetical, economics, degrees, fraction)
             plan.offset, offset = offset, offset + plan.size
             plans.append(plan)
     mixed = len({p.card["units"][p.card["rate"]] for p in plans}) > 1
@@ -330,13 +334,14 @@ def _grid(array: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypothetical,
-          economics=None, degrees=None):
+          economics=None, degrees=None, fraction=1.0):
     seq_axis = _seq_axis(models, seqs, phase)
     ref_seq = None if seq_axis is None else int(seq_axis[0])
     # inputs come from step_inputs (one per model x variant), so validation and the mapping
     # from registry to symbols are the single ones in inputs.py
     scenarios = [[step_inputs(m, hw, precision=p, phase=phase, seq_len=ref_seq,
-                              weight_precision=w, kv_precision=kv, efficiency=efficiency)
+                              weight_precision=w, kv_precision=kv, efficiency=efficiency,
+                              memory_fraction=fraction)
                   for hw, p, w, kv in variants] for m in models]
     forbidden, reasons = None, []
     if _parallel(degrees):
@@ -357,7 +362,10 @@ def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypot
         if name in ("b", "s"):
             continue
         if name in replaced:
-            inputs[name] = _grid(hypothetical[replaced[name]], AXES.index(replaced[name]))
+            axis = hypothetical[replaced[name]]
+            if replaced[name] == "capacity":  # the usable share of the swept capacity
+                axis = axis * fraction
+            inputs[name] = _grid(axis, AXES.index(replaced[name]))
             continue
         # one value per model x variant; most vary along one of the two only
         table = np.array([[s.values[name] for s in row] for row in scenarios], dtype=float)
@@ -366,7 +374,7 @@ def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypot
         elif (table == table[:1]).all():
             table = table[:1]
         inputs[name] = table.reshape(table.shape + (1,) * (len(AXES) - 2))
-    capacity = (_grid(hypothetical["capacity"], AXES.index("capacity"))
+    capacity = (_grid(hypothetical["capacity"] * fraction, AXES.index("capacity"))
                 if "capacity" in hypothetical else
                 _grid([s.values[card["capacity"]] for s in scenarios[0]], 1))
     seq_values = np.zeros(1) if seq_axis is None else seq_axis.astype(float)

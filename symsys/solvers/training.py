@@ -186,6 +186,7 @@ def training_inputs(model, hardware, *, global_batch_size, seq_len, tensor_paral
         "f_gr": int(zero_stage >= 2), "f_w": int(zero_stage == 3),
         "z_dp": int(overlap_grad_reduce),
         "alpha_x": validate.nonnegative_quantity("link_latency", link_latency, "s"),
+        "alpha_c": 0.0,  # no sourced per-call latency (the link profiles are for inference)
         "alpha_n": validate.nonnegative_quantity("network_latency", network_latency, "s"),
         "D_tok": batch * s if tokens is None else validate.token_count(tokens),
         **_links(system, device, tp, pp * dp, link_bandwidth, network_bandwidth),

@@ -3,6 +3,7 @@ names the parameter, the bad value and what would be valid. No NaN or inf gets p
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -81,6 +82,34 @@ def fraction(name: str, value) -> float:
     _finite(name, value)
     if not 0 < value <= 1:
         raise InvalidParameter(f"{name}={value!r}: must be in (0, 1] (1 = speed of light)")
+    return float(value)
+
+
+def memory_fraction(value) -> float:
+    """``memory_fraction=``: the share of the device's physical memory the engine may use, a
+    number in (0, 1] (default 1.0: all of it), or text "0.9" / "90%". Out of range is an
+    error, never a silent clamp."""
+    valid = ("expected a number in (0, 1], the share of the device's memory the engine may "
+             "use (e.g. 0.9 or '90%'; vLLM's gpu_memory_utilization defaults to 0.9)")
+    if value is None:
+        return 1.0
+    given = value
+    if isinstance(value, str):
+        text = value.strip()
+        percent = text.endswith("%")
+        try:
+            value = float(text[:-1] if percent else text) / (100 if percent else 1)
+        except ValueError:
+            raise InvalidParameter(f"memory_fraction={given!r}: {valid}") from None
+    if isinstance(value, pint.Quantity):
+        if not value.dimensionless:
+            raise UnitError(f"memory_fraction={value:~P}: a fraction is a plain number, not a "
+                            f"quantity in {value.units:~P}")
+        value = value.m_as("")
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise InvalidParameter(f"memory_fraction={given!r}: {valid}")
+    if not math.isfinite(value) or not 0 < value <= 1:
+        raise InvalidParameter(f"memory_fraction={given!r}: must be in (0, 1]; {valid}")
     return float(value)
 
 
