@@ -54,14 +54,17 @@ def test_sweep_to_pandas_keeps_units_in_column_names():
     ("Llama3_8B", "H100", 512, 256, 8),     # memory-bound throughout
     ("Llama3_8B", "A100", 1, 400, 300),     # compute-bound first, memory-bound later
     ("Mixtral_8x7B", "H200", 128, 64, 4),   # MoE
+    # calibrated: every step also pays its kernels' launch overhead (4 L + 1 of them)
+    ("Llama3_8B", "A100", 5, 200, 1, "calibrated"),
 ])
 def test_closed_form_decode_sum_equals_an_explicit_loop(case):
-    model, hw, prompt, output, batch = case
-    r = ServingModel().solve(model, hw, prompt_len=prompt, output_len=output, batch_size=batch)
-    loop = sum(Engine.solve(model, hw, batch_size=batch, seq_len=prompt + j).latency.m_as("s")
+    model, hw, prompt, output, batch, *efficiency = case
+    options = dict(batch_size=batch, efficiency=efficiency[0] if efficiency else None)
+    r = ServingModel().solve(model, hw, prompt_len=prompt, output_len=output, **options)
+    loop = sum(Engine.solve(model, hw, seq_len=prompt + j, **options).latency.m_as("s")
                for j in range(1, output))
     assert r.decode_seconds == pytest.approx(loop, rel=1e-12)
-    ttft = Engine.solve(model, hw, batch_size=batch, phase="prefill", seq_len=prompt).latency
+    ttft = Engine.solve(model, hw, phase="prefill", seq_len=prompt, **options).latency
     assert r.ttft == ttft
     assert r.e2e_latency.m_as("s") == pytest.approx(ttft.m_as("s") + loop, rel=1e-12)
     assert r.tokens_per_sec.m_as("token/s") == pytest.approx(

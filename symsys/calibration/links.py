@@ -125,24 +125,24 @@ def _label(row: dict) -> str:
     return f"{row['gpus']} GPUs {int(row['size_bytes'])} B ({row['url'].rsplit('/', 2)[-2:][-1]})"
 
 
-def predict(n, m, bandwidth, alpha_c, alpha_x=NVLINK_STEP) -> np.ndarray:
-    """The law's ring all-reduce time (s) of ``n`` devices on ``m`` bytes."""
+def _call(n, m, bandwidth, alpha_c, alpha_x=NVLINK_STEP):
+    """(time, d time / d alpha_c, d time / d beta_x) of the law's ring all-reduce, compiled."""
     from symsys import kernels
 
     fn = kernels.kernel("collectives", SPECS)
     values = {"n_g": n, "m_c": m, "beta_x": bandwidth, "alpha_x": alpha_x + 0 * n,
               "alpha_c": alpha_c + 0 * n}
-    return fn(*(values[a] for a in fn.args))[0]
+    return fn(*(values[a] for a in fn.args))
+
+
+def predict(n, m, bandwidth, alpha_c, alpha_x=NVLINK_STEP) -> np.ndarray:
+    """The law's ring all-reduce time (s) of ``n`` devices on ``m`` bytes."""
+    return _call(n, m, bandwidth, alpha_c, alpha_x)[0]
 
 
 def _evaluate(n, m, beta, eta, alpha_c):
-    """(time, d time / d eta, d time / d alpha_c) from the law's compiled kernel."""
-    from symsys import kernels
-
-    fn = kernels.kernel("collectives", SPECS)
-    values = {"n_g": n, "m_c": m, "beta_x": eta * beta, "alpha_x": NVLINK_STEP + 0 * n,
-              "alpha_c": alpha_c + 0 * n}
-    t, dt_alpha, dt_beta = fn(*(values[a] for a in fn.args))
+    """(time, d time / d eta, d time / d alpha_c) at bandwidth eta x beta."""
+    t, dt_alpha, dt_beta = _call(n, m, eta * beta, alpha_c)
     return t, dt_beta * beta, dt_alpha
 
 

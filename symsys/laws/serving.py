@@ -20,6 +20,7 @@ from symsys.symbols import (
     L_w,
     S_c,
     S_m,
+    T,
     g_s,
     j,
     j_0,
@@ -30,7 +31,6 @@ from symsys.symbols import (
     s_p,
     t_compute,
     t_memory,
-    t_o,
     w_sw,
 )
 
@@ -56,15 +56,20 @@ _ATTENDED = (sp.factor(sp.summation(s_p + j, (j, j_0, j_1)))
              - L_w / L * (_triangle(s_p + j_1 - w_sw) - _triangle(s_p + j_0 - 1 - w_sw)))
 
 
+#: what a decode step costs besides its roofline max(): the law's T less that max (the fixed
+#: overhead and, calibrated, each kernel launch's), taken from the law, not retyped
+_OVERHEAD = decode.expr(T) - sp.Max(decode.expr(t_compute), decode.expr(t_memory))
+
+
 def _regime_sum(term):
-    """Sum over j = j_0 .. j_1 of the decode step's ``term`` time plus overhead at s_p + j.
+    """Sum over j = j_0 .. j_1 of the decode step's ``term`` time plus its overhead at s_p + j.
 
     The step depends on the context only through the positions it attends to, s_kv, and is
     linear in them (both checked here, so the closed form cannot silently go wrong if the
     decode law changes): step = step(s_kv = 0) + s_kv step', and the sum is
     (j_1 - j_0 + 1) step(s_kv = 0) + step' * (the sum of s_kv over the steps).
     """
-    step = _through({s_kv}, term) + t_o
+    step = _through({s_kv}, term) + _OVERHEAD
     if s in step.free_symbols:
         raise ValueError(f"decode {term} depends on the context s other than through s_kv")
     slope = sp.diff(step, s_kv)

@@ -3,11 +3,11 @@
 Each row of ``registry/data/measured/e2e/single_gpu.csv`` (gpt-fast and torchao decode tokens/s
 on A100 in bf16 and weight-only int8/int4, TensorRT-LLM first-token latency and static-batch
 throughput on A100 fp16 and H100 fp8; the README there gives every source) is rebuilt from
-:meth:`symsys.Engine.solve` steps, as the engine runs it:
+:class:`symsys.ServingModel`, as the engine runs it:
 
 - ``decode_tokens_per_s`` and ``output_tokens_per_s``: one prefill of ``input_len`` tokens (it
-  yields the first output token) and ``output_len - 1`` decode steps over a cache holding
-  ``input_len`` to ``input_len + output_len - 2`` tokens; the rate is batch x output_len / time;
+  yields the first output token) and the ``output_len - 1`` decode steps after it (their
+  times summed in closed form); the rate is batch x output_len / time;
 - ``ttft_ms``: the prefill alone.
 
 Each row is solved twice: at speed of light (efficiency 1, no overhead), a bound whose time must
@@ -27,7 +27,7 @@ import statistics
 from symsys.calibration import profile_for
 from symsys.errors import InvalidParameter
 from symsys.registry.common import DATA
-from symsys.solvers.inference import Engine
+from symsys.solvers.serving import ServingModel
 
 MEASURED = DATA / "measured" / "e2e" / "single_gpu.csv"
 #: what a row without published lengths assumes: the defaults of gpt-fast's generate.py
@@ -62,21 +62,17 @@ def measured_seconds(row: dict) -> float:
 
 
 def predicted_seconds(row: dict, efficiency) -> tuple[float, bool]:
-    """(seconds of the request under ``efficiency``, whether every step fits in memory)."""
+    """(seconds of the request under ``efficiency``, whether every step fits in memory):
+    the serving model's prefill (TTFT) or its whole request (the decode steps summed in
+    closed form)."""
     input_len, output_len, _ = _lengths(row)
-    common = dict(batch_size=int(row["batch"]), precision=row["precision"],
-                  weight_precision=row["weight_precision"], kv_precision=row["kv_precision"],
-                  efficiency=efficiency)
-    prefill = Engine.solve(row["registry_model"], row["registry_device"], phase="prefill",
-                           seq_len=input_len, **common)
-    total, feasible = prefill.latency.m_as("s"), prefill.feasible
-    if row["metric"] != "ttft_ms":
-        for cached in range(input_len, input_len + output_len - 1):
-            step = Engine.solve(row["registry_model"], row["registry_device"],
-                                phase="decode", seq_len=cached, **common)
-            total += step.latency.m_as("s")
-            feasible = feasible and step.feasible
-    return total, feasible
+    served = ServingModel().solve(
+        row["registry_model"], row["registry_device"], prompt_len=input_len,
+        output_len=1 if row["metric"] == "ttft_ms" else output_len,
+        batch_size=int(row["batch"]), precision=row["precision"],
+        weight_precision=row["weight_precision"], kv_precision=row["kv_precision"],
+        efficiency=efficiency)
+    return served.e2e_latency.m_as("s"), served.feasible
 
 
 def calibrated_profile(row: dict):

@@ -64,12 +64,14 @@ def degree_limit(scenario) -> int | None:
     return None if domain is None else domain // int(scenario.values.get("n_pp", 1))
 
 
-def closed_form(scenario, spec: str) -> float | None:
-    """A derived result of the law at this scenario, or None where it is not a positive
-    finite number (no latency: no optimum; a workspace over the capacity: nothing fits)."""
+def closed_form(scenario, spec: str, **override) -> float | None:
+    """A derived result of the law at this scenario (``override`` replaces some values), or
+    None where it is not a positive finite number (no latency: no optimum; a workspace over
+    the capacity: nothing fits)."""
     fn = scenario.kernel(spec)
+    values = {**scenario.values, **override}
     try:
-        value = float(fn.raw(*(scenario.values[a] for a in fn.args))[0])
+        value = float(fn.raw(*(values[a] for a in fn.args))[0])
     except (ZeroDivisionError, OverflowError, ValueError):
         return None
     return value if math.isfinite(value) and value > 0 else None

@@ -22,6 +22,7 @@ import numpy as np
 
 from symsys.errors import InvalidParameter
 from symsys.solvers import validate
+from symsys.solvers.parallel import closed_form
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,16 +51,6 @@ class Design:
         return f"<Design {self.question}: {answer} (closed form {exact})>"
 
 
-def _closed_form(scenario, spec: str, **override) -> float | None:
-    fn = scenario.kernel(spec)
-    values = {**scenario.values, **override}
-    try:
-        value = float(fn.raw(*(values[a] for a in fn.args))[0])
-    except (ZeroDivisionError, OverflowError, ValueError):
-        return None
-    return value if math.isfinite(value) and value > 0 else None
-
-
 def microbatches_for_bubble(result, share) -> Design:
     """The fewest microbatches per pipeline (so the global batch) at which the pipeline
     bubble is at most ``share`` of the iteration."""
@@ -68,7 +59,7 @@ def microbatches_for_bubble(result, share) -> Design:
         raise InvalidParameter(f"share={share!r}: the bubble's share of the iteration, "
                                "between 0 and 1 (e.g. 0.05)")
     scenario = result.scenario
-    exact = _closed_form(scenario, "m_bub", x_bub=share)
+    exact = closed_form(scenario, "m_bub", x_bub=share)
     values = scenario.values
     per_microbatch = int(values["b"] * values["n_dp"])
     whole = max(1, math.ceil(exact)) if exact is not None else 1
@@ -85,7 +76,7 @@ def largest_microbatch(result) -> Design:
     """The largest microbatch whose memory per device fits the capacity, among those that
     split each replica's share of the global batch into whole microbatches."""
     scenario = result.scenario
-    exact = _closed_form(scenario, "b_fit")
+    exact = closed_form(scenario, "b_fit")
     values = scenario.values
     per_replica = int(values["B_g"] // values["n_dp"])
     candidates = np.array([b for b in range(1, per_replica + 1) if per_replica % b == 0],
@@ -112,7 +103,7 @@ def devices_to_train(result, tokens, time) -> Design:
     values = scenario.values
     exact = None
     if values["alpha_n"] == 0 and values["f_opt"] == 0:  # the closed form's conditions
-        exact = _closed_form(scenario, "n_need", D_tok=tokens, T_goal=goal)
+        exact = closed_form(scenario, "n_need", D_tok=tokens, T_goal=goal)
     per_replica = int(values["B_g"] // values["b"])  # microbatches the whole batch holds
     replicas = np.array([n for n in range(1, per_replica + 1) if per_replica % n == 0],
                         dtype=float)
