@@ -17,6 +17,7 @@ TARGETS = {
     "tp_sweep_configs_per_s": ("symsys.sweep over (tensor_parallel, batch, context) at 1e6",
                                ">=", 1e7, "configs/s"),
     "tp8_over_single": ("tensor-parallel solve / single-device solve", "<=", 2.0, "ratio"),
+    "ep8_over_single": ("expert-parallel solve / single-device solve", "<=", 2.0, "ratio"),
     "training_solve_us": ("one TrainingModel.solve", "<=", 100.0, "us"),
     "training_search_ms": ("every parallel configuration of 4096 devices", "<=", 50.0, "ms"),
 }
@@ -55,6 +56,8 @@ def figures_of(results: dict) -> dict:
     scale = s.get("scale")
     if scale:
         f["tp8_over_single"] = scale["tp8_over_single"]
+        if "ep8_over_single" in scale:
+            f["ep8_over_single"] = scale["ep8_over_single"]
         f["training_solve_us"] = scale["training_solve_s"]["median"] * 1e6
         f["training_solve_us_cpu"] = scale["training_solve_s"]["cpu_median"] * 1e6
         f["training_search_ms"] = scale["training_search_s"]["median"] * 1e3

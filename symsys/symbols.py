@@ -184,6 +184,17 @@ W_ws = _declare("W_ws", r"W_{ws}", "B", "workspace bytes (activations, buffers)"
 n_kern = _declare("n_kern", r"n_{kern}", "1", "kernels (GEMM launches) per step")
 t_kern = _declare("t_kern", r"t_{kern}", "s", "overhead per kernel launch (fitted per GEMM)",
                   nonnegative=True, positive=None, lever="kernel_overhead")
+n_aux = _declare("n_aux", r"n_{aux}", "1",
+                 "non-GEMM kernels per layer (attention, norms, rotary, residual adds, "
+                 "activation, casts) of a serving runtime", nonnegative=True, positive=None)
+t_aux = _declare("t_aux", r"t_{aux}", "s", "time floor of one non-GEMM kernel",
+                 nonnegative=True, positive=None, lever="aux_kernel_time")
+q_act = _declare("q_act", r"q_{act}", "B",
+                 "bytes the non-GEMM kernels move per token, layer and model dimension",
+                 nonnegative=True, positive=None, lever="activation_traffic")
+Q_act = _declare("Q_act", r"Q_{act}", "B", "activation bytes the non-GEMM kernels move")
+t_aux_step = _declare("t_aux_step", r"t_{aux,step}", "s",
+                      "time of the step's non-GEMM kernels beyond the roofline's traffic")
 n_tok = _declare("n_tok", r"n_{tok}", "1", "tokens processed in the step")
 E_hit = _declare("E_hit", r"E_{hit}", "1", "expected distinct experts a step touches per layer")
 W_read = _declare("W_read", r"W_{read}", "B", "weight bytes read in the step")
@@ -298,6 +309,12 @@ n_fit = _declare("n_fit", r"n_{\mathrm{fit}}", "1",
                  "tensor-parallel degree at which the per-device footprint equals the capacity")
 n_fast = _declare("n_fast", r"n^{*}", "1",
                   "tensor-parallel degree beyond which adding devices slows a memory-bound step")
+n_ep = _declare("n_ep", r"e", "1",
+                "devices the routed experts are split over (expert parallel): each holds E/e",
+                lever="expert_parallel", **_count)
+t_disp = _declare("t_disp", r"t_{\mathrm{disp}}", "s",
+                  "one all-to-all of an MoE layer's routed tokens over the e devices (the "
+                  "dispatch; the combine returns the same bytes)")
 
 # --- cost and energy ----------------------------------------------------------------------------
 n_dev = _declare("n_dev", r"n_{dev}", "1", "devices the step occupies")

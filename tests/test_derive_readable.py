@@ -25,7 +25,8 @@ R = sp.Rational
 #: and K/V, 80 GiB of memory; no cached context (a long one keeps decode memory bound)
 _DEVICE = {"Pi": R(9894, 10) * 10**12, "beta": R(335, 100) * 10**12, "eta_c": 1, "eta_m": 1,
            "t_o": 0, "t_kern": 0, "bytes_w": 2, "bytes_kv": 2, "s": 0, "W_ws": 0,
-           "C_mem": 80 * 2**30, "L_w": 0, "w_sw": 2**53}  # no sliding window
+           "C_mem": 80 * 2**30, "L_w": 0, "w_sw": 2**53,  # no sliding window
+           "n_aux": 0, "t_aux": 0, "q_act": 0}  # no runtime's non-GEMM kernels
 #: Llama-3-8B (dense: E = k = 1, no expert weights) and a Mixtral-8x7B-like MoE (E = 8, k = 2)
 LLAMA3_8B = {**_DEVICE, "L": 32, "d": 4096, "E": 1, "k": 1, "N_total": 8030261248,
              "N_dense": 7504658432, "N_expert": 0, "N_embed": 525336576, "e_kv": 65536,
@@ -177,4 +178,8 @@ def test_readme_and_the_decode_document_show_the_computed_results():
                    derive.diff(decode, "b", of="T", variant="dense"),
                    derive.elasticity(decode, "beta", of="T")):
         assert f"$$\n{result.latex()}\n$$" in section
-    assert r"- \frac{t_{\mathrm{memory}}}{T}" in section
+    # in the roofline law the bandwidth elasticity reads -t_memory/T; a decode step's also
+    # counts a runtime's activation traffic, which moves at the same bandwidth
+    assert derive.elasticity(roofline, "beta", of="T").latex().count(
+        r"- \frac{t_{\mathrm{memory}}}{T}") == 1
+    assert "q_{act}" in section

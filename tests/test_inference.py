@@ -138,7 +138,7 @@ def test_bad_inputs_are_named():
 def test_derivation_substitutes_this_case():
     text = Engine.solve(LLAMA, Hardware.H100).derivation()
     assert "no cached context" in text
-    assert (r"T &= n_{kern} t_{kern} + t_{o} + \max\left(t_{\mathrm{compute}}, "
+    assert (r"T &= n_{kern} t_{kern} + t_{aux,step} + t_{o} + \max\left(t_{\mathrm{compute}}, "
             r"t_{\mathrm{memory}}\right) = 0.004481") in text
     assert r"n_{kern} &= 4 L + 1 = 129" in text  # GEMM launches: 4 per layer + the LM head
 

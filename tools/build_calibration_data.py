@@ -7,7 +7,9 @@ writes a compact copy of the Vidur profiles (only the columns validation reads, 
 6 significant digits) with its MIT license and provenance into
 ``registry/data/measured/vidur-linear/``, copies the microbenchmarks table, then fits every
 calibration law on the compact copy (so a shipped profile and ``symsys validate`` see the
-same numbers) and writes ``registry/data/calibration_<device>_fp16_<law>.json``.
+same numbers) and writes ``registry/data/calibration_<device>_fp16_<law>.json``; then fits the
+GEMMs timed on the lent H200 (``registry/data/measured/h200/gemm.csv``, written by
+``benchmarks/device/hopper_measure.py``) at bf16 and fp8.
 The package never reads the source folder at run time. This script writes into the source
 tree (data, its README, profiles), so it lives outside the installed package.
 """
@@ -21,10 +23,12 @@ from pathlib import Path
 
 from symsys.calibration.fit import calibrate
 from symsys.calibration.measurements import (
+    H200_GEMMS,
     MICROBENCHMARKS,
     OPS,
     SHAPE_COLUMNS,
     SHIPPED,
+    load_gemm_table,
     load_vidur,
 )
 from symsys.calibration.prediction import LAWS
@@ -81,6 +85,20 @@ def fit_shipped(laws=tuple(LAWS)) -> list[Path]:
     return written
 
 
+def fit_device_runs(laws=tuple(LAWS)) -> list[Path]:
+    """Fit every law on the GEMMs timed on the lent H200, bf16 and fp8, and write them."""
+    written = []
+    for precision in ("bf16", "fp8"):
+        measurements = load_gemm_table(H200_GEMMS, "H200", precision)
+        for law in laws:
+            profile = calibrate(measurements, law=law,
+                                provenance=f"data: {measurements.source}; {precision} GEMMs "
+                                           "of Llama-2-7B, Llama-2-70B, Llama-3-8B and phi-2 "
+                                           "at tensor-parallel splits 1-8")
+            written.append(profile.save(shipped_path("H200", precision, law)))
+    return written
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, help="folder of the full Vidur CSVs")
@@ -92,7 +110,7 @@ def main(argv=None) -> None:
     if args.microbenchmarks:
         shutil.copyfile(args.microbenchmarks, MICROBENCHMARKS)
         print(f"wrote {MICROBENCHMARKS}")
-    for path in fit_shipped():
+    for path in [*fit_shipped(), *fit_device_runs()]:
         print(f"wrote {path}")
 
 

@@ -30,6 +30,10 @@ SHIPPED = DATA / "measured" / "vidur-linear"
 #: Microbenchmarks (BabelStream, cuBLASLt) of the same GPUs, with the source of every row.
 MICROBENCHMARKS = DATA / "measured" / "microbenchmarks.csv"
 
+#: GEMMs timed on an H200 lent to this project (benchmarks/device/hopper_measure.py; the
+#: folder's README.md gives the machine, software and method)
+H200_GEMMS = DATA / "measured" / "h200" / "gemm.csv"
+
 #: The linear-layer operations of a Vidur profile, in the order tables list them.
 OPS = ("attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj")
 
@@ -191,3 +195,28 @@ def _source_text(folder: Path) -> str:
             if block.strip() and not block.lstrip().startswith("#"):
                 return " ".join(block.split())
     return str(folder)
+
+
+def load_gemm_table(path: Path = H200_GEMMS, device: str = "H200",
+                    precision: str = "bf16") -> Measurements:
+    """The GEMMs of one precision in a table of timed kernels (columns model, op, tp, m, n,
+    k, precision, t_graph_s: seconds per kernel replayed back to back in a CUDA graph, the
+    kernel without the CPU's launch), as :func:`load_vidur` gives Vidur's: F and Q from the
+    tiled-GEMM law at the precision's element size."""
+    from symsys.registry.hardware import PRECISION_BYTES
+
+    path = Path(path)
+    with path.open(newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["precision"] == precision]
+    if not rows:
+        raise InvalidParameter(f"{path.name}: no {precision} GEMMs (precision column)")
+    m, n, k, seconds = (np.array([float(row[c]) for row in rows])
+                        for c in ("m", "n", "k", "t_graph_s"))
+    gemm = kernels.kernel("gemm_tiled", ("F", "Q")).named(
+        {"M_g": m, "N_g": n, "K_g": k, "bytes_e": PRECISION_BYTES[precision]})
+    return Measurements(
+        device=device, precision=precision, flops=gemm["F"], bytes=gemm["Q"], time=seconds,
+        m=m, n=n, k=k, model=np.array([row["model"] for row in rows], dtype=object),
+        op=np.array([row["op"] for row in rows], dtype=object),
+        tp=np.array([int(row["tp"]) for row in rows]), source=_source_text(path.parent))
+

@@ -208,6 +208,19 @@ TENSOR_CORE_TWINS = {"bf16": "fp16", "fp16": "bf16"}
 SAME_CHIP = {"A100_PCIe": "A100", "A100_40GB": "A100", "H100_PCIe": "H100", "H100_NVL": "H100"}
 
 
+#: Boards of one die with different memory: the H100 SXM and the H200 SXM are one GH100 die
+#: (132 SMs, the same clocks and tensor-core peaks, 700 W) with HBM3 at 3.35 TB/s and HBM3e at
+#: 4.8 TB/s. Where a board has no profile at a precision and its die twin has one, the board
+#: takes the twin's efficiencies (eta_c, eta_m, p) at that precision, applied to its own peaks
+#: and bandwidth, and keeps the per-kernel overhead t_o of its own 16-bit profile: t_o is the
+#: launch cost of the host and timing method a profile was measured with (Vidur's CUDA events
+#: on the H100, CUDA graphs on the H200), not a property of the precision. Checked where both
+#: boards were measured, at 16 bits: the H200's bf16 efficiencies with the H100's t_o predict
+#: Vidur's H100 kernels (tests/test_h200_calibration.py). So the H100 at fp8 takes the fp8
+#: GEMMs timed on the lent H200.
+SAME_DIE = {"H100": "H200", "H200": "H100"}
+
+
 @dataclass(frozen=True)
 class WeightOnly:
     """Memory efficiency of weight-only quantised decode relative to 16-bit weights.
@@ -280,11 +293,15 @@ def profile_for(device, precision: str = "fp16", law: str = "roofline",
        both at one peak;
     2. ``SAME_CHIP``: a board of a chip (A100_PCIe, A100_40GB; H100_PCIe, H100_NVL) takes the
        efficiencies of its SXM board's profile and keeps its own peaks and bandwidth;
+       ``SAME_DIE``: a board with other memory on the same die (H100 and H200) takes the
+       twin's efficiencies at a precision it has no profile at (the H100 at fp8), keeping its
+       own peaks, bandwidth and per-kernel overhead;
     3. ``weight_precision`` narrower than ``precision`` (weight-only int8/int4 decode): the
        16-bit profile with eta_m times the measured factor of ``WEIGHT_ONLY_DEQUANT``, on the
        chips that factor was measured on.
 
-    Anything else (fp8 or int8 compute, a device of another chip, weight-only on a chip with
+    Anything else (fp8 or int8 compute with no measured GEMMs on the die, a device of another
+    chip, weight-only on a chip with
     no measured factor) raises InvalidParameter saying what would be needed; nothing falls
     back silently. ``law="roofline"`` (default) gives the parameters of the max() roofline
     the solvers evaluate; ``"smooth"`` and ``"gemm"`` the profiles of those laws.
@@ -320,12 +337,33 @@ def profile_for(device, precision: str = "fp16", law: str = "roofline",
                                f"chip, other board): {chip}'s efficiencies applied to {key}'s "
                                "own peak and bandwidth (a lower power limit may lower "
                                "sustained clocks further)")
+        twin_board = SAME_DIE.get(key)
+        if twin_board is not None:
+            source = _profile_or_none(twin_board, precision, law, transfer=False)
+            if source is not None:
+                return _from_die_twin(hw, source, law)
     needed = ""
     if precision in ("fp8", "int8", "fp6", "fp4", "int4"):
         needed = (f"{precision} compute runs other kernels than 16-bit: fit a profile on "
                   f"timed {precision} GEMMs of {key} (symsys.calibrate()); no public "
                   "measurement is shipped.")
     raise _no_profile(key, precision, law, needed)
+
+
+def _from_die_twin(hw, source: CalibrationProfile, law: str) -> CalibrationProfile:
+    """Rule 2 of :func:`profile_for` (``SAME_DIE``): ``source``'s efficiencies on ``hw``,
+    with ``hw``'s own per-kernel overhead where it has a 16-bit profile."""
+    key = hw.key
+    own = next((p for p in (_profile_or_none(hw, bits, law, transfer=True)
+                            for bits in ("fp16", "bf16")) if p is not None), None)
+    t_o = source.t_o if own is None else own.t_o
+    overhead = (f"t_o {source.device}'s" if own is None
+                else f"t_o {key}'s own ({own.precision} profile)")
+    return dataclasses.replace(
+        source, device=key, t_o=t_o,
+        provenance=f"{source.provenance}; transferred from {source.device} to {key} (one die, "
+                   f"other memory): {source.device}'s {source.precision} efficiencies applied "
+                   f"to {key}'s own peak and bandwidth, {overhead}")
 
 
 def _weight_only(hw, precision: str, law: str, transfer: bool,

@@ -27,11 +27,27 @@ def add_step_arguments(parser, phase=True):
     parser.add_argument("--pp", "--pipeline-parallel", dest="pipeline_parallel", type=int,
                         default=1, help="pipeline stages the layers are split over, each a "
                                         "tensor-parallel group (solve only)")
+    parser.add_argument("--ep", "--expert-parallel", dest="expert_parallel", type=int,
+                        default=1, help="devices an MoE model's routed experts are split over "
+                                        "(E/e each), e/tp replicas of the tensor-parallel "
+                                        "group (solve and serve)")
+    parser.add_argument("--dp", "--data-parallel", dest="data_parallel", type=int, default=1,
+                        help="independent replicas of the whole parallel group: throughput "
+                             "x dp, latency unchanged (solve and serve)")
     parser.add_argument("--logits", choices=("last", "all"), default="last", type=str.lower,
                         help="prefill: logits at the last prompt position (serving engines, "
                              "default) or at all of them")
     efficiency_argument(parser)
     memory_fraction_argument(parser)
+    runtime_argument(parser)
+
+
+def runtime_argument(parser):
+    """``--runtime``: a measured serving runtime whose non-GEMM kernels a step adds."""
+    parser.add_argument("--runtime", default=None, metavar="NAME",
+                        help="serving runtime whose measured non-GEMM kernels (attention "
+                             "launches, norms, rotary, residual adds, activation) the step "
+                             "adds, e.g. torch_eager (default: none, all fused)")
 
 
 def memory_fraction_argument(parser):
@@ -69,10 +85,13 @@ def step_options(args) -> dict:
     if hasattr(args, "phase"):
         options["phase"] = args.phase
     # only when asked: a solver without pipelines then names the option it lacks
-    if getattr(args, "pipeline_parallel", 1) != 1:
-        options["pipeline_parallel"] = args.pipeline_parallel
+    for name in ("pipeline_parallel", "expert_parallel", "data_parallel"):
+        if getattr(args, name, 1) != 1:
+            options[name] = getattr(args, name)
     if getattr(args, "memory_fraction", None) is not None:
         options["memory_fraction"] = args.memory_fraction
+    if getattr(args, "runtime", None) is not None:
+        options["runtime"] = args.runtime
     return options
 
 

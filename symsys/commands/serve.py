@@ -10,7 +10,11 @@ EXAMPLES = """  symsys serve Llama3_8B H100 --prompt-len 512 --output-len 256 --
 
 
 def add_arguments(parser):
-    from symsys.commands._common import efficiency_argument, memory_fraction_argument
+    from symsys.commands._common import (
+        efficiency_argument,
+        memory_fraction_argument,
+        runtime_argument,
+    )
 
     parser.add_argument("model", help="model name, alias or Hugging Face id (symsys zoo models)")
     parser.add_argument("hardware", help="device name or alias (symsys zoo hardware)")
@@ -29,8 +33,14 @@ def add_arguments(parser):
                         help="K/V cache precision (default: --precision)")
     parser.add_argument("--tp", "--tensor-parallel", dest="tensor_parallel", type=int,
                         default=1, help="devices the model is split over (tensor parallel)")
+    parser.add_argument("--ep", "--expert-parallel", dest="expert_parallel", type=int,
+                        default=1, help="devices an MoE model's routed experts are split over "
+                                        "(E/e each), e/tp replicas of the tensor-parallel group")
+    parser.add_argument("--dp", "--data-parallel", dest="data_parallel", type=int, default=1,
+                        help="independent replicas of the whole parallel group: tokens/s x dp")
     efficiency_argument(parser)
     memory_fraction_argument(parser)
+    runtime_argument(parser)
 
 
 def run(args):
@@ -43,6 +53,8 @@ def run(args):
                              precision=args.precision, weight_precision=args.weight_precision,
                              kv_precision=args.kv_precision, efficiency=args.efficiency,
                              tensor_parallel=args.tensor_parallel,
+                             expert_parallel=args.expert_parallel,
+                             data_parallel=args.data_parallel, runtime=args.runtime,
                              **({} if args.memory_fraction is None
                                 else {"memory_fraction": args.memory_fraction}))
     data = r.to_dict()
@@ -57,7 +69,11 @@ def run(args):
         Model=f"{r.model.name} ({r.model.key})",
         Hardware=f"{r.hardware.name} ({r.hardware.key})"
                  + (f", {args.tensor_parallel} devices in tensor parallel"
-                    if args.tensor_parallel != 1 else ""),
+                    if args.tensor_parallel != 1 else "")
+                 + (f", experts over {args.expert_parallel} devices (expert parallel)"
+                    if args.expert_parallel != 1 else "")
+                 + (f", {args.data_parallel} data-parallel replicas ({r.devices} devices)"
+                    if args.data_parallel != 1 else ""),
         Requests=f"batch {r.prefill.batch_size}, {_tokens(r.prompt_len)} of prompt and "
                  f"{_tokens(r.output_len)} of output each, {precisions}",
         TTFT=r.ttft,

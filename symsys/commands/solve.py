@@ -10,7 +10,9 @@ EXAMPLES = """  symsys solve Llama3_8B H100
   symsys solve GPT3 H100 --json
   symsys solve Llama3_70B H200 --phase prefill --seq-len 4096 --weight-precision int8
   symsys solve Llama3_70B DGX_H100 --tp 8
-  symsys solve Llama3_70B DGX_H100 --tp 4 --pp 2"""
+  symsys solve Llama3_70B DGX_H100 --tp 4 --pp 2
+  symsys solve Mixtral_8x7B DGX_H100 --ep 8
+  symsys solve Mixtral_8x7B DGX_H100 --tp 8 --ep 8 --dp 2"""
 
 
 def add_arguments(parser):
@@ -33,6 +35,7 @@ def run(args):
         Latency=r.latency, Bottleneck=r.bottleneck, Throughput=r.throughput,
         Compute_time=r.latency_compute, Memory_time=r.latency_memory,
         **(_parallel(r) if "t_comm" in r.raw else {}),
+        **(_replicas(r) if r.data_parallel != 1 else {}),
         Intensity=r.arithmetic_intensity, Ridge_point=r.ridge_point,
         Memory_footprint=r.memory_footprint, Capacity=capacity(r),
         Feasible=r.feasible if r.feasible else f"no: {r.reason}",
@@ -58,18 +61,38 @@ def _hardware(r) -> str:
 def _parallel(r) -> dict:
     """The communication lines of a tensor- or pipeline-parallel step."""
     v = r.scenario.values
-    fields = {"Communication_time": r.quantity("t_comm"),
-              "Tensor_parallel": f"{v['n_g']} devices, "
+    fields = {"Communication_time": f"{r.quantity('t_comm').to('us'):.4g~P} "
+                                    f"({r.communication_share:.1%} of the step)",
+              "Tensor_parallel": f"{v['n_g']} device{'s' if v['n_g'] != 1 else ''}, "
                                  f"{r.quantity('beta_x').to('GB/s'):.4g~P} per direction"}
+    if "n_ep" in v:
+        e, n = int(v["n_ep"]), int(v["n_g"])
+        per_device = int(v["E"]) // e
+        replicas = (f"{e // n} attention replicas of the tensor-parallel group, batch "
+                    f"{r.batch_size} each" if e > n else "over the tensor-parallel group")
+        fields["Expert_parallel"] = (
+            f"{e} devices, {per_device} of {int(v['E'])} experts each ({replicas}); "
+            f"all-to-all {r.quantity('t_disp').to('us'):.4g~P}, 2 per MoE layer")
     if "n_pp" in v:
         stage, send = r.quantity("t_stage").to("ms"), r.quantity("t_send").to("us")
         fields["Pipeline_parallel"] = f"{v['n_pp']} stages of {stage:.4g~P}, sends {send:.4g~P}"
+    if "n_ep" in v:
+        need = r.min_expert_parallel
+        fields["Min_expert_parallel"] = need or "none in the fast domain"
+        return fields
     fastest = r.fastest_tensor_parallel_exact
     fields.update(Min_tensor_parallel=r.min_tensor_parallel or "none in the fast domain",
                   Fastest_tensor_parallel=f"{r.fastest_tensor_parallel}" + (
                       f" (closed form n* = {fastest:.4g})" if fastest is not None
                       else " (no link latency: every device helps)"))
     return fields
+
+
+def _replicas(r) -> dict:
+    """The data-parallel lines: replicas, devices, the rate of one and of all."""
+    return {"Data_parallel": (f"{r.data_parallel} replicas of {r.group_devices} devices = "
+                              f"{r.devices} devices"),
+            "Throughput_per_replica": r.throughput_per_replica}
 
 
 def _precision(r) -> str:

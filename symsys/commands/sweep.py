@@ -130,6 +130,9 @@ def add_arguments(parser):
     parser.add_argument("--tensor-parallel", "--tp", default=None, metavar="DEGREES",
                         help="tensor-parallel degrees as a sweep axis: N, N,M,... or "
                              "START:STOP[:STEP], e.g. 1,2,4,8 (default: one device)")
+    parser.add_argument("--ep", "--expert-parallel", dest="expert_parallel", type=int,
+                        default=1, help="one expert-parallel degree for an MoE model's routed "
+                                        "experts (not an axis; default 1)")
     parser.add_argument("--phase", default="decode", choices=PHASES)
     efficiency_argument(parser)
     memory_fraction_argument(parser)
@@ -208,6 +211,8 @@ def run(args):
                                     else _ints(args.tensor_parallel)),
                    precision=args.precision.split(","), phase=args.phase,
                    efficiency=args.efficiency, **lists,
+                   **({} if args.expert_parallel == 1
+                      else {"expert_parallel": args.expert_parallel}),
                    **({} if args.memory_fraction is None
                       else {"memory_fraction": args.memory_fraction}),
                    **{name: None if getattr(args, name) is None else

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-HELP = "list the hardware, system or model registry (with key specs and sources)"
+HELP = ("list the hardware, system, model or runtime registry (with key specs and "
+        "sources)")
 EXAMPLES = """  symsys zoo hardware
   symsys zoo systems
   symsys zoo models --json
+  symsys zoo runtimes
   symsys zoo hardware --group Edge"""
 
 
 def add_arguments(parser):
-    parser.add_argument("kind", type=_kind, metavar="{hardware,systems,models}",
+    parser.add_argument("kind", type=_kind, metavar="{hardware,systems,models,runtimes}",
                         help="which registry to list")
     parser.add_argument("--group", default=None,
                         help="only one group, any case (Cloud, Edge, Node, Rack, Language...)")
 
 
-KINDS = ("hardware", "systems", "models")
+KINDS = ("hardware", "systems", "models", "runtimes")
 
 
 def _kind(text: str) -> str:
@@ -27,7 +29,7 @@ def _kind(text: str) -> str:
 
     word = text.strip().lower()
     word = {"device": "hardware", "devices": "hardware", "system": "systems",
-            "model": "models"}.get(word, word)
+            "model": "models", "runtime": "runtimes"}.get(word, word)
     if word not in KINDS:  # argparse prints this message with the usage (exit 2)
         raise argparse.ArgumentTypeError(f"{text!r}: expected one of {', '.join(KINDS)}."
                                          + suggest(text, KINDS))
@@ -44,6 +46,8 @@ def run(args):
     from symsys.registry import Hardware, Models
     from symsys.show import table
 
+    if args.kind == "runtimes":
+        return _runtimes(table, io)
     if args.kind == "systems":
         from symsys.commands._fabric import zoo_systems
         from symsys.registry import Systems
@@ -84,3 +88,22 @@ def run(args):
 
 def _sixteen(device) -> str:
     return "fp16" if "fp16" in device.compute.peak_dense else "bf16"
+
+
+def _runtimes(table, io):
+    """Each measured serving runtime with its step-law terms at each profiled precision."""
+    from symsys.calibration.runtimes import RUNTIMES
+
+    rows, data = [], []
+    for runtime in RUNTIMES.values():
+        for precision in runtime.steps:
+            terms = runtime.inputs(precision)
+            rows.append([runtime.key, precision, runtime.device, f"{terms['n_aux']:g}",
+                         f"{terms['t_aux'] * 1e6:.2f}", f"{terms['q_act']:.0f}"])
+            data.append({"key": runtime.key, "precision": precision, "device": runtime.device,
+                         "model": runtime.model, **terms,
+                         "description": runtime.description, "source": runtime.source})
+    text = table(["key", "precision", "measured on", "n_aux per layer", "t_aux (us)",
+                  "q_act (B)"], rows, file=io.StringIO())
+    return text, data
+

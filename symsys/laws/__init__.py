@@ -5,7 +5,16 @@ from symsys.laws.collectives import collectives
 from symsys.laws.economics import decode_cost, decode_tp_cost, prefill_cost, prefill_tp_cost
 from symsys.laws.gemm import gemm_tiled
 from symsys.laws.inference import decode, prefill
-from symsys.laws.parallel import decode_pp, decode_tp, prefill_pp, prefill_tp
+from symsys.laws.parallel import (
+    decode_ep,
+    decode_ep_pp,
+    decode_pp,
+    decode_tp,
+    prefill_ep,
+    prefill_ep_pp,
+    prefill_pp,
+    prefill_tp,
+)
 from symsys.laws.roofline import roofline
 from symsys.laws.serving import decode_sums
 from symsys.laws.smooth import smooth_roofline
@@ -17,7 +26,8 @@ from symsys.laws.workload import fixed_workload
 __all__ = ["Derived", "Law", "roofline", "decode", "prefill", "attention_gqa", "attention_mla",
            "transformer_parameters", "fixed_workload", "weight_streaming",
            "weight_streaming_prefill", "decode_sums", "smooth_roofline", "gemm_tiled",
-           "collectives", "decode_tp", "prefill_tp", "decode_pp", "prefill_pp", "decode_cost",
+           "collectives", "decode_tp", "prefill_tp", "decode_pp", "prefill_pp", "decode_ep",
+           "prefill_ep", "decode_ep_pp", "prefill_ep_pp", "decode_cost",
            "prefill_cost",
            "decode_tp_cost", "prefill_tp_cost", "training", "get", "ALL"]
 
@@ -27,7 +37,7 @@ ALL: dict[str, Law] = {
     for law in (roofline, attention_gqa, attention_mla, transformer_parameters, decode, prefill,
                 fixed_workload, decode_sums, weight_streaming, weight_streaming_prefill,
                 smooth_roofline, gemm_tiled, collectives, decode_tp, prefill_tp, decode_pp,
-                prefill_pp, decode_cost,
+                prefill_pp, decode_ep, prefill_ep, decode_ep_pp, prefill_ep_pp, decode_cost,
                 prefill_cost, decode_tp_cost, prefill_tp_cost, training)
 }
 

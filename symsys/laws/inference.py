@@ -30,6 +30,7 @@ from symsys.symbols import (
     N_total,
     Pi,
     Q,
+    Q_act,
     R_tok,
     T,
     U_mem,
@@ -49,11 +50,15 @@ from symsys.symbols import (
     eta_c,
     eta_m,
     k,
+    n_aux,
     n_kern,
     n_qk,
     n_tok,
+    q_act,
     s,
     s_kv,
+    t_aux,
+    t_aux_step,
     t_compute,
     t_kern,
     t_memory,
@@ -73,11 +78,24 @@ _NO_WINDOW = {L_w: sp.Integer(0), w_sw: NO_WINDOW}
 _KERNELS = (n_kern, 4 * L + 1)
 
 
-def with_launches(definitions):
-    """The roofline's definitions with each kernel launch's overhead added to the fixed one:
-    t_o becomes t_o + n_kern t_kern (a substitution; the roofline is not retyped)."""
-    return tuple((out, rhs.xreplace({t_o: t_o + n_kern * t_kern})) for out, rhs in definitions)
+# What a serving runtime adds between the GEMMs: n_aux non-GEMM kernels per layer (attention,
+# norms, rotary, residual adds, the gated activation, casts), each at least t_aux, moving
+# q_act bytes per token, layer and model dimension that no GEMM overlaps (an unfused norm
+# reads and writes the d activations of every token). Zero by default: the speed of light
+# keeps activations on chip. A runtime profile (registry/data/runtimes.toml) gives them.
+_RUNTIME = (n_aux, t_aux, q_act)
+_AUX = ((Q_act, q_act * d * L * n_tok),
+        (t_aux_step, n_aux * L * t_aux + Q_act / (eta_m * beta)))
+
+
+def with_launches(definitions, serial=sp.S.Zero):
+    """The roofline's definitions with each kernel launch's overhead, and any ``serial``
+    time (a step's non-GEMM kernels), added to the fixed overhead: t_o becomes
+    t_o + n_kern t_kern + serial (a substitution; the roofline is not retyped)."""
+    overhead = {t_o: t_o + n_kern * t_kern + serial}
+    return tuple((out, rhs.xreplace(overhead)) for out, rhs in definitions)
 _PRECISION = (bytes_w, bytes_kv)
+_NO_RUNTIME = {symbol: sp.Integer(0) for symbol in _RUNTIME}
 
 # Expected distinct experts hit per MoE layer when n_tok tokens each pick k of E experts
 # uniformly: each expert is missed by one token with probability 1 - k/E.
@@ -93,6 +111,12 @@ _NOTES = (
     "GEMMs. Weights, K/V cache and the embedding rows are the only traffic counted: "
     "activations between kernels are assumed to stay on chip, so Q is a lower bound on bytes "
     "and T a lower bound on latency.",
+    "A serving runtime's non-GEMM kernels (n_aux per layer, each at least t_aux, moving q_act "
+    "bytes per token, layer and model dimension) add t_aux,step to the step, serially: they "
+    "run between the GEMMs. All three are 0 by default (everything fused into the GEMMs, "
+    "activations on chip); a runtime profile measured on a device sets them (symsys zoo "
+    "runtimes). The three kernels outside the layers (embedding gather, final norm, "
+    "sampling: about 30 us on an H200) are not counted.",
     "MoE: tokens are assumed to pick experts uniformly and independently; a real router's "
     "imbalance touches fewer experts at small batch.",
     "Sliding-window attention: L_w of the L layers attend to (and keep) only the last w "
@@ -143,13 +167,15 @@ _STEP = (
     (M, W_res + M_kv + W_ws),
     (U_mem, M / C_mem),
     _KERNELS,
-    *with_launches(roofline.definitions),
+    *_AUX,
+    *with_launches(roofline.definitions, t_aux_step),
     (R_tok, n_tok / T),
 )
 
 #: what the generic solvers need to know of a step law (see Law)
 _ROLES = dict(latency=T, rate=R_tok, footprint=M, capacity=C_mem,
-              levers=(beta, Pi, eta_m, eta_c, t_o, t_kern, b, s, bytes_w, bytes_kv, C_mem),
+              levers=(beta, Pi, eta_m, eta_c, t_o, t_kern, t_aux, q_act, b, s, bytes_w,
+                      bytes_kv, C_mem),
               integers=(b, s), variants={"dense": dense})
 
 # The crossover batch has a closed form for dense models only: with E > 1 the expected number of
@@ -166,7 +192,7 @@ decode = Law(
         "is the textbook weights-only roofline: all the traffic is the weights, so batch 1 "
         "sits at about 1 FLOP per byte (fp16)."
     ),
-    inputs=(*_HARDWARE, *_MODEL, a_dec, *_PRECISION, b, s, W_ws),
+    inputs=(*_HARDWARE, *_MODEL, a_dec, *_PRECISION, b, s, W_ws, *_RUNTIME),
     definitions=(
         (n_tok, b),
         (E_hit, _EXPERTS_TOUCHED),
@@ -184,7 +210,7 @@ decode = Law(
     regimes=roofline.regimes,
     **_ROLES,
     defaults={**roofline.defaults, t_kern: sp.Integer(0), W_ws: sp.Integer(0), s: sp.Integer(0),
-              **_NO_WINDOW},
+              **_NO_WINDOW, **_NO_RUNTIME},
     notes=_NOTES,
 )
 
@@ -197,7 +223,7 @@ prefill = Law(
         "products (a sliding-window layer only the band of keys within w of each query). The "
         "step writes the prompt's keys and values to the cache."
     ),
-    inputs=(*_HARDWARE, *_MODEL, a_attn, V, z_logit, *_PRECISION, b, s, W_ws),
+    inputs=(*_HARDWARE, *_MODEL, a_attn, V, z_logit, *_PRECISION, b, s, W_ws, *_RUNTIME),
     definitions=(
         (n_tok, b * s),
         (E_hit, _EXPERTS_TOUCHED),
@@ -215,7 +241,7 @@ prefill = Law(
     regimes=roofline.regimes,
     **_ROLES,
     defaults={**roofline.defaults, t_kern: sp.Integer(0), W_ws: sp.Integer(0),
-              z_logit: sp.Integer(0), **_NO_WINDOW},
+              z_logit: sp.Integer(0), **_NO_WINDOW, **_NO_RUNTIME},
     notes=_NOTES,
 )
 

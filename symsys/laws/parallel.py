@@ -22,6 +22,26 @@ that is the latency of a token. With p microbatches of b sequences in flight eve
 busy, one microbatch leaves the pipeline every T / p, and each stage holds the K/V of all p
 microbatches for its layers.
 
+Expert parallelism (DeepSpeed-MoE, Rajbhandari et al., arXiv:2201.05596; as vLLM's
+``--enable-expert-parallel`` and SGLang's ``--ep-size`` run it) splits the routed experts of
+an MoE model over e devices, each holding E/e whole experts (E divisible by e), on top of the
+tensor-parallel law. The convention here: the e devices are e/n attention replicas of a
+tensor-parallel group of n devices (n divides e; n = e is the usual pairing, EP over the TP
+group; n = 1 is attention data parallel). Attention, dense FFN, shared experts, router and
+embeddings are split n ways exactly as the tensor-parallel law has them; each replica runs its
+own batch of b sequences (b is per replica), so an MoE layer routes the n_tok e/n tokens of
+the whole group. With uniform routing a device computes k N_e (n_tok e/n)/e = k N_e n_tok/n of
+expert work (the tensor-parallel law's share, unchanged), reads the E_hit/e whole experts it
+holds that the group's tokens hit (E_hit at n_tok e/n tokens), and holds E/e experts. Each MoE
+layer pays two all-to-alls over the e devices, the dispatch of the routed tokens and the
+combine of their outputs, each device sending its 1/n share of its replica's k n_tok routed
+token copies of d activations (the collectives law's t_A2A at m = bw_act k n_tok d / n); the
+attention's all-reduce over the n devices stays (one per layer: reduce-scatter before the
+dispatch, all-gather after the combine), and each of the L_d dense (non-MoE) layers
+all-reduces its MLP as tensor parallelism does. The rate is the group's: n_tok e/n tokens per
+step. The step law is not retyped: the tensor-parallel law's definitions are taken with the
+expert weights substituted, and its communication term replaced by these collectives.
+
 Two degrees follow from the tensor-parallel law by calculus (its ``derived`` results): the
 degree at which the per-device footprint equals the capacity (the fewest devices that hold
 the model), and the degree at which the shrinking weight read and the growing all-reduce
@@ -40,7 +60,10 @@ from symsys.laws.collectives import collectives
 from symsys.laws.inference import decode, prefill
 from symsys.symbols import (
     C_mem,
+    E,
+    E_hit,
     L,
+    L_d,
     L_w,
     M,
     M_kv,
@@ -48,7 +71,10 @@ from symsys.symbols import (
     N_embed,
     N_expert,
     N_total,
+    R_tok,
     T,
+    W_read,
+    W_res,
     a_attn,
     a_dec,
     alpha_c,
@@ -58,15 +84,19 @@ from symsys.symbols import (
     d,
     e_kv,
     h_kv,
+    k,
     m_c,
+    n_ep,
     n_fast,
     n_fit,
     n_g,
     n_pp,
     n_tok,
+    t_a2a,
     t_ar,
     t_comm,
     t_compute,
+    t_disp,
     t_memory,
     t_p2p,
     t_send,
@@ -86,7 +116,7 @@ PER_DEVICE = {N_dense: N_dense / n_g, N_expert: N_expert / n_g, N_embed: N_embed
 #: sliding-window layers as 1/p each (Gemma-2's alternate, Mistral's are all of them)
 PER_STAGE = {N_dense: N_dense / n_pp, N_expert: N_expert / n_pp, N_embed: N_embed / n_pp,
              N_total: N_total / n_pp, d: d / n_pp, a_dec: a_dec / n_pp, a_attn: a_attn / n_pp,
-             e_kv: e_kv / n_pp, L: L / n_pp, L_w: L_w / n_pp}
+             e_kv: e_kv / n_pp, L: L / n_pp, L_w: L_w / n_pp, L_d: L_d / n_pp}
 
 # what a step sends: its activations, n_tok x d elements (the message every collective here
 # carries; the full d, since every device of a tensor-parallel group ends with all of it)
@@ -167,9 +197,11 @@ def pipeline_parallel(step: Law, name: str, title: str) -> Law:
     """
     definitions = []
     for output, rhs in step.definitions:
-        if output == t_comm:  # the stage's layers' all-reduces and its share of the sends
+        if output == t_disp:  # a layer's all-to-all carries the full d of its tokens
+            pass
+        elif output == t_comm:  # the stage's layers' all-reduces and its share of the sends
             definitions.append((t_send, collectives.expr(t_p2p).xreplace(_ACTIVATIONS)))
-            rhs = rhs.xreplace({L: L / n_pp}) + (n_pp - 1) / n_pp * t_send
+            rhs = rhs.xreplace({L: L / n_pp, L_d: L_d / n_pp}) + (n_pp - 1) / n_pp * t_send
         else:
             rhs = rhs.xreplace(PER_STAGE).xreplace({T: t_stage})
         if output == M_kv:  # every stage keeps its layers' K/V for all p microbatches
@@ -198,12 +230,90 @@ def pipeline_parallel(step: Law, name: str, title: str) -> Law:
     )
 
 
+#: what one of e expert-parallel devices holds of the routed experts, written on the symbols
+#: of the tensor-parallel law (which has every weight / n): the n_e E N_e expert parameters
+#: count E N_e / e instead of E N_e / n, and a routed expert's weight read is a whole expert
+#: of the E_hit / e the device holds (N_e / n becomes N_e / e)
+_EXPERTS_HELD = {N_total: N_total + E * N_expert * (n_g / n_ep - 1)}
+_EXPERTS_READ = {**_EXPERTS_HELD, N_expert: N_expert * n_g / n_ep}
+#: the tokens of the whole expert-parallel group: e / n attention replicas of n_tok each
+_GROUP_TOKENS = {n_tok: n_tok * n_ep / n_g}
+# one all-to-all of a MoE layer: each device sends its 1/n share of its replica's k n_tok
+# routed token copies, d activations each, spread over the e devices
+_DISPATCH = collectives.expr(t_a2a).xreplace({n_g: n_ep, m_c: bytes_act * k * n_tok * d / n_g})
+
+
+def expert_parallel(step: Law, name: str, title: str) -> Law:
+    """``step`` (a tensor-parallel law over n devices) with its routed experts split over e
+    devices, e / n attention replicas of the tensor-parallel group (see the module notes).
+
+    Substitutions into ``step``: the experts a step touches are those of the group's
+    n_tok e / n tokens; the weights held and read count E / e and E_hit / e whole experts
+    instead of 1/n of every expert; the rate is the group's. The expert FLOPs per device,
+    k N_e n_tok / n, are the tensor-parallel law's already. The communication is one
+    all-reduce over n per layer (attention), one more per dense layer (its MLP), and two
+    all-to-alls over e per MoE layer (dispatch and combine).
+    """
+    definitions = []
+    for output, rhs in step.definitions:
+        if output == t_comm:
+            definitions.append((t_disp, _DISPATCH))
+            rhs = (L + L_d) * _ALL_REDUCES / 2 + 2 * (L - L_d) * t_disp
+        elif output in (E_hit, R_tok):
+            rhs = rhs.xreplace(_GROUP_TOKENS)
+        elif output == W_read:
+            rhs = rhs.xreplace(_EXPERTS_READ)
+        elif output == W_res:
+            rhs = rhs.xreplace(_EXPERTS_HELD)
+        definitions.append((output, rhs))
+    return Law(
+        name=name, title=title,
+        summary=(step.summary + " The routed experts are split over e devices in expert "
+                 "parallel, e/n replicas of the tensor-parallel group each with its own "
+                 "batch: each device holds E/e whole experts and reads those of them the "
+                 "group's tokens hit, and every MoE layer exchanges the routed tokens in two "
+                 "all-to-alls (dispatch and combine)."),
+        inputs=(*step.inputs, n_ep, L_d), definitions=tuple(definitions),
+        derived=tuple(x for x in step.derived if x is not FITTING_DEGREE),
+        regimes=step.regimes, defaults={**step.defaults, L_d: sp.Integer(0)},
+        notes=(*step.notes,
+               "Expert parallelism: e devices, e/n attention replicas of the n-device "
+               "tensor-parallel group (n divides e; n = e, EP over the TP group, is the usual "
+               "pairing; n = 1 is attention data parallel). b is the batch of one replica; "
+               "the group serves n_tok e/n tokens per step. E must be divisible by e: each "
+               "device holds E/e whole experts, E N_e/e of the expert parameters, beside 1/n "
+               "of the rest.",
+               "Routing is uniform and balanced: each device receives k n_tok/n of the "
+               "group's token-expert pairs (the expert FLOPs of the tensor-parallel law), and "
+               "reads E_hit/e of its experts, E_hit taken at the group's n_tok e/n tokens. A "
+               "real router's imbalance makes the busiest device slower than this average.",
+               "Communication per step: (L + L_d) all-reduces of n_tok d activations over the "
+               "n devices (attention in every layer, the MLP of the L_d dense layers; at "
+               "n = 1 only their call latency alpha_c) plus 2 (L - L_d) all-to-alls over the "
+               "e devices, t_disp = t_A2A(e, m) with m = bw_act k n_tok d / n, the routed "
+               "token copies a device sends (its 1/n share of its replica's tokens). Shared "
+               "experts are split n ways with the dense weights, their partial sums reduced "
+               "with the attention's all-reduce (not counted separately)."),
+        latency=step.latency, rate=step.rate, footprint=step.footprint,
+        capacity=step.capacity, levers=(*step.levers, n_ep),
+        integers=(*step.integers, n_ep), variants=step.variants,
+    )
+
+
 decode_tp = tensor_parallel(decode, "decode_tp", "Transformer decode step, tensor parallel")
 prefill_tp = tensor_parallel(prefill, "prefill_tp", "Transformer prefill step, tensor parallel")
 decode_pp = pipeline_parallel(decode_tp, "decode_pp",
                               "Transformer decode step, tensor x pipeline parallel")
 prefill_pp = pipeline_parallel(prefill_tp, "prefill_pp",
                                "Transformer prefill step, tensor x pipeline parallel")
+decode_ep = expert_parallel(decode_tp, "decode_ep",
+                            "Transformer decode step, tensor x expert parallel")
+prefill_ep = expert_parallel(prefill_tp, "prefill_ep",
+                             "Transformer prefill step, tensor x expert parallel")
+decode_ep_pp = pipeline_parallel(decode_ep, "decode_ep_pp",
+                                 "Transformer decode step, tensor x expert x pipeline parallel")
+prefill_ep_pp = pipeline_parallel(prefill_ep, "prefill_ep_pp",
+                                  "Transformer prefill step, tensor x expert x pipeline parallel")
 
 
 def with_fastest_degree(law: Law) -> Law:

@@ -200,6 +200,16 @@ class Zoo:
                    or f" See symsys zoo {self._kind.lower()} for the list.")
             ) from None
 
+    def find(self, name):
+        """The entry called ``name`` as :meth:`get` finds it, or None: no suggestions are
+        computed, so asking two registries in turn stays cheap."""
+        if not isinstance(name, str):
+            return name
+        if self._file_loader is not None and is_file_name(name):
+            return self._file_loader(Path(name))
+        self._load()
+        return self._lookup.get(normalize(name))
+
     def close_keys(self, name: str, exact: bool = False) -> list[str]:
         """Keys of the entries ``name`` most likely meant, best first: matched against every
         key, name, alias and Hugging Face id with case, separators and the look-alikes

@@ -10,6 +10,10 @@ STEP_LAWS = {"decode": "decode", "prefill": "prefill"}
 TENSOR_PARALLEL_LAWS = {"decode": "decode_tp", "prefill": "prefill_tp"}
 #: the same phases split into pipeline stages, each a tensor-parallel group
 PIPELINE_PARALLEL_LAWS = {"decode": "decode_pp", "prefill": "prefill_pp"}
+#: the same phases with the routed experts split over an expert-parallel group (each of its
+#: attention replicas a tensor-parallel group), and that group as pipeline stages
+EXPERT_PARALLEL_LAWS = {"decode": "decode_ep", "prefill": "prefill_ep"}
+EXPERT_PIPELINE_LAWS = {"decode": "decode_ep_pp", "prefill": "prefill_ep_pp"}
 #: the same phases with the weights streamed in layer by layer
 STREAMING_LAWS = {"decode": "weight_streaming", "prefill": "weight_streaming_prefill"}
 #: the step laws (single device, tensor parallel) with cost and energy per token

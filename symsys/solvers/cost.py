@@ -111,7 +111,7 @@ class CostModel:
     def solve(self, model, hardware, *, batch_size=1, precision="auto", phase="decode",
               seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
               logits="last", tensor_parallel=1, link_latency=None, price=None, power=None,
-              power_fraction=1.0, memory_fraction=1.0) -> CostResult:
+              power_fraction=1.0, memory_fraction=1.0, runtime=None) -> CostResult:
         """Dollars and joules per token of one step, with the step itself.
 
         Parameters
@@ -127,6 +127,7 @@ class CostModel:
             default 1, which makes the energy an upper bound.
         memory_fraction : the share of each device's memory the engine may use, in (0, 1];
             default 1.0; as :meth:`Engine.solve` (vLLM's gpu_memory_utilization is 0.9).
+        runtime : a serving runtime's measured non-GEMM kernels, as :meth:`Engine.solve`.
 
         Returns a :class:`CostResult`: ``cost_per_million_tokens``, ``energy_per_token``,
         ``tokens_per_joule`` and every output of the step; ``.sensitivities("cost")`` gives
@@ -137,4 +138,4 @@ class CostModel:
                      kv_precision=kv_precision, efficiency=efficiency, logits=logits,
                      tensor_parallel=tensor_parallel, link_latency=link_latency, price=price,
                      power=power, power_fraction=power_fraction,
-                     memory_fraction=memory_fraction)
+                     memory_fraction=memory_fraction, runtime=runtime)

@@ -2,19 +2,26 @@
 
 Each row of ``registry/data/measured/e2e/single_gpu.csv`` (gpt-fast and torchao decode tokens/s
 on A100 in bf16 and weight-only int8/int4, TensorRT-LLM first-token latency and static-batch
-throughput on A100 fp16 and H100 fp8; the README there gives every source) is rebuilt from
+throughput on A100 fp16 and H100 fp8, and decode and prefill steps timed on a lent H200; the
+README there gives every source) is rebuilt from
 :class:`symsys.ServingModel`, as the engine runs it:
 
 - ``decode_tokens_per_s`` and ``output_tokens_per_s``: one prefill of ``input_len`` tokens (it
   yields the first output token) and the ``output_len - 1`` decode steps after it (their
   times summed in closed form); the rate is batch x output_len / time;
-- ``ttft_ms``: the prefill alone.
+- ``ttft_ms``: the prefill alone;
+- ``decode_step_ms``: one decode step after ``input_len`` cached tokens (the steps timed on
+  the lent H200).
+
+A row whose engine's non-GEMM kernels were measured names its runtime
+(:mod:`symsys.calibration.runtimes`); its calibrated prediction adds them.
 
 Each row is solved twice: at speed of light (efficiency 1, no overhead), a bound whose time must
 never exceed the measured time, and with the calibrated profile
 :func:`symsys.calibration.profile_for` gives for the row's device, compute precision and weight
-format (its transfer rules: bf16 <-> fp16, SXM -> PCIe board, weight-only dequantisation). A row
-no rule covers (fp8 on H100) gets no calibrated prediction, with the reason. Rows marked ``fit``
+format (its transfer rules: bf16 <-> fp16, SXM -> PCIe board, H200 -> H100 at fp8 (one die),
+weight-only dequantisation). A row no rule covers gets no calibrated prediction, with the
+reason. Rows marked ``fit``
 in the CSV determined a rule's number (the weight-only factors); the summary separates them
 from the ``held_out`` rows.
 """
@@ -34,7 +41,7 @@ MEASURED = DATA / "measured" / "e2e" / "single_gpu.csv"
 #: (prompt "Hello, my name is", 5 tokens with BOS; 200 new tokens), which torchao's
 #: _models/llama/generate.py derives from; the row's ``lengths_assumed`` says so
 DEFAULT_LENGTHS = (5, 200)
-METRICS = ("decode_tokens_per_s", "output_tokens_per_s", "ttft_ms")
+METRICS = ("decode_tokens_per_s", "output_tokens_per_s", "ttft_ms", "decode_step_ms")
 
 
 def rows() -> list[dict]:
@@ -52,7 +59,7 @@ def measured_seconds(row: dict) -> float:
     """The row's measurement as the seconds of the whole request (or of the prefill)."""
     value, batch = float(row["value"]), int(row["batch"])
     _, output_len, _ = _lengths(row)
-    if row["metric"] == "ttft_ms":
+    if row["metric"] in ("ttft_ms", "decode_step_ms"):
         return value / 1e3
     if row["metric"] == "decode_tokens_per_s":  # per sequence: output_len / time
         return output_len / value
@@ -61,17 +68,30 @@ def measured_seconds(row: dict) -> float:
     raise InvalidParameter(f"{row['id']}: metric {row['metric']!r} is not one of {METRICS}")
 
 
-def predicted_seconds(row: dict, efficiency) -> tuple[float, bool]:
-    """(seconds of the request under ``efficiency``, whether every step fits in memory):
-    the serving model's prefill (TTFT) or its whole request (the decode steps summed in
-    closed form)."""
+def runtime_of(row: dict) -> str | None:
+    """The serving runtime whose measured non-GEMM kernels the calibrated prediction adds
+    (``symsys.calibration.runtimes``), or None where none was measured for the row's engine."""
+    return row.get("runtime") or None
+
+
+def predicted_seconds(row: dict, efficiency, runtime=None) -> tuple[float, bool]:
+    """(seconds of the request under ``efficiency`` and ``runtime``, whether every step fits
+    in memory): the serving model's prefill (TTFT) or its whole request (the decode steps
+    summed in closed form); one decode step after ``input_len`` cached tokens for
+    ``decode_step_ms``."""
     input_len, output_len, _ = _lengths(row)
+    common = dict(batch_size=int(row["batch"]), precision=row["precision"],
+                  weight_precision=row["weight_precision"], kv_precision=row["kv_precision"],
+                  efficiency=efficiency, runtime=runtime)
+    if row["metric"] == "decode_step_ms":
+        from symsys.solvers.inference import Engine
+
+        step = Engine.solve(row["registry_model"], row["registry_device"], phase="decode",
+                            seq_len=input_len, **common)
+        return step.latency.m_as("s"), step.feasible
     served = ServingModel().solve(
         row["registry_model"], row["registry_device"], prompt_len=input_len,
-        output_len=1 if row["metric"] == "ttft_ms" else output_len,
-        batch_size=int(row["batch"]), precision=row["precision"],
-        weight_precision=row["weight_precision"], kv_precision=row["kv_precision"],
-        efficiency=efficiency)
+        output_len=1 if row["metric"] == "ttft_ms" else output_len, **common)
     return served.e2e_latency.m_as("s"), served.feasible
 
 
@@ -89,6 +109,8 @@ def group_of(row: dict) -> str:
     label = f"{row['registry_device']} {row['precision']}"
     if row["weight_precision"] != row["precision"]:
         label += f" + {row['weight_precision']} weights"
+    if runtime_of(row):
+        label += f", {runtime_of(row)} runtime"
     return label
 
 
@@ -109,7 +131,8 @@ def report() -> dict:
         measured = measured_seconds(row)
         bound, feasible = predicted_seconds(row, None)
         profile, why_not = calibrated_profile(row)
-        calibrated = None if profile is None else predicted_seconds(row, profile)[0]
+        calibrated = (None if profile is None
+                      else predicted_seconds(row, profile, runtime_of(row))[0])
         input_len, output_len, assumed = _lengths(row)
         out.append({
             "id": row["id"], "engine": row["engine"], "source": row["source_url"],

@@ -40,16 +40,22 @@ class InferenceResult(Result):
     def efficiency_source(self) -> str:
         """Which efficiencies produced this answer: speed of light, given, or a profile."""
         profile = self.inputs.profile
+        v = self.inputs.values
+        runtime = self.inputs.options.get("runtime")
+        extra = "" if runtime is None else (
+            f"; runtime {runtime if isinstance(runtime, str) else 'given'}: "
+            f"{v['n_aux']:g} non-GEMM kernels per layer, {v['t_aux'] * 1e6:.2f} us each, "
+            f"{v['q_act']:.3g} B per token, layer and model dimension")
         if profile is not None:
             link = self.inputs.options.get("link_calibration")
             return (f"calibrated profile {profile.device} {profile.precision} ({profile.law}): "
                     f"eta_c {profile.eta_c:.3f}, eta_m {profile.eta_m:.3f}, "
                     f"{profile.t_o * 1e6:.2f} us per GEMM kernel"
-                    + (f"; {link}" if link else ""))
-        v = self.inputs.values
-        if v["eta_c"] == v["eta_m"] == 1 and v["t_o"] == v["t_kern"] == 0:
+                    + (f"; {link}" if link else "") + extra)
+        if v["eta_c"] == v["eta_m"] == 1 and v["t_o"] == v["t_kern"] == 0 and not extra:
             return "speed of light (efficiency 1, no overhead)"
-        return f"given: eta_c {v['eta_c']:.3g}, eta_m {v['eta_m']:.3g}, overhead {v['t_o']:.3g} s"
+        return (f"given: eta_c {v['eta_c']:.3g}, eta_m {v['eta_m']:.3g}, overhead "
+                f"{v['t_o']:.3g} s" + extra)
 
     @property
     def batch_size(self) -> int:
@@ -61,10 +67,55 @@ class InferenceResult(Result):
         return parallel.system_of(self.scenario)
 
     @property
-    def devices(self) -> int:
-        """Devices the step occupies: tensor-parallel degree x pipeline stages."""
+    def data_parallel(self) -> int:
+        """Independent replicas of the step's parallel group (``data_parallel``; 1 unless
+        given): each serves its own requests at this latency."""
+        return int(self.scenario.options.get("data_parallel", 1))
+
+    @property
+    def group_devices(self) -> int:
+        """Devices of one replica: the expert-parallel group (e devices, e/n tensor-parallel
+        groups) or the tensor-parallel group, x pipeline stages."""
         v = self.inputs.values
-        return int(v.get("n_g", 1) * v.get("n_pp", 1))
+        return int(v.get("n_ep", v.get("n_g", 1)) * v.get("n_pp", 1))
+
+    @property
+    def devices(self) -> int:
+        """Devices the step occupies: data-parallel replicas x the devices of one replica
+        (tensor- or expert-parallel group x pipeline stages)."""
+        return self.data_parallel * self.group_devices
+
+    @property
+    def throughput(self):
+        """Tokens (samples) per second of all the data-parallel replicas: each replica's
+        rate (the law's) times ``data_parallel``."""
+        rate = super().throughput
+        return rate * self.data_parallel if self.data_parallel != 1 else rate
+
+    @property
+    def throughput_per_replica(self):
+        """Tokens (samples) per second of one replica of the parallel group (the law's
+        rate)."""
+        return super().throughput
+
+    @property
+    def communication_share(self) -> float | None:
+        """Share of the step's latency that is communication, t_comm / T (a pipeline's
+        t_comm / t_stage: each of its p stages communicates for t_comm; None for a step
+        without collectives)."""
+        if "t_comm" not in self.raw:
+            return None
+        return self.raw["t_comm"] / self.raw.get("t_stage", self.raw["T"])
+
+    def _devices_missing(self) -> str:
+        """Why the replicas do not fit the system's devices ('' when they do, or on a bare
+        device, whose count is not bounded here)."""
+        system = self.system
+        if system is None or self.devices <= system.devices:
+            return ""
+        return (f"data_parallel={self.data_parallel} replicas x {self.group_devices} devices "
+                f"each = {self.devices} devices, but {system.key} has {system.devices} "
+                f"(use at most data_parallel={system.devices // self.group_devices})")
 
     @property
     def caveat(self) -> str:
@@ -166,13 +217,37 @@ class InferenceResult(Result):
         return parallel.fastest_degree(self.scenario)[0]
 
     @property
+    def feasible(self) -> bool:
+        """The footprint fits each device's memory, and the replicas fit the system."""
+        return super().feasible and not self._devices_missing()
+
+    @property
+    def min_expert_parallel(self) -> int | None:
+        """The smallest expert-parallel degree (at this tensor-parallel degree) whose
+        per-device footprint fits, checked on the compiled law; None without expert
+        parallelism or when none within the fast domain fits."""
+        return parallel.min_expert_degree(self.scenario)
+
+    @property
     def reason(self) -> str:
         """Why the step does not fit, and the tensor-parallel degree that would hold it."""
+        missing = self._devices_missing()
+        if not super().feasible:
+            text = self._memory_reason()
+            return text + (f"; and {missing}" if missing else "")
+        return missing
+
+    def _memory_reason(self) -> str:
         text = super().reason
-        if not text or self.phase == "forward":
+        if self.phase == "forward":
             return text
-        need = self.min_tensor_parallel
         where = f"{self.system.key}'s" if self.system is not None else "the"
+        if "n_ep" in self.inputs.values:
+            need = self.min_expert_parallel
+            return text + (f"; fits with expert_parallel={need}" if need is not None
+                           else f"; no expert-parallel degree within {where} fast domain "
+                                "fits at this tensor_parallel")
+        need = self.min_tensor_parallel
         return text + (f"; fits with tensor_parallel={need}" if need is not None
                        else f"; no tensor-parallel degree within {where} fast domain fits")
 
@@ -189,12 +264,24 @@ class InferenceResult(Result):
                 **({"caveat": self.caveat} if self.caveat else {})}
 
     def _parallel_summary(self) -> dict:
+        replicas = ({"data_parallel": self.data_parallel, "devices": self.devices,
+                     "throughput_per_replica": self.throughput_per_replica}
+                    if self.data_parallel != 1 else {})
         if "t_comm" not in self.raw:
-            return {}
-        out = {"devices": self.devices, "latency_communication": self.quantity("t_comm"),
-               "min_tensor_parallel": self.min_tensor_parallel,
-               "fastest_tensor_parallel": self.fastest_tensor_parallel,
-               "fastest_tensor_parallel_exact": self.fastest_tensor_parallel_exact}
+            return replicas
+        if "t_disp" in self.raw:  # expert parallel: the degrees of a tensor-parallel law
+            out = {"devices": self.devices, "expert_parallel": int(self.inputs.values["n_ep"]),
+                   "latency_communication": self.quantity("t_comm"),
+                   "communication_share": self.communication_share,
+                   "latency_all_to_all": self.quantity("t_disp"),
+                   "min_expert_parallel": self.min_expert_parallel}
+        else:
+            out = {"devices": self.devices,
+                   "latency_communication": self.quantity("t_comm"),
+                   "min_tensor_parallel": self.min_tensor_parallel,
+                   "fastest_tensor_parallel": self.fastest_tensor_parallel,
+                   "fastest_tensor_parallel_exact": self.fastest_tensor_parallel_exact}
+        out.update(replicas)
         if "t_stage" in self.raw:
             out.update(latency_stage=self.quantity("t_stage"),
                        latency_send=self.quantity("t_send"))
@@ -209,8 +296,11 @@ class InferenceResult(Result):
     def _repr_tail(self) -> str:
         v = self.inputs.values
         parts = [self.system.key] if self.system is not None else []
-        parts += [f"{label} {int(v[name])}" for label, name in (("TP", "n_g"), ("PP", "n_pp"))
+        parts += [f"{label} {int(v[name])}" for label, name in (("TP", "n_g"), ("EP", "n_ep"),
+                                                                 ("PP", "n_pp"))
                   if v.get(name, 1) > 1]
+        if self.data_parallel != 1:
+            parts.append(f"DP {self.data_parallel}")
         where = f" ({', '.join(parts)})" if parts else ""
         return (f"{where} {self.phase} b={self.batch_size}: {self.latency.to('ms'):.3f~P}, "
                 f"{self.bottleneck}-bound{'' if self.feasible else ', INFEASIBLE'}")
@@ -232,7 +322,8 @@ class Engine:
     def solve(model, hardware, *, batch_size=1, precision="auto", phase="decode",
               seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
               overhead=None, workspace=None, logits="last", tensor_parallel=1,
-              link_latency=None, pipeline_parallel=1, memory_fraction=1.0,
+              link_latency=None, pipeline_parallel=1, expert_parallel=1, data_parallel=1,
+              memory_fraction=1.0, runtime=None,
               raise_if_infeasible=False) -> InferenceResult:
         """Latency, throughput, bottleneck and footprint of one inference step.
 
@@ -270,6 +361,20 @@ class Engine:
             group (tensor_parallel x pipeline_parallel devices in one fast domain). The
             latency is a token's p stages in sequence with p - 1 sends of its activations;
             the throughput and footprint are with p microbatches of ``batch_size`` in flight.
+        expert_parallel : int, devices the routed experts of an MoE model are split over
+            (E/e whole experts each; E must be divisible by e). The expert-parallel group is
+            e/tensor_parallel replicas of the tensor-parallel group (tensor_parallel must
+            divide e): tensor_parallel=e is expert parallelism over the tensor-parallel group
+            (vLLM's --enable-expert-parallel, SGLang's --ep-size), tensor_parallel=1 is
+            attention data parallel. ``batch_size`` is per replica of the tensor-parallel
+            group; the throughput is the group's. Each MoE layer pays two all-to-alls
+            (dispatch and combine) of the routed tokens over the e devices. A dense model
+            has no experts to split (an error).
+        data_parallel : int, independent replicas of the whole parallel group (tensor x
+            expert x pipeline), each serving its own requests: the latency and the
+            per-device figures are one replica's, the throughput is ``data_parallel`` times
+            it, and ``devices`` counts every replica. On a system with fewer devices the
+            result is infeasible, with the reason.
         memory_fraction : the share of each device's physical memory the engine may use, a
             number in (0, 1] or text such as "90%"; default 1.0 (all of it). The footprint is
             checked against memory_fraction x the physical capacity: ``memory_capacity``,
@@ -279,6 +384,12 @@ class Engine:
             activations and allocator fragmentation: vLLM's ``gpu_memory_utilization``
             (``--gpu-memory-utilization``, default 0.9;
             https://docs.vllm.ai/en/latest/models/engine_args.html) is this fraction.
+        runtime : the serving runtime whose non-GEMM kernels (attention launches, norms,
+            rotary, residual adds, activation, casts) the step pays besides its roofline: a
+            measured runtime's name (``symsys.calibration.runtimes.RUNTIMES``:
+            "torch_eager", profiled on an H200) or a dict of ``n_aux`` (kernels per layer),
+            ``t_aux`` (s, the floor of one) and ``q_act`` (B moved per token, layer and model
+            dimension). Default None: none (everything fused, the speed of light).
         raise_if_infeasible : raise InfeasibleConfiguration when the footprint does not fit.
         """
         return solve(model, hardware, batch_size=batch_size, precision=precision, phase=phase,
@@ -286,7 +397,9 @@ class Engine:
                      kv_precision=kv_precision, efficiency=efficiency, overhead=overhead,
                      workspace=workspace, logits=logits, tensor_parallel=tensor_parallel,
                      link_latency=link_latency, pipeline_parallel=pipeline_parallel,
-                     memory_fraction=memory_fraction, raise_if_infeasible=raise_if_infeasible)
+                     expert_parallel=expert_parallel, data_parallel=data_parallel,
+                     memory_fraction=memory_fraction, runtime=runtime,
+                     raise_if_infeasible=raise_if_infeasible)
 
 
 class SingleNodeModel:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from symsys.errors import (
     InvalidParameter,
     UnknownHardware,
-    UnknownName,
     did_you_mean,
     warn_beyond_max_context,
 )
@@ -32,6 +31,8 @@ from symsys.registry.links import Link
 from symsys.registry.models import FixedWorkload, Models, Transformer
 from symsys.registry.systems import System, Systems
 from symsys.solvers import (
+    EXPERT_PARALLEL_LAWS,
+    EXPERT_PIPELINE_LAWS,
     FORWARD,
     PHASES,
     PIPELINE_PARALLEL_LAWS,
@@ -95,21 +96,21 @@ def resolve_placement(hardware) -> tuple[Device, System | None]:
         return hardware.hardware, hardware
     if not isinstance(hardware, str):
         return resolve_hardware(hardware), None
-    try:
-        return Hardware.get(hardware), None
-    except UnknownHardware as exc:
-        try:
-            system = Systems.get(hardware)
-        except UnknownName:  # neither: suggest from both zoos
-            # a look-alike of one entry ('H1OO') outranks near spellings in either zoo, as
-            # in every command (symsys show)
-            close = ([*Hardware.close_keys(hardware, exact=True),
-                      *Systems.close_keys(hardware, exact=True)]
-                     or [*Hardware.close_keys(hardware), *Systems.close_keys(hardware)])
-            raise UnknownHardware(
-                f"unknown hardware {hardware!r}: neither a device (symsys zoo hardware) nor a "
-                "system (symsys zoo systems)." + did_you_mean(close)) from exc
+    # a device, else a system; suggestions (costly) only when it is neither
+    device = Hardware.find(hardware)
+    if device is not None:
+        return device, None
+    system = Systems.find(hardware)
+    if system is not None:
         return system.hardware, system
+    # a look-alike of one entry ('H1OO') outranks near spellings in either zoo, as in every
+    # command (symsys show)
+    close = ([*Hardware.close_keys(hardware, exact=True),
+              *Systems.close_keys(hardware, exact=True)]
+             or [*Hardware.close_keys(hardware), *Systems.close_keys(hardware)])
+    raise UnknownHardware(
+        f"unknown hardware {hardware!r}: neither a device (symsys zoo hardware) nor a "
+        "system (symsys zoo systems)." + did_you_mean(close))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -184,19 +185,26 @@ def check_kv_split(model, n: int) -> None:
 
 
 def tensor_parallel_inputs(model, hw: Device, n: int, link_latency, precision: str,
-                           system: System | None = None, stages: int = 1) -> dict:
+                           system: System | None = None, stages: int = 1,
+                           experts: int = 1) -> dict:
     """The inputs a tensor-parallel step adds: the group size, the fast-domain link per
     direction (the system's, else the device's), the message latency (0 unless given: the
     registry has no sourced alpha), the K/V heads and the activation element size. The K/V
-    heads must split evenly, and the n x ``stages`` devices must sit in one fast domain."""
+    heads must split evenly, and the n x ``stages`` devices (``experts`` x ``stages`` with
+    expert parallelism, whose group holds the tensor-parallel one) must sit in one fast
+    domain."""
     check_kv_split(model, n)
     bandwidth, domain, link = link_numbers(hw, system)
-    if domain is not None and n * stages > domain:
-        group = (f"tensor_parallel={n} x pipeline_parallel={stages} = {n * stages} devices"
-                 if stages > 1 else f"tensor_parallel={n}")
+    width = max(n, experts)  # an expert-parallel group is e/n tensor-parallel replicas
+    if domain is not None and width * stages > domain:
+        named = (f"tensor_parallel={n}" if experts == 1
+                 else f"expert_parallel={experts} (tensor_parallel={n})")
+        group = (f"{named} x pipeline_parallel={stages} = {width * stages} devices"
+                 if stages > 1 else named)
         raise InvalidParameter(
             f"{group}: {link} connects at most {domain} devices; "
-            f"tensor and pipeline groups across fast domains are not modelled (use at most "
+            f"tensor, expert and pipeline groups across fast domains are not modelled (use "
+            f"at most "
             f"{domain} devices)")
     return {"n_g": n, "beta_x": bandwidth, "h_kv": model.shape.kv_heads, "z_comm": 0,
             "alpha_x": validate.nonnegative_quantity("link_latency", link_latency, "s"),
@@ -224,8 +232,12 @@ def calibrated_link(values: dict, hw: Device, system: System | None, profile,
     return link
 
 
-def parallel_law(phase: str, tensor: int, stages: int, link_latency) -> str | None:
-    """The law of a step on ``tensor`` x ``stages`` devices (None: the single-device law)."""
+def parallel_law(phase: str, tensor: int, stages: int, link_latency,
+                 experts: int = 1) -> str | None:
+    """The law of a step on ``tensor`` x ``stages`` devices, its experts split over
+    ``experts`` (None: the single-device law)."""
+    if experts > 1:
+        return (EXPERT_PIPELINE_LAWS if stages > 1 else EXPERT_PARALLEL_LAWS)[phase]
     if stages > 1:
         return PIPELINE_PARALLEL_LAWS[phase]
     if tensor > 1 or link_latency is not None:
@@ -241,10 +253,37 @@ def _stages(model, p: int) -> int:
     return p
 
 
+def check_expert_split(model, e: int, n: int) -> int:
+    """``e`` expert-parallel devices for ``model``: an MoE model whose E routed experts split
+    evenly over them, holding whole tensor-parallel groups of ``n`` (n divides e)."""
+    if e == 1:
+        return e
+    experts = model.shape.experts if isinstance(model, Transformer) else 1
+    if experts == 1:
+        raise InvalidParameter(
+            f"expert_parallel={e}: {model.key} has no experts (a dense model); expert "
+            "parallelism splits the routed experts of an MoE model: use expert_parallel=1, "
+            "or tensor_parallel to split a dense model")
+    if experts % e:
+        divisors = [x for x in range(1, experts + 1) if experts % x == 0]
+        raise InvalidParameter(
+            f"expert_parallel={e}: {model.key} has {experts} routed experts, which split "
+            f"evenly only over a divisor of {experts} "
+            f"({', '.join(map(str, divisors))}); {experts} is not divisible by {e}")
+    if e % n:
+        raise InvalidParameter(
+            f"expert_parallel={e} with tensor_parallel={n}: the expert-parallel group is "
+            f"e/n replicas of the tensor-parallel group, so tensor_parallel must divide "
+            f"expert_parallel (e.g. tensor_parallel={e}, expert parallelism over the "
+            "tensor-parallel group, or tensor_parallel=1, attention data parallel)")
+    return e
+
+
 def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decode",
                 seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
                 overhead=None, workspace=None, logits="last", tensor_parallel=1,
-                link_latency=None, pipeline_parallel=1, memory_fraction=1.0) -> StepInputs:
+                link_latency=None, pipeline_parallel=1, expert_parallel=1, data_parallel=1,
+                memory_fraction=1.0, runtime=None) -> StepInputs:
     model = resolve_model(model)
     hw, system = resolve_placement(hardware)
     auto = is_auto(precision)
@@ -282,24 +321,36 @@ def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decod
         values.update({name: summary[name] for name in
                        ("N_dense", "N_expert", "N_embed", "N_total", "e_kv", "a_attn", "a_dec",
                         "L_w", "w_sw")})
+        # the serving runtime's non-GEMM kernels (zero unless a runtime is given)
+        from symsys.calibration.runtimes import runtime_inputs  # the package loads numpy fits
+
+        values.update(runtime_inputs(runtime, precision))
         values.update(L=model.shape.layers, V=model.shape.vocab, z_logit=logits_all,
                       E=model.shape.experts,
                       k=model.shape.active_experts, d=model.shape.d_model,
                       bytes_kv=PRECISION_BYTES[kv_precision], s=s)
         tp = validate.positive_int("tensor_parallel", tensor_parallel)
         pp = validate.positive_int("pipeline_parallel", pipeline_parallel)
-        law = LawRef(parallel_law(phase, tp, pp, link_latency) or STEP_LAWS[phase])
+        ep = check_expert_split(model, validate.positive_int("expert_parallel",
+                                                             expert_parallel), tp)
+        law = LawRef(parallel_law(phase, tp, pp, link_latency, ep) or STEP_LAWS[phase])
         link_profile = None
         if law.name != STEP_LAWS[phase]:
             values.update(tensor_parallel_inputs(model, hw, tp, link_latency, precision,
-                                                 system, pp))
+                                                 system, pp, ep))
             link_profile = calibrated_link(values, hw, system, profile, link_latency)
         if pp > 1:
             values["n_pp"] = _stages(model, pp)
+        if ep > 1:
+            values.update(n_ep=ep, L_d=model.shape.dense_layers or 0)
     else:
-        if tensor_parallel != 1 or pipeline_parallel != 1:
-            raise InvalidParameter(f"{model.key} is a fixed workload: tensor_parallel and "
-                                   "pipeline_parallel apply to transformers only")
+        if runtime is not None:
+            raise InvalidParameter(f"{model.key} is a fixed workload: runtime= (a serving "
+                                   "runtime's non-GEMM kernels) applies to transformers only")
+        if tensor_parallel != 1 or pipeline_parallel != 1 or expert_parallel != 1:
+            raise InvalidParameter(f"{model.key} is a fixed workload: tensor_parallel, "
+                                   "pipeline_parallel and expert_parallel apply to "
+                                   "transformers only")
         if phase not in ("decode", FORWARD) or seq_len is not None:
             raise InvalidParameter(
                 f"{model.key} is a fixed workload (FLOPs per sample): phase and seq_len apply "
@@ -328,10 +379,17 @@ def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decod
         options["precision_chosen"] = AUTO_NOTE
     if phase == "prefill":
         options["logits"] = logits
+    if runtime is not None:
+        options["runtime"] = runtime if isinstance(runtime, str) else dict(runtime)
     if tensor_parallel != 1:
         options["tensor_parallel"] = tensor_parallel
     if pipeline_parallel != 1:
         options["pipeline_parallel"] = pipeline_parallel
+    if expert_parallel != 1:
+        options["expert_parallel"] = expert_parallel
+    replicas = validate.positive_int("data_parallel", data_parallel)
+    if replicas != 1:
+        options["data_parallel"] = replicas
     if system is not None:
         options["system"] = system.key
     if fraction != 1:  # the default (all of the physical memory) leaves results as they were

@@ -28,6 +28,8 @@ def parallel_scenario(scenario):
     """``scenario`` on a tensor-parallel law: itself if it is one, else the same step on the
     tensor-parallel law at n = 1 (equal to it exactly) over the device's or system's link;
     None for a fixed workload or hardware without a link in the registry."""
+    if "n_ep" in scenario.values:  # degrees of an expert-parallel step: min_expert_degree
+        return None
     if "n_g" in scenario.values:
         return scenario
     phase = scenario.options.get("phase")
@@ -116,3 +118,25 @@ def fastest_degree(scenario) -> tuple[float | None, int | None]:
     latency = tp.card["latency"]
     times = {n: tp.call((latency,), n_g=n)[latency] for n in degrees(heads, limit)}
     return exact, min(times, key=times.get)
+
+
+def expert_degrees(experts: int, tensor: int, limit: int | None) -> list[int]:
+    """The expert-parallel degrees that split ``experts`` routed experts evenly and hold
+    whole tensor-parallel groups of ``tensor`` devices, up to ``limit`` devices."""
+    top = experts if limit is None else min(experts, limit)
+    return [e for e in range(2, top + 1) if experts % e == 0 and e % tensor == 0]
+
+
+def min_expert_degree(scenario) -> int | None:
+    """The smallest expert-parallel degree (at this tensor-parallel degree and pipeline depth)
+    whose per-device footprint fits, checked on the compiled law; None for a step without
+    expert parallelism, or when no allowed degree within the fast domain fits."""
+    if "n_ep" not in scenario.values:
+        return None
+    footprint = scenario.card["footprint"]
+    capacity = scenario.values[scenario.card["capacity"]]
+    for e in expert_degrees(int(scenario.values["E"]), int(scenario.values["n_g"]),
+                            degree_limit(scenario)):
+        if scenario.call((footprint,), n_ep=e)[footprint] <= capacity:
+            return e
+    return None

@@ -231,7 +231,7 @@ class SensitivitySolver:
               precision="auto", seq_len=None, phase="decode", weight_precision=None,
               kv_precision=None, efficiency=None, overhead=None, workspace=None,
               overlap=None, logits="last", tensor_parallel=1,
-              link_latency=None, memory_fraction=1.0) -> SensitivityResult:
+              link_latency=None, memory_fraction=1.0, runtime=None) -> SensitivityResult:
         """Elasticities of ``output`` to every lever of the law that answers the question.
 
         Parameters
@@ -242,9 +242,10 @@ class SensitivitySolver:
             "max_batch" (b_max); any output symbol of the law also works ("U_c").
         uncertainty : {lever: relative 1-sigma}, propagated to first order.
         batch_size, precision, seq_len, phase, weight_precision, kv_precision, efficiency,
-        overhead, workspace, logits, tensor_parallel, link_latency, memory_fraction : as for
-        :meth:`Engine.solve` (with tensor_parallel > 1 the levers include link_bandwidth,
-        link_latency and group_size).
+        overhead, workspace, logits, tensor_parallel, link_latency, memory_fraction,
+        runtime : as for :meth:`Engine.solve` (with tensor_parallel > 1 the levers include
+        link_bandwidth, link_latency and group_size; with a runtime, aux_kernel_time and
+        activation_traffic).
         overlap : weight streaming only (see :class:`WeightStreamingModel`).
         """
         step = dict(batch_size=batch_size, precision=precision, seq_len=seq_len, phase=phase)
@@ -256,6 +257,8 @@ class SensitivitySolver:
                                            workspace=workspace).items() if v is not None}
             if validate.memory_fraction(memory_fraction) != 1:
                 other["memory_fraction"] = memory_fraction
+            if runtime is not None:
+                other["runtime"] = runtime
             if other:
                 raise InvalidParameter(f"{', '.join(other)}: not an option of weight streaming "
                                        f"(output={output!r}), which takes overlap and efficiency")
@@ -272,5 +275,5 @@ class SensitivitySolver:
                              kv_precision=kv_precision, efficiency=efficiency,
                              overhead=overhead, workspace=workspace, logits=logits,
                              tensor_parallel=tensor_parallel, link_latency=link_latency,
-                             memory_fraction=memory_fraction, **step)
+                             memory_fraction=memory_fraction, runtime=runtime, **step)
         return sensitivities(baseline, output, uncertainty)

@@ -55,6 +55,23 @@ def decode_total(values: dict, prompt_len: int, steps: int,
     return memory_part + compute_part, memory_steps
 
 
+def step_law_total(scenario, prompt_len: int, steps: int) -> tuple[float, int]:
+    """Seconds for decode steps j = 1..steps at contexts prompt_len + j, and how many are
+    memory-bound, summed on the decode scenario's own law: a parallel step (tensor, expert or
+    pipeline parallel) is not the single-device law that ``decode_sums`` sums in closed form,
+    so its steps are evaluated in one array call of its compiled kernel."""
+    if steps == 0:
+        return 0.0, 0
+    import numpy as np
+
+    fn = scenario.kernel(("T", "t_compute", "t_memory"), scalar=False)
+    contexts = np.arange(prompt_len + 1, prompt_len + steps + 1, dtype=float)
+    values = {**scenario.values, "s": contexts}
+    latency, compute, memory = (np.broadcast_to(np.asarray(x, dtype=float), contexts.shape)
+                                for x in fn.raw(*(values[a] for a in fn.args)))
+    return float(latency.sum()), int(np.count_nonzero(memory > compute))
+
+
 @dataclass(eq=False, repr=False)
 class ServingResult(Result):
     """A batch of requests served: prefill, then a decode step per further token. Its
@@ -79,8 +96,9 @@ class ServingResult(Result):
                 "hardware": self.hardware.key, "batch_size": step["batch_size"],
                 "precision": step["precision"], "prompt_len": self.prompt_len,
                 "output_len": self.output_len,
-                **({"memory_fraction": step["memory_fraction"]}
-                   if "memory_fraction" in step else {})}
+                **{name: step[name] for name in ("tensor_parallel", "expert_parallel",
+                                                  "data_parallel", "memory_fraction")
+                   if name in step}}
 
     @property
     def outputs(self) -> dict:
@@ -129,9 +147,33 @@ class ServingResult(Result):
         return to_quantity(self.output_len / self.e2e_latency.m_as("s"), "token/s")
 
     @property
+    def replicas(self) -> int:
+        """Batches served at once: the attention replicas of an expert-parallel group
+        (expert_parallel / tensor_parallel), times the data-parallel replicas."""
+        v = self.prefill.inputs.values
+        return int(round(v.get("n_ep", 1) / v.get("n_g", 1)) if "n_ep" in v else 1) \
+            * self.prefill.data_parallel
+
+    @property
+    def devices(self) -> int:
+        """Devices serving: every replica's (see InferenceResult.devices)."""
+        return self.prefill.devices
+
+    @property
     def tokens_per_sec(self):
-        return to_quantity(self.prefill.batch_size * self.output_len
+        """Generated tokens per second of every replica together."""
+        return to_quantity(self.replicas * self.prefill.batch_size * self.output_len
                            / self.e2e_latency.m_as("s"), "token/s")
+
+    @property
+    def feasible(self) -> bool:
+        """The last decode step fits each device, and the replicas fit the system."""
+        return super().feasible and not self.last_decode._devices_missing()
+
+    @property
+    def reason(self) -> str:
+        memory = super().reason if not super().feasible else ""
+        return "; and ".join(x for x in (memory, self.last_decode._devices_missing()) if x)
 
     @property
     def kv_cache(self):
@@ -151,8 +193,8 @@ class ServingModel:
     @validate.keywords
     def solve(self, model, hardware, *, prompt_len, output_len, batch_size=1,
               precision="auto", weight_precision=None, kv_precision=None, efficiency=None,
-              overhead=None, workspace=None, tensor_parallel=1,
-              memory_fraction=1.0) -> ServingResult:
+              overhead=None, workspace=None, tensor_parallel=1, expert_parallel=1,
+              data_parallel=1, memory_fraction=1.0, runtime=None) -> ServingResult:
         """TTFT, inter-token latency, end-to-end latency and tokens/s of one batch.
 
         Parameters
@@ -161,16 +203,22 @@ class ServingModel:
         prompt_len : int, prompt tokens per request (the prefill).
         output_len : int, generated tokens per request (the first comes from the prefill).
         batch_size, precision, weight_precision, kv_precision, efficiency, overhead,
-        workspace, tensor_parallel, memory_fraction : as for :meth:`Engine.solve` (the
-            footprint of the last decode step is checked against memory_fraction x the
-            physical capacity, e.g. 0.9 as vLLM's gpu_memory_utilization).
+        workspace, tensor_parallel, expert_parallel, data_parallel, memory_fraction,
+        runtime : as
+            for :meth:`Engine.solve` (the footprint of the last decode step is checked
+            against memory_fraction x the physical capacity, e.g. 0.9 as vLLM's
+            gpu_memory_utilization). ``batch_size`` is per replica; ``tokens_per_sec`` counts
+            every replica (expert_parallel / tensor_parallel attention replicas x
+            data_parallel), the latencies are one request's.
         """
         prompt_len = validate.positive_int("prompt_len", prompt_len)
         output_len = validate.positive_int("output_len", output_len)
         options = dict(batch_size=batch_size, precision=precision,
                        weight_precision=weight_precision, kv_precision=kv_precision,
                        efficiency=efficiency, overhead=overhead, workspace=workspace,
-                       tensor_parallel=tensor_parallel, memory_fraction=memory_fraction)
+                       tensor_parallel=tensor_parallel, expert_parallel=expert_parallel,
+                       data_parallel=data_parallel, memory_fraction=memory_fraction,
+                       runtime=runtime)
         prefill = solve(model, hardware, phase="prefill", seq_len=prompt_len, **options)
         last = solve(model, hardware, phase="decode", seq_len=prompt_len + output_len - 1,
                      **options)
@@ -178,7 +226,10 @@ class ServingModel:
         # could exceed the model's positions and warn about a step that never happens)
         first = last if output_len == 1 else solve(model, hardware, phase="decode",
                                                    seq_len=prompt_len + 1, **options)
-        seconds, memory_steps = decode_total(first.inputs.values, prompt_len, output_len - 1,
-                                             first.scenario.variant)
+        if first.scenario.law.name == "decode":  # the single-device law: closed-form sums
+            seconds, memory_steps = decode_total(first.inputs.values, prompt_len,
+                                                 output_len - 1, first.scenario.variant)
+        else:
+            seconds, memory_steps = step_law_total(first.scenario, prompt_len, output_len - 1)
         return ServingResult(prefill, first, last, prompt_len, output_len, seconds,
                              memory_steps)

@@ -37,7 +37,7 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
           weight_precision=None, kv_precision=None, efficiency=None, columns=None,
           chunk_size=None, peak=None, bandwidth=None, capacity=None, backend="numpy",
           scheduler=None, progress=None, price=None, power=None, power_fraction=1.0,
-          tensor_parallel=None, memory_fraction=1.0):
+          tensor_parallel=None, memory_fraction=1.0, expert_parallel=1):
     """Evaluate every combination of the list-valued arguments.
 
     Parameters
@@ -75,6 +75,13 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
         them replicates them, as ``Engine.solve`` does. A degree above 1 needs a
         device-to-device link in the registry: hardware without one is an error naming it.
         Default None: no axis (the single-device step).
+    expert_parallel : int, default 1
+        One expert-parallel degree e for the whole sweep (not an axis), for MoE models: each
+        transformer step is the expert-parallel law (``decode_ep``/``prefill_ep``, as
+        ``Engine.solve(..., expert_parallel=e)``), the tensor-parallel degrees (the axis, or 1)
+        its attention replicas' groups; a degree that does not divide e keeps its rows with
+        ``feasible`` False and the reason. A dense model, or E not divisible by e, is an
+        error; cost and energy columns are not modelled with it.
     peak, bandwidth, capacity : Quantity or str, scalar or 1-D, optional
         Hypothetical hardware: these replace every device's dense peak (``Pi``), memory
         bandwidth (``beta``) and memory capacity (``C_mem``) and become sweep axes; rows carry
@@ -132,7 +139,7 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
             kv_precision=kv_precision, efficiency=efficiency, columns=columns, peak=peak,
             bandwidth=bandwidth, capacity=capacity, price=price, power=power,
             power_fraction=power_fraction, tensor_parallel=tensor_parallel,
-            memory_fraction=memory_fraction)
+            memory_fraction=memory_fraction, expert_parallel=expert_parallel)
     for message in dict.fromkeys(str(w.message) for w in caught):  # once each, at the
         category = next(w.category for w in caught if str(w.message) == message)
         warnings.warn(message, category, stacklevel=2)  # caller's line, not the planner's

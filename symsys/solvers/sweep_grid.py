@@ -33,10 +33,18 @@ from symsys.errors import InvalidParameter, UnsupportedPrecision, warn_beyond_ma
 from symsys.registry.hardware import resolve_precision
 from symsys.registry.models import Transformer
 from symsys.registry.systems import System
-from symsys.solvers import COST_LAWS, PHASES, STEP_LAWS, TENSOR_PARALLEL_LAWS, validate
+from symsys.solvers import (
+    COST_LAWS,
+    EXPERT_PARALLEL_LAWS,
+    PHASES,
+    STEP_LAWS,
+    TENSOR_PARALLEL_LAWS,
+    validate,
+)
 from symsys.solvers.cost import with_economics
 from symsys.solvers.inputs import (
     calibrated_link,
+    check_expert_split,
     resolve_model,
     resolve_placement,
     step_inputs,
@@ -233,15 +241,28 @@ def _variants(devices, precisions, weights, kvs, skipped) -> list:
 
 def plan_sweep(*, model, hardware, batch_size, seq_len, precision, phase, weight_precision,
                kv_precision, efficiency, columns, peak, bandwidth, capacity, price=None,
-               power=None, power_fraction=1.0, tensor_parallel=None, memory_fraction=1.0):
+               power=None, power_fraction=1.0, tensor_parallel=None, memory_fraction=1.0,
+               expert_parallel=1):
     """The plans of a sweep (one per step law), the skipped pairs' reasons, the columns."""
     degrees = degrees_axis(tensor_parallel)
+    if np.ndim(expert_parallel) or isinstance(expert_parallel, list | tuple | range):
+        raise InvalidParameter(f"expert_parallel={expert_parallel!r}: one degree for the "
+                               "whole sweep, not an axis")
+    experts = validate.positive_int("expert_parallel", expert_parallel)
+    if experts > 1 and degrees is None:  # the expert-parallel law has a tensor-parallel group
+        degrees = np.ones(1, dtype=np.int64)
     if np.ndim(memory_fraction) or isinstance(memory_fraction, list | tuple | range):
         raise InvalidParameter(f"memory_fraction={memory_fraction!r}: one value for the whole "
                                "sweep, not an axis")
     fraction = validate.memory_fraction(memory_fraction)
     wanted = _wanted(columns, degrees is not None)
     models = [resolve_model(m) for m in _listify(model, "model")]
+    if experts > 1:
+        for m in models:  # a dense model, or experts that do not split: Engine.solve's error
+            if not isinstance(m, Transformer):
+                raise InvalidParameter(f"{m.key} is a fixed workload: expert_parallel applies "
+                                       "to MoE transformers only")
+            check_expert_split(m, experts, 1)
     devices = [_placement(h) for h in _listify(hardware, "hardware")]
     precisions = _listify(precision, "precision")
     weights = _listify(weight_precision, "weight_precision")
@@ -271,10 +292,11 @@ def plan_sweep(*, model, hardware, batch_size, seq_len, precision, phase, weight
     for phase_value in phases:
         groups: dict = {}
         for m in models:
-            groups.setdefault(_law_of(m, phase_value, economics, degrees), []).append(m)
+            groups.setdefault(_law_of(m, phase_value, economics, degrees, experts),
+                              []).append(m)
         for law, group in groups.items():
             plan = _plan(law, group, variants, batches, seqs, phase_value, efficiency, wanted,
-                         hypothetical, economics, degrees, fraction)
+                         hypothetical, economics, degrees, fraction, experts)
             plan.offset, offset = offset, offset + plan.size
             plans.append(plan)
     mixed = len({p.card["units"][p.card["rate"]] for p in plans}) > 1
@@ -296,7 +318,12 @@ def _parallel(degrees) -> bool:
     return degrees is not None and bool((degrees > 1).any())
 
 
-def _law_of(model, phase, economics=None, degrees=None):
+def _law_of(model, phase, economics=None, degrees=None, experts=1):
+    if experts > 1:
+        if economics:
+            raise InvalidParameter("cost and energy columns are not modelled with "
+                                   f"expert_parallel={experts}; sweep them without it")
+        return kernels.LawRef(EXPERT_PARALLEL_LAWS[phase])
     if isinstance(model, Transformer):
         step = TENSOR_PARALLEL_LAWS[phase] if _parallel(degrees) else STEP_LAWS[phase]
         return kernels.LawRef(COST_LAWS[step] if economics else step)
@@ -334,7 +361,7 @@ def _grid(array: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypothetical,
-          economics=None, degrees=None, fraction=1.0):
+          economics=None, degrees=None, fraction=1.0, experts=1):
     seq_axis = _seq_axis(models, seqs, phase)
     ref_seq = None if seq_axis is None else int(seq_axis[0])
     # inputs come from step_inputs (one per model x variant), so validation and the mapping
@@ -344,10 +371,10 @@ def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypot
                               memory_fraction=fraction)
                   for hw, p, w, kv in variants] for m in models]
     forbidden, reasons = None, []
-    if _parallel(degrees):
-        scenarios = [[_tensor_parallel(s, v[0], degrees) for s, v in zip(row, variants)]
+    if _parallel(degrees) or experts > 1:
+        scenarios = [[_tensor_parallel(s, v[0], degrees, experts) for s, v in zip(row, variants)]
                      for row in scenarios]
-        forbidden, reasons = _forbidden(models, variants, degrees)
+        forbidden, reasons = _forbidden(models, variants, degrees, experts)
     if economics:  # the same scenarios, bound to the cost-and-energy extension of the law
         scenarios = [[with_economics(s, **economics) for s in row] for row in scenarios]
     card = scenarios[0][0].card
@@ -393,11 +420,12 @@ def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypot
                 parallel=degrees is not None, forbidden=forbidden, reasons=reasons)
 
 
-def _tensor_parallel(scenario, entry, degrees):
+def _tensor_parallel(scenario, entry, degrees, experts=1):
     """A single-device scenario bound to the tensor-parallel law, its group size an axis: the
     link inputs of ``tensor_parallel_inputs`` (at degree 1, which every model and domain
     allow; the degrees are checked per row by :func:`_forbidden`) and, with a calibration
-    profile, the calibrated link, as ``Engine.solve`` binds them."""
+    profile, the calibrated link, as ``Engine.solve`` binds them. With ``experts`` > 1, the
+    expert-parallel law over that many devices (the tensor-parallel degree still the axis)."""
     hw, system = resolve_placement(entry)
     values = dict(scenario.values)
     try:
@@ -411,10 +439,13 @@ def _tensor_parallel(scenario, entry, degrees):
             "whose fast domain is sourced (symsys zoo systems, e.g. DGX_H100)") from exc
     calibrated_link(values, hw, system, scenario.profile, None)
     law = kernels.LawRef(TENSOR_PARALLEL_LAWS[scenario.options["phase"]])
+    if experts > 1:
+        law = kernels.LawRef(EXPERT_PARALLEL_LAWS[scenario.options["phase"]])
+        values.update(n_ep=experts, L_d=scenario.model.shape.dense_layers or 0)
     return dataclasses.replace(scenario, law=law, values=values)
 
 
-def _forbidden(models, variants, degrees) -> tuple[np.ndarray, list]:
+def _forbidden(models, variants, degrees, experts=1) -> tuple[np.ndarray, list]:
     """Per model x variant x degree: 0 where ``Engine.solve(tensor_parallel=n)`` accepts the
     degree, else 1 + the index of its error (the K/V heads do not split over n, or n exceeds
     the fast domain) in the returned reasons."""
@@ -425,7 +456,8 @@ def _forbidden(models, variants, degrees) -> tuple[np.ndarray, list]:
         hw, system = resolve_placement(entry)
         for k, n in enumerate(degrees.tolist()):
             try:
-                tensor_parallel_inputs(m, hw, n, None, precision, system)
+                check_expert_split(m, experts, n)
+                tensor_parallel_inputs(m, hw, n, None, precision, system, experts=experts)
             except InvalidParameter as exc:
                 reason = str(exc)
                 if reason not in reasons:

@@ -261,7 +261,7 @@ class SynthesisSolver:
               precision="auto", seq_len=None, phase="decode", weight_precision=None,
               kv_precision=None, efficiency=None, overhead=None, workspace=None,
               logits="last", tensor_parallel=1, link_latency=None,
-              memory_fraction=1.0) -> SynthesisResult:
+              memory_fraction=1.0, runtime=None) -> SynthesisResult:
         """The value of ``lever`` that meets ``target``, and whether the design is achievable.
 
         Parameters
@@ -277,8 +277,8 @@ class SynthesisSolver:
             memory_efficiency, compute_efficiency, overhead, batch_size, seq_len,
             bytes_per_weight, bytes_per_kv, memory_capacity (the capacity the step needs).
         batch_size, precision, seq_len, phase, weight_precision, kv_precision, efficiency,
-        overhead, workspace, logits, tensor_parallel, link_latency, memory_fraction : the
-        baseline, as for
+        overhead, workspace, logits, tensor_parallel, link_latency, memory_fraction,
+        runtime : the baseline, as for
         :meth:`Engine.solve` (tensor parallel adds the levers link_bandwidth, link_latency).
         """
         from symsys.solvers.inference import solve
@@ -287,5 +287,6 @@ class SynthesisSolver:
                          seq_len=seq_len, phase=phase, weight_precision=weight_precision,
                          kv_precision=kv_precision, efficiency=efficiency, overhead=overhead,
                          workspace=workspace, logits=logits, tensor_parallel=tensor_parallel,
-                         link_latency=link_latency, memory_fraction=memory_fraction)
+                         link_latency=link_latency, memory_fraction=memory_fraction,
+                         runtime=runtime)
         return synthesize(baseline, target, lever)

@@ -64,6 +64,12 @@ def warm_up() -> None:
             Engine.solve(model, "DGX_H100", tensor_parallel=4, pipeline_parallel=2,
                          **step).to_dict()
             SensitivitySolver().solve(model, "H100", tensor_parallel=8, **step)
+            if model == "Mixtral_8x7B":  # expert parallel: over the TP group, attention
+                # data parallel, and with pipeline stages (symsys solve --ep)
+                for degrees in ({"tensor_parallel": 8}, {}, {"tensor_parallel": 2,
+                                                              "pipeline_parallel": 2}):
+                    Engine.solve(model, "DGX_H100", expert_parallel=4 if degrees.get(
+                        "pipeline_parallel") else 8, **degrees, **step).to_dict()
     from symsys.solvers.cost import CostModel
     from symsys.solvers.sweep_grid import DEFAULT_COLUMNS, ECONOMICS
     from symsys.solvers.training import TrainingModel
@@ -94,6 +100,10 @@ def warm_up() -> None:
         sweep(model, ["DGX_H100"], batch_size=[1, 2], tensor_parallel=[1, 8])
         sweep(model, ["DGX_H100"], batch_size=[1, 2], tensor_parallel=[1, 8],
               columns=[*DEFAULT_COLUMNS, *ECONOMICS])
+    sweep("Mixtral_8x7B", ["DGX_H100"], batch_size=[1, 2], tensor_parallel=[1, 8],
+          expert_parallel=8)  # symsys sweep --tp --ep
+    ServingModel().solve("Mixtral_8x7B", "DGX_H100", prompt_len=16, output_len=4,
+                         tensor_parallel=8, expert_parallel=8)  # symsys serve --ep
     for model in ("Llama3_8B", "Mixtral_8x7B"):
         ServingModel().solve(model, "H100", prompt_len=16, output_len=4)
         for phase in PHASES:

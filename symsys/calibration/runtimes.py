@@ -1,0 +1,167 @@
+"""Serving runtimes: what a runtime's non-GEMM kernels add to a step, measured.
+
+A step law counts a runtime's kernels besides the GEMMs with three inputs (see the decode and
+prefill laws' notes): ``n_aux`` non-GEMM kernels per layer (attention, norms, rotary,
+residual adds, the gated activation, casts), ``t_aux`` the time floor of one, and ``q_act``
+the bytes they move per token, layer and model dimension. All three are 0 at speed of light.
+
+A :class:`Runtime` derives them from whole steps of one model on one device, timed in a CUDA
+graph (``steps.csv``), and a per-kernel profile of the same steps (``step_kernels.csv``:
+kernel name, GPU time and count per step, as torch.profiler reports them), never from a typed
+number:
+
+- ``n_aux``: the non-GEMM kernels of a decode step at batch 1 (attention included) per layer,
+  rounded: the few kernels outside the layers (embedding gather, final norm, sampling) round
+  away;
+- ``t_aux``: what that step spends beyond its GEMM and attention kernels (the whole step
+  timed in a CUDA graph, ``steps.csv``, less those kernels' time in the profile) over its
+  non-GEMM, non-attention kernels: each kernel's floor and the gap between kernels that a
+  graph replay still has. At batch 1 their tensors are a few kilobytes, so each runs at its
+  floor;
+- ``q_act``: the same in a prefill step, less the kernels' floors, at the device's
+  calibrated bandwidth (eta_m beta of its profile), per token, layer and model dimension.
+
+Attention's own work (its FLOPs and K/V bytes) is in the laws' roofline already; only its
+launch is counted here, as one of the ``n_aux``.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from symsys.errors import InvalidParameter
+from symsys.registry.common import DATA
+
+#: kernel-name fragments of the GEMM and attention kernels in a torch.profiler table
+GEMM_NAMES = ("nvjet", "gemm", "gemv", "cutlass", "cublas")
+ATTENTION_NAMES = ("sdpa", "flash", "fmha", "attention", "cudnn")
+
+
+def kind(kernel: str) -> str:
+    """'gemm', 'attention', 'memset' or 'other' for a kernel name of a profile."""
+    name = kernel.lower()
+    if any(fragment in name for fragment in GEMM_NAMES):
+        return "gemm"
+    if any(fragment in name for fragment in ATTENTION_NAMES):
+        return "attention"
+    if "memset" in name:
+        return "memset"
+    return "other"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A serving runtime measured on one device: the source of its non-GEMM step terms."""
+
+    key: str
+    description: str
+    device: str  # registry key of the device the profile was taken on
+    model: str  # registry key of the profiled model
+    kernels: Path  # step_kernels.csv: kernel time per name in each profiled step
+    times: Path  # steps.csv: each whole step timed in a CUDA graph
+    steps: dict  # precision -> (decode step label, its context, prefill step label, tokens)
+    source: str
+
+    def _totals(self, step: str) -> dict[str, tuple[float, int]]:
+        totals: dict[str, list] = {}
+        for row in _read(self.kernels):
+            if row["step"] == step:
+                entry = totals.setdefault(kind(row["kernel"]), [0.0, 0])
+                entry[0] += float(row["time_s"])
+                entry[1] += int(row["count"])
+        if not totals:
+            raise InvalidParameter(f"runtime {self.key}: no kernels of step {step!r} in "
+                                   f"{self.kernels.name}")
+        return {k: (t, n) for k, (t, n) in totals.items()}
+
+    def _step_time(self, precision: str, phase: str, batch: int, context: int) -> float:
+        for row in _read(self.times):
+            if (row["precision"], row["phase"], int(row["batch"]), int(row["context"])) == (
+                    precision, phase, batch, context):
+                return float(row["t_graph_s"])
+        raise InvalidParameter(f"runtime {self.key}: no {precision} {phase} step at batch "
+                               f"{batch}, context {context} in {self.times.name}")
+
+    def _beyond_kernels(self, label: str, step_time: float) -> tuple[float, int]:
+        """(time of ``label``'s step beyond its GEMM and attention kernels, the count of its
+        other kernels)."""
+        totals = self._totals(label)
+        timed = sum(totals.get(k, (0.0, 0))[0] for k in ("gemm", "attention"))
+        return step_time - timed, totals["other"][1]
+
+    def inputs(self, precision: str) -> dict[str, float]:
+        """``{"n_aux", "t_aux", "q_act"}`` of this runtime at ``precision`` (SI units)."""
+        from symsys.calibration.profile import profile_for
+        from symsys.registry.hardware import Hardware
+        from symsys.registry.models import Models
+
+        if precision not in self.steps:
+            raise InvalidParameter(
+                f"runtime {self.key} was profiled at {', '.join(self.steps)}, not at "
+                f"{precision!r}")
+        decode_step, context, prefill_step, prompt = self.steps[precision]
+        model = Models[self.model]
+        layers, width = model.shape.layers, model.shape.d_model
+        decode = self._totals(decode_step)
+        attention_count = decode.get("attention", (0.0, 0))[1]
+        n_aux = round((decode["other"][1] + attention_count) / layers)
+        beyond, count = self._beyond_kernels(
+            decode_step, self._step_time(precision, "decode", 1, context))
+        t_aux = beyond / count
+        beyond, count = self._beyond_kernels(
+            prefill_step, self._step_time(precision, "prefill", 1, prompt))
+        profile = profile_for(self.device, precision, "roofline")
+        bandwidth = profile.eta_m * Hardware[self.device].memory.bandwidth.m_as("B/s")
+        q_act = (beyond - count * t_aux) * bandwidth / (prompt * layers * width)
+        return {"n_aux": float(n_aux), "t_aux": t_aux, "q_act": q_act}
+
+
+@cache
+def _read(path: Path) -> tuple[dict, ...]:
+    with path.open(newline="") as handle:
+        return tuple(csv.DictReader(handle))
+
+
+_H200 = DATA / "measured" / "h200"
+
+#: the runtimes measured so far, by key
+RUNTIMES = {
+    "torch_eager": Runtime(
+        key="torch_eager",
+        description=("PyTorch 2.11 eager kernels replayed in a CUDA graph: one RMSNorm kernel, "
+                     "fused QKV and gate-up GEMMs, SDPA attention with GQA, rotary in "
+                     "elementwise kernels, unfused SiLU-and-mul and residual adds "
+                     "(benchmarks/device/hopper_measure.py's reference decoder)"),
+        device="H200", model="Llama3_8B", kernels=_H200 / "step_kernels.csv",
+        times=_H200 / "steps.csv",
+        steps={"bf16": ("bf16 decode b1 s2048", 2048, "bf16 prefill s2048", 2048),
+               "fp8": ("fp8 decode b1 s2048", 2048, "fp8 prefill s2048", 2048)},
+        source=("torch.profiler over one eager step of a Llama-3-8B-shaped model on an H200, "
+                "2026-11-28 (registry/data/measured/h200/README.md)"),
+    ),
+}
+
+
+def runtime_inputs(runtime, precision: str) -> dict[str, float]:
+    """The step laws' ``n_aux``, ``t_aux``, ``q_act`` for ``runtime`` (a key of
+    :data:`RUNTIMES`, or a dict of the three numbers in SI units) at ``precision``; None
+    gives zeros (the speed of light: every non-GEMM cost fused away)."""
+    if runtime is None:
+        return {"n_aux": 0.0, "t_aux": 0.0, "q_act": 0.0}
+    if isinstance(runtime, dict):
+        unknown = sorted(set(runtime) - {"n_aux", "t_aux", "q_act"})
+        if unknown:
+            raise InvalidParameter(f"runtime: unknown key(s) {', '.join(unknown)}; give "
+                                   "n_aux, t_aux (s) and q_act (B)")
+        values = {"n_aux": 0.0, "t_aux": 0.0, "q_act": 0.0, **runtime}
+        for name, value in values.items():
+            if not isinstance(value, (int, float)) or not value >= 0:
+                raise InvalidParameter(f"runtime {name}={value!r}: expected a number >= 0")
+        return {k: float(v) for k, v in values.items()}
+    if runtime not in RUNTIMES:
+        raise InvalidParameter(f"runtime={runtime!r}: known runtimes are "
+                               f"{', '.join(RUNTIMES)}, or give a dict of n_aux, t_aux, q_act")
+    return RUNTIMES[runtime].inputs(precision)
