@@ -156,8 +156,7 @@ def test_runtime_terms_predict_the_batch_64_decode_step():
     bandwidth = profile.eta_m * Hardware["H200"].memory.bandwidth.m_as("B/s")
     predicted = 707 * terms["t_aux"] + terms["q_act"] * 4096 * 32 * 64 / bandwidth
     runtime = RUNTIMES["torch_eager"]
-    beyond, count = runtime._beyond_kernels(
-        "bf16 decode b64 s2048", runtime._step_time("bf16", "decode", 64, 2048))
+    beyond, count = runtime._beyond_kernels("bf16", "decode", 64, 2048)
     assert count == 707
     assert predicted == pytest.approx(beyond, rel=0.2)
     assert predicted < beyond

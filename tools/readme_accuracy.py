@@ -192,46 +192,51 @@ def h200_markdown() -> str:
     import dataclasses
     import json
 
-    import numpy as np
-
     from symsys.calibration.measurements import H200_GEMMS, load_gemm_table
-    from symsys.calibration.prediction import SPEED_OF_LIGHT, predict
+    from symsys.calibration.prediction import error_stats, relative_errors, speed_of_light
+    from symsys.calibration.validation import device_report, violations
     from symsys.registry.hardware import Hardware
 
     hw = Hardware["H200"]
     l2 = json.loads((H200_GEMMS.parent / "env.json").read_text())["l2_bytes"]
     rows = [_row("precision", "prediction", "median", "mean", "p90", "LOMO median / p90",
                  "eta_c", "eta_m", "t_o (us)"), "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def cells(stats):
+        return _pct(stats["median"]), _pct(stats["mean"]), _pct(stats["p90"])
+
     beating, count, from_hbm = 0, 0, 0
     for precision in ("bf16", "fp8"):
         data = load_gemm_table(H200_GEMMS, "H200", precision)
-        sol = predict("roofline", data, hw, SPEED_OF_LIGHT)
-        beating += int(np.sum(data.time < sol))
-        from_hbm += int(np.sum((data.time < sol) & (data.bytes > l2)))
+        found = device_report(data)
+        streamed = data.select(data.bytes > l2)  # operands too large to stay in L2
+        beating += len(found["violations"])
+        from_hbm += len(violations(streamed, speed_of_light(
+            streamed, hw.compute.peak(precision).m_as("FLOP/s"),
+            hw.memory.bandwidth.m_as("B/s"))))
         count += len(data)
-        e = np.abs(sol / data.time - 1)
-        rows.append(_row(precision, "speed of light", _pct(np.median(e)), _pct(np.mean(e)),
-                         _pct(np.quantile(e, 0.9)), "", "", "", ""))
+        rows.append(_row(precision, "speed of light", *cells(found["speed_of_light"]["all"]),
+                         "", "", "", ""))
         for law in LAWS:
             profile = profile_for("H200", precision, law, transfer=False)
-            e = np.abs(profile.predict(data) / data.time - 1)
             pooled = leave_one_model_out(data, law)["pooled"]
-            rows.append(_row(precision, f"calibrated {_LAW_TITLES[law]}", _pct(np.median(e)),
-                             _pct(np.mean(e)), _pct(np.quantile(e, 0.9)),
+            rows.append(_row(precision, f"calibrated {_LAW_TITLES[law]}",
+                             *cells(found["calibrated"][law]["all"]),
                              f"{_pct(pooled['median'])} / {_pct(pooled['p90'])}",
                              f"{profile.eta_c:.3f}", f"{profile.eta_m:.3f}",
                              f"{profile.t_o * 1e6:.2f}"))
     h100 = load_vidur()["H100"]
+
+    def median_p90(profile):
+        stats = error_stats(relative_errors(profile.predict(h100), h100.time))
+        return f"{_pct(stats['median'])} / {_pct(stats['p90'])}"
+
     transfer = []
     for law in LAWS:
         own = profile_for("H100", "fp16", law, transfer=False)
         moved = dataclasses.replace(profile_for("H200", "bf16", law, transfer=False),
                                     device="H100", precision="fp16", t_o=own.t_o)
-        e = np.abs(moved.predict(h100) / h100.time - 1)
-        e_own = np.abs(own.predict(h100) / h100.time - 1)
-        transfer.append(_row(_LAW_TITLES[law], f"{_pct(np.median(e))} / "
-                             f"{_pct(np.quantile(e, 0.9))}", f"{_pct(np.median(e_own))} / "
-                             f"{_pct(np.quantile(e_own, 0.9))}"))
+        transfer.append(_row(_LAW_TITLES[law], median_p90(moved), median_p90(own)))
     return "\n".join([
         "### Measured here: H200, bf16 and fp8",
         "",

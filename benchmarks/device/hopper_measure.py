@@ -350,15 +350,13 @@ def e2e_llama2(out: Out, quick: bool):
     e2e(out, quick, cfg=LLAMA2_7B, name="Llama-2-7B",
         decode_grid=((1, 512), (1, 2048), (16, 2048), (64, 2048)),
         prefill_grid=(128, 512, 2048), fp8_decode=((1, 512), (1, 2048), (64, 2048)),
-        fp8_prefill=(128, 512, 2048), profiled=(), rows=RUN_ROWS, profiles=RUN_PROFILES,
-        file_suffix="")
+        fp8_prefill=(128, 512, 2048), profiled=(), rows=RUN_ROWS, profiles=RUN_PROFILES)
 
 
 def e2e_compiled(out: Out, quick: bool):
     e2e(out, quick, decode_grid=((1, 2048), (64, 2048), (1, 512), (16, 2048)),
         prefill_grid=(2048, 128), precisions=(False,), compiled=True,
-        profiled=((1, 2048), (64, 2048), 2048), rows=RUN_ROWS, profiles=RUN_PROFILES,
-        file_suffix="")
+        profiled=((1, 2048), (64, 2048), 2048), rows=RUN_ROWS, profiles=RUN_PROFILES)
 
 
 #: the rows of every e2e section of one run, written together
@@ -525,7 +523,7 @@ class Llama:
 def e2e(out: Out, quick: bool, cfg=None, name="Llama-3-8B", decode_grid=None,
         prefill_grid=None, fp8_decode=((1, 2048), (16, 2048), (64, 2048), (128, 2048)),
         fp8_prefill=(128, 2048), precisions=(False, True), compiled=False,
-        profiled=((1, 2048), (64, 2048), 2048), rows=None, profiles=None, file_suffix=""):
+        profiled=((1, 2048), (64, 2048), 2048), rows=None, profiles=None):
     rows = [] if rows is None else rows
     profiles = [] if profiles is None else profiles
     c = dict(LLAMA3_8B if cfg is None else cfg)
@@ -567,7 +565,7 @@ def e2e(out: Out, quick: bool, cfg=None, name="Llama-3-8B", decode_grid=None,
                         step, f"{name} {runtime} {precision} decode b{batch} s{context}")
             except Exception:  # noqa: BLE001
                 out.error(f"e2e decode {precision} b{batch} s{context}")
-        out.write(f"e2e{file_suffix}.csv", rows)
+        out.write("e2e.csv", rows)
         for prompt in (prefill_grid if not fp8 else fp8_prefill):
             if out.left() < 20:
                 break
@@ -591,8 +589,8 @@ def e2e(out: Out, quick: bool, cfg=None, name="Llama-3-8B", decode_grid=None,
                                                    f"s{prompt}")
             except Exception:  # noqa: BLE001
                 out.error(f"e2e prefill {precision} s{prompt}")
-        out.write(f"e2e{file_suffix}.csv", rows)
-        out.write(f"profile{file_suffix}.csv", profiles)
+        out.write("e2e.csv", rows)
+        out.write("profile.csv", profiles)
         model = None
         torch.cuda.empty_cache()
 

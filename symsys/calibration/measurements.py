@@ -161,7 +161,7 @@ def load_vidur(folder: Path | None = None, precision: str = "fp16") -> dict[str,
     FLOPs and bytes are the tiled-GEMM law's useful work F and traffic Q (each matrix streamed
     once at the precision's element size: the least traffic the kernel can have).
     """
-    from symsys.registry.hardware import PRECISION_BYTES, Hardware
+    from symsys.registry.hardware import Hardware
 
     folder = SHIPPED if folder is None else Path(folder)
     paths = sorted(folder.glob("*__*.csv")) if folder.is_dir() else [folder]
@@ -173,18 +173,26 @@ def load_vidur(folder: Path | None = None, precision: str = "fp16") -> dict[str,
         gpu, model, timed = read_vidur(path, precision)
         key = Hardware[gpu].key  # UnknownHardware names the file's prefix
         grouped.setdefault(key, []).extend((model, *kernel) for kernel in timed)
-    work_and_traffic = kernels.kernel("gemm_tiled", ("F", "Q"))
-    width = PRECISION_BYTES[precision]
     out = {}
     for key, rows in grouped.items():
         model, op, tokens, tp, k_in, n_out, seconds = (np.array(c) for c in zip(*rows))
-        m, k, n = (a.astype(float) for a in (tokens, k_in, n_out))
-        gemm = work_and_traffic.named({"M_g": m, "N_g": n, "K_g": k, "bytes_e": width})
-        out[key] = Measurements(
-            device=key, precision=precision, flops=gemm["F"], bytes=gemm["Q"],
-            time=seconds.astype(float), m=m, n=n, k=k,
-            model=model.astype(object), op=op.astype(object), tp=tp.astype(int), source=source)
+        out[key] = _gemms(key, precision, tokens, n_out, k_in, seconds, model, op, tp, source)
     return out
+
+
+def _gemms(device, precision, m, n, k, seconds, model, op, tp, source) -> Measurements:
+    """Timed GEMMs of one device as Measurements: F and Q from the tiled-GEMM law at the
+    precision's element size (each matrix streamed once: the least traffic it can have)."""
+    from symsys.registry.hardware import PRECISION_BYTES
+
+    m, n, k = (np.asarray(a, dtype=float) for a in (m, n, k))
+    gemm = kernels.kernel("gemm_tiled", ("F", "Q")).named(
+        {"M_g": m, "N_g": n, "K_g": k, "bytes_e": PRECISION_BYTES[precision]})
+    return Measurements(
+        device=device, precision=precision, flops=gemm["F"], bytes=gemm["Q"],
+        time=np.asarray(seconds, dtype=float), m=m, n=n, k=k,
+        model=np.asarray(model, dtype=object), op=np.asarray(op, dtype=object),
+        tp=np.asarray(tp, dtype=int), source=source)
 
 
 def _source_text(folder: Path) -> str:
@@ -201,22 +209,15 @@ def load_gemm_table(path: Path = H200_GEMMS, device: str = "H200",
                     precision: str = "bf16") -> Measurements:
     """The GEMMs of one precision in a table of timed kernels (columns model, op, tp, m, n,
     k, precision, t_graph_s: seconds per kernel replayed back to back in a CUDA graph, the
-    kernel without the CPU's launch), as :func:`load_vidur` gives Vidur's: F and Q from the
-    tiled-GEMM law at the precision's element size."""
-    from symsys.registry.hardware import PRECISION_BYTES
-
+    kernel without the CPU's launch), as :func:`load_vidur` gives Vidur's."""
     path = Path(path)
     with path.open(newline="") as handle:
         rows = [row for row in csv.DictReader(handle) if row["precision"] == precision]
     if not rows:
         raise InvalidParameter(f"{path.name}: no {precision} GEMMs (precision column)")
-    m, n, k, seconds = (np.array([float(row[c]) for row in rows])
-                        for c in ("m", "n", "k", "t_graph_s"))
-    gemm = kernels.kernel("gemm_tiled", ("F", "Q")).named(
-        {"M_g": m, "N_g": n, "K_g": k, "bytes_e": PRECISION_BYTES[precision]})
-    return Measurements(
-        device=device, precision=precision, flops=gemm["F"], bytes=gemm["Q"], time=seconds,
-        m=m, n=n, k=k, model=np.array([row["model"] for row in rows], dtype=object),
-        op=np.array([row["op"] for row in rows], dtype=object),
-        tp=np.array([int(row["tp"]) for row in rows]), source=_source_text(path.parent))
-
+    columns = {c: [row[c] for row in rows] for c in ("m", "n", "k", "t_graph_s", "model",
+                                                      "op", "tp")}
+    return _gemms(device, precision, *(np.array(columns[c], dtype=float)
+                                       for c in ("m", "n", "k", "t_graph_s")),
+                  columns["model"], columns["op"], [int(t) for t in columns["tp"]],
+                  _source_text(path.parent))

@@ -52,7 +52,7 @@ def kind(kernel: str) -> str:
     return "other"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Runtime:
     """A serving runtime measured on one device: the source of its non-GEMM step terms."""
 
@@ -62,10 +62,11 @@ class Runtime:
     model: str  # registry key of the profiled model
     kernels: Path  # step_kernels.csv: kernel time per name in each profiled step
     times: Path  # steps.csv: each whole step timed in a CUDA graph
-    steps: dict  # precision -> (decode step label, its context, prefill step label, tokens)
+    steps: dict  # precision -> (context of the batch-1 decode step, prefill tokens)
     source: str
 
     def _totals(self, step: str) -> dict[str, tuple[float, int]]:
+        """GPU time and count of each kind of kernel in the profiled step ``step``."""
         totals: dict[str, list] = {}
         for row in _read(self.kernels):
             if row["step"] == step:
@@ -85,38 +86,47 @@ class Runtime:
         raise InvalidParameter(f"runtime {self.key}: no {precision} {phase} step at batch "
                                f"{batch}, context {context} in {self.times.name}")
 
-    def _beyond_kernels(self, label: str, step_time: float) -> tuple[float, int]:
-        """(time of ``label``'s step beyond its GEMM and attention kernels, the count of its
-        other kernels)."""
+    def _beyond_kernels(self, precision: str, phase: str, batch: int,
+                        context: int) -> tuple[float, int]:
+        """(time of a step beyond its GEMM and attention kernels, the count of its other
+        kernels): the graph-timed step less the profile's GEMM and attention time. Profiled
+        steps are labelled as the measurement script labels them."""
+        label = (f"{precision} decode b{batch} s{context}" if phase == "decode"
+                 else f"{precision} prefill s{context}")
         totals = self._totals(label)
         timed = sum(totals.get(k, (0.0, 0))[0] for k in ("gemm", "attention"))
-        return step_time - timed, totals["other"][1]
+        return (self._step_time(precision, phase, batch, context) - timed,
+                totals["other"][1])
 
     def inputs(self, precision: str) -> dict[str, float]:
         """``{"n_aux", "t_aux", "q_act"}`` of this runtime at ``precision`` (SI units)."""
-        from symsys.calibration.profile import profile_for
-        from symsys.registry.hardware import Hardware
-        from symsys.registry.models import Models
-
         if precision not in self.steps:
             raise InvalidParameter(
                 f"runtime {self.key} was profiled at {', '.join(self.steps)}, not at "
                 f"{precision!r}")
-        decode_step, context, prefill_step, prompt = self.steps[precision]
-        model = Models[self.model]
-        layers, width = model.shape.layers, model.shape.d_model
-        decode = self._totals(decode_step)
-        attention_count = decode.get("attention", (0.0, 0))[1]
-        n_aux = round((decode["other"][1] + attention_count) / layers)
-        beyond, count = self._beyond_kernels(
-            decode_step, self._step_time(precision, "decode", 1, context))
-        t_aux = beyond / count
-        beyond, count = self._beyond_kernels(
-            prefill_step, self._step_time(precision, "prefill", 1, prompt))
-        profile = profile_for(self.device, precision, "roofline")
-        bandwidth = profile.eta_m * Hardware[self.device].memory.bandwidth.m_as("B/s")
-        q_act = (beyond - count * t_aux) * bandwidth / (prompt * layers * width)
-        return {"n_aux": float(n_aux), "t_aux": t_aux, "q_act": q_act}
+        return dict(_derived(self, precision))
+
+
+@cache
+def _derived(runtime: Runtime, precision: str) -> tuple:
+    """The three terms, derived once per runtime and precision (registry data is frozen;
+    the traffic is converted at the device's shipped profile, not one a user attaches)."""
+    from symsys.calibration.profile import CalibrationProfile, shipped_path
+    from symsys.registry.hardware import Hardware
+    from symsys.registry.models import Models
+
+    context, prompt = runtime.steps[precision]
+    shape = Models[runtime.model].shape
+    decode = runtime._totals(f"{precision} decode b1 s{context}")
+    attention_count = decode.get("attention", (0.0, 0))[1]
+    n_aux = round((decode["other"][1] + attention_count) / shape.layers)
+    beyond, count = runtime._beyond_kernels(precision, "decode", 1, context)
+    t_aux = beyond / count
+    beyond, count = runtime._beyond_kernels(precision, "prefill", 1, prompt)
+    profile = CalibrationProfile.load(shipped_path(runtime.device, precision, "roofline"))
+    bandwidth = profile.eta_m * Hardware[runtime.device].memory.bandwidth.m_as("B/s")
+    q_act = (beyond - count * t_aux) * bandwidth / (prompt * shape.layers * shape.d_model)
+    return (("n_aux", float(n_aux)), ("t_aux", t_aux), ("q_act", q_act))
 
 
 @cache
@@ -137,8 +147,7 @@ RUNTIMES = {
                      "(benchmarks/device/hopper_measure.py's reference decoder)"),
         device="H200", model="Llama3_8B", kernels=_H200 / "step_kernels.csv",
         times=_H200 / "steps.csv",
-        steps={"bf16": ("bf16 decode b1 s2048", 2048, "bf16 prefill s2048", 2048),
-               "fp8": ("fp8 decode b1 s2048", 2048, "fp8 prefill s2048", 2048)},
+        steps={"bf16": (2048, 2048), "fp8": (2048, 2048)},
         source=("torch.profiler over one eager step of a Llama-3-8B-shaped model on an H200, "
                 "2026-11-28 (registry/data/measured/h200/README.md)"),
     ),
