@@ -249,7 +249,8 @@ class SensitivitySolver:
         overlap : weight streaming only (see :class:`WeightStreamingModel`).
         """
         step = dict(batch_size=batch_size, precision=precision, seq_len=seq_len, phase=phase)
-        if output in ("optimal_batch", "max_batch"):  # the weight-streaming laws' results
+        # the weight-streaming laws' results; anything not a name is refused by sensitivities()
+        if isinstance(output, str) and output in ("optimal_batch", "max_batch"):
             from symsys.solvers.streaming import WeightStreamingModel
 
             other = {k: v for k, v in dict(weight_precision=weight_precision,
