@@ -6,6 +6,9 @@ beyond what fits in on-wafer SRAM. The tutorial's code cells run as written with
 place of ``mlsysim``; where its prose assumes something the laws do not support (GPT-3 does
 not fit in one H100's 80 GB), the example prints what the solver reports, and the comparison
 uses a baseline that fits: eight H100s in tensor parallel, at the same context as the CS-3.
+Section 7 answers which law applies when: a model whose weights fit the aggregate SRAM of
+several wafers (or LPUs) is served weight-stationary, its layers pipelined over them with no
+injection term (how Cerebras and Groq serve Llama); weight streaming is for models that do not.
 
     python examples/wafer_scale.py --out DIR     # tables on stdout, figures in DIR
 """
@@ -175,6 +178,48 @@ def sensitivity(model, gpu_hw, ws_result):
     return gpu_sens
 
 
+#: a Llama the CS-3 cluster holds: Cerebras serves Llama-3.1-70B over four wafers ("Introducing
+#: Cerebras Inference", August 2024)
+STATIONARY = "Llama3_1_70B"
+
+
+def weight_stationary(streamed_model, cluster="Cerebras_CS3_Cluster", rack="GroqRack"):
+    """Section 7: which law applies when. Weights that fit the wafers' SRAM stay there."""
+    cluster = symsys.Systems[cluster]
+    fits = symsys.Engine.solve(STATIONARY, cluster, pipeline_parallel=1, precision="fp16",
+                               seq_len=CONTEXT)
+    wafers = fits.min_pipeline_parallel
+    r = symsys.Engine.solve(STATIONARY, cluster, pipeline_parallel=wafers, precision="fp16",
+                            seq_len=CONTEXT)
+    info(f"{STATIONARY} on {cluster.key} ({cluster.devices} x {cluster.device})",
+         One_wafer=f"no: {fits.reason}",
+         Fewest_wafers_that_hold_it=wafers,
+         Memory_per_wafer=f"{format_value(r.memory_footprint)} of "
+                          f"{format_value(r.memory_capacity)} SRAM",
+         Bottleneck=r.bottleneck,
+         Time_per_token=r.latency.to("us"),
+         Sends_over_the_network=(f"{r.network_sends}, {r.communication_share:.1%} of each "
+                                 "stage"))
+    aggregate = cluster.devices * cluster.hardware.memory.capacity
+    weights = streamed_model.parameters.m_as("param") * 2  # fp16 bytes
+    info(f"{streamed_model.key} on the same cluster",
+         Weights=f"{format_value(symsys.Q_(weights, 'B').to('GB'))} (fp16)",
+         Aggregate_SRAM=f"{format_value(aggregate.to('GB'))} over {cluster.devices} wafers",
+         Law="weight streaming (sections 3-5): the weights do not fit, they are injected")
+    groq = symsys.Engine.solve("Llama3_8B", rack, tensor_parallel=8, pipeline_parallel=8,
+                               precision="fp16", seq_len=128)
+    print(f"The same rule on {rack}: Llama3_8B at TP 8 x PP 8 needs "
+          f"{format_value(groq.memory_footprint)} of SRAM per LPU, which has "
+          f"{format_value(groq.memory_capacity)}; it fits with pipeline_parallel="
+          f"{groq.min_pipeline_parallel}.")
+    print("Which law: weights that fit the devices' on-chip memory stay there (the decode law "
+          "per pipeline stage, no injection term: how Cerebras and Groq serve Llama); weights "
+          "that do not are streamed (the weight-streaming law, B* and the injection link). The "
+          "speed-of-light time of the weight-stationary pipeline is a bound far below what "
+          "such systems report: it counts no per-layer dataflow latency on the wafer.")
+    return r
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "output",
@@ -195,6 +240,8 @@ def main(argv=None) -> None:
     banner("5. The SRAM ceiling: finding B*")
     sram_ceiling(model, ws_hw, ws_solver)
     gpu_sens = sensitivity(model, gpu_hw, ws_result)
+    banner("7. Which law when: weights that fit stay on chip")
+    weight_stationary(model)
 
     fig, _ = plot_streaming(model, ws_hw, seq_len=2048)
     fig.savefig(out / "streaming_gpt3_cs3.png", dpi=150, bbox_inches="tight")

@@ -305,6 +305,12 @@ t_stage = _declare("t_stage", r"t_{\mathrm{stage}}", "s",
                    "time of one pipeline stage: its share of the step, its collectives, its send")
 t_send = _declare("t_send", r"t_{\mathrm{send}}", "s",
                   "time to send a microbatch's activations to the next stage (point to point)")
+p_net = _declare("p_net", r"p_{\mathrm{net}}", "1",
+                 "pipeline sends (of the p - 1) that cross between fast domains, over the "
+                 "scale-out network", **_flag)
+t_send_net = _declare("t_send_net", r"t_{\mathrm{send}}^{\mathrm{net}}", "s",
+                      "time to send a microbatch's activations to a stage in another fast "
+                      "domain (point to point over the scale-out network)")
 n_fit = _declare("n_fit", r"n_{\mathrm{fit}}", "1",
                  "tensor-parallel degree at which the per-device footprint equals the capacity")
 n_fast = _declare("n_fast", r"n^{*}", "1",

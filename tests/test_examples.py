@@ -88,6 +88,10 @@ def test_wafer_scale_reports_the_shifted_wall(outputs):
     assert "Bottleneck           : Injection" in stdout  # CS-3: the MemoryX link
     assert "Feasible             : no:" in stdout  # GPT-3 does not fit one H100, said so
     assert "Binding constraint : memory_capacity" in stdout
+    # section 7: which law when (weight-stationary pipeline for a model the wafers hold)
+    assert "Fewest wafers that hold it : 4" in stdout
+    assert "Law            : weight streaming" in stdout
+    assert "it fits with pipeline_parallel=9" in stdout
 
 
 def test_design_space_ranks_only_feasible_devices_with_data(outputs):

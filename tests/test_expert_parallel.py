@@ -10,6 +10,7 @@ from symsys import Q_, Engine
 from symsys.cli import main
 from symsys.errors import InvalidParameter
 from symsys.laws import collectives, decode_ep, decode_tp, prefill_ep, prefill_tp
+from symsys.registry.hardware import Hardware
 from symsys.solvers.serving import ServingModel
 from symsys.solvers.sweep import sweep
 from symsys.symbols import (
@@ -248,6 +249,24 @@ def test_sweep_takes_one_expert_parallel_degree():
         assert row["latency_communication [s]"] == pytest.approx(r.raw["t_comm"], rel=1e-12)
     with pytest.raises(InvalidParameter, match="no experts"):
         sweep("Llama3_8B", ["DGX_H100"], expert_parallel=2)
+
+
+def test_sweep_prices_an_expert_parallel_group():
+    """Cost columns with expert_parallel: the e devices of the group over its rate, as
+    CostModel gives them (the decode_ep_cost law)."""
+    from symsys import CostModel
+
+    result = sweep(MIXTRAL, ["DGX_H100"], batch_size=[1, 64], expert_parallel=8,
+                   columns=["throughput", "cost_per_token", "feasible"])
+    rows = result.to_pandas()
+    price = Hardware["H100"].cloud_price.hourly.m_as("USD/s")
+    for _, row in rows.iterrows():
+        cost = CostModel().solve(MIXTRAL, "DGX_H100", expert_parallel=8,
+                                 batch_size=int(row["batch_size"]))
+        assert row["cost_per_token [USD/tokens]"] == pytest.approx(
+            cost.cost_per_token.m_as("USD/token"), rel=1e-12)
+        assert row["cost_per_token [USD/tokens]"] == pytest.approx(
+            8 * price / row["throughput [tokens/s]"], rel=1e-12)
 
 
 def test_cli_solve_expert_parallel(capsys):

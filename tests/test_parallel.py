@@ -151,12 +151,12 @@ def test_what_nvlink_bandwidth_makes_tp8_decode_hit_a_target():
 
 
 def test_the_parallel_law_is_the_step_law_by_substitution():
-    # at n = 1, with no latency, every output of the parallel law is the step law's. With a
+    # at n = 1 (N = 1 node), with no latency, every output of the parallel law is the step's. With a
     # sliding window sympy cannot prove the step's times positive (it does not know
     # L_w <= L), so T, whose communication term is min(max(t_c, t_m), 0), is checked
     # symbolically with no window and in numbers with one
     for name in ("F", "W_read", "KV_read", "M", "T"):
-        parallel = decode_tp.expr(name).xreplace({n_g: 1, alpha_x: 0, alpha_c: 0})
+        parallel = decode_tp.expr(name).xreplace({n_g: 1, n_node: 1, alpha_x: 0, alpha_c: 0})
         single = decode.expr(name)
         if name == "T":
             parallel, single = parallel.xreplace({L_w: 0}), single.xreplace({L_w: 0})
@@ -164,7 +164,7 @@ def test_the_parallel_law_is_the_step_law_by_substitution():
     gemma = Engine.solve("Gemma2_9B", "H100", seq_len=6000, batch_size=8).inputs.values
     point = {x: gemma.get(x.name, 1) for x in decode_tp.inputs}  # 21 of 42 layers windowed
     for name in ("T", "M"):
-        parallel = decode_tp.expr(name).xreplace({n_g: 1, alpha_x: 0, alpha_c: 0})
+        parallel = decode_tp.expr(name).xreplace({n_g: 1, n_node: 1, alpha_x: 0, alpha_c: 0})
         assert float(parallel.xreplace(point)) == pytest.approx(
             float(decode.expr(name).xreplace(point)), rel=1e-12)
     assert "t_comm" in [o.name for o in decode_tp.outputs]

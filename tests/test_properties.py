@@ -225,6 +225,7 @@ def law_points(draw, name: str):
         T_goal=10 ** draw(log(4, 8)),
     )
     values.setdefault("h_kv", shape.kv_heads)  # MLA shapes name their K/V heads too
+    values["p_net"] = draw(st.integers(0, values["n_pp"] - 1))  # sends between fast domains
     values["j_0"] = draw(st.integers(1, 2048))
     values["j_1"] = values["j_0"] + draw(st.integers(0, 2048))
     return law, {s.name: values[s.name] for s in law.inputs}
@@ -261,6 +262,10 @@ def test_every_compiled_output_equals_evalf_of_its_expression(name, data):
     vector, scalar = _compiled(law, False)(*args), _compiled(law, True).raw(*args)
     for (name, expr), v, w in zip(_outputs(law), vector, scalar):
         reference = expr.xreplace(exact).evalf(30)
+        if reference == sp.oo:  # by design, e.g. a crossing that never comes (s_x when
+            # every layer is windowed and the balance lies past the window): +inf compiled
+            assert float(v) == float(w) == float("inf"), (law.name, name, float(v), float(w))
+            continue
         assert reference.is_real, (law.name, name, reference)
         truth = float(reference)
         assert _close(float(v), truth, 1e-9), (law.name, name, float(v), truth)

@@ -90,3 +90,38 @@ def test_many_devices_block():
     r = Engine.solve("Llama3_70B", "H100", tensor_parallel=8)
     assert f"({r.latency_memory.m_as('ms'):.2f} ms at 3.35 TB/s" in block
     assert f"({r.raw['t_comm'] * 1e6:.1f} us with no message latency)" in block
+
+
+def test_parallel_solvers_block():
+    """The README's numbers for the parallel keywords of synthesis, sensitivity and cost."""
+    from symsys import CostModel
+
+    s = SynthesisSolver().solve("Llama3_70B", "DGX_H100", target="10 ms",
+                                lever="link_bandwidth", tensor_parallel=8, batch_size=64,
+                                seq_len=2048)
+    assert f"{s.required.m_as('GB/s'):.2f} GB/s per direction, {s.ratio:.3f}" in README
+    e = SensitivitySolver().solve("Mixtral_8x7B", "DGX_H100", expert_parallel=8, batch_size=64)
+    assert f"# {e.sensitivities['link_bandwidth']:.4f}" in README
+    c = CostModel().solve("Llama3_70B", "DGX_H100", tensor_parallel=2, pipeline_parallel=2,
+                          data_parallel=2, batch_size=32)
+    assert (f"{c.cost_per_million_tokens.m_as('USD/Mtokens'):.3f} USD/Mtokens, "
+            f"{c.cost_per_hour.m_as('USD/hour'):.2f} USD/h, {c.devices} devices") in README
+
+
+def test_multi_node_and_weight_stationary_blocks():
+    r = Engine.solve("Llama3_1_405B", "DGX_H100_SU", precision="fp8", tensor_parallel=8,
+                     pipeline_parallel=2)
+    assert repr(r).split(", Memory")[0] in README
+    assert "fits with tensor_parallel=16" in Engine.solve("Llama3_1_405B", "DGX_H100_SU",
+                                                          precision="bf16").reason
+    send = 16384 / 50e9
+    assert f"{send * 1e6:.3f} us instead of NVLink's {16384 / 450e9 * 1e9:.0f} ns" in README
+    assert r.raw["t_send_net"] == pytest.approx(send)
+    tp16 = Engine.solve("Llama3_1_405B", "DGX_H100_SU", precision="bf16", tensor_parallel=16)
+    assert f"{round(100 * tp16.network_share)} % of its communication" in README
+    w = Engine.solve("Llama3_1_70B", "Cerebras_CS3_Cluster", precision="fp16")
+    assert w.min_pipeline_parallel == 4 and "r.min_pipeline_parallel # 4" in README
+    four = Engine.solve("Llama3_1_70B", "Cerebras_CS3_Cluster", precision="fp16",
+                        pipeline_parallel=4)
+    assert f"{four.memory_footprint.m_as('GB'):.2f} GB of SRAM per wafer" in README
+    assert f"needs {w.memory_footprint.m_as('GB'):.1f} GB" in README

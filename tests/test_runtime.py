@@ -127,8 +127,10 @@ def test_zoo_lists_the_runtimes():
     out = subprocess.run([sys.executable, "-m", "symsys", "zoo", "runtimes", "--json"],
                          capture_output=True, text=True, check=True).stdout
     data = json.loads(out)
-    assert {(r["key"], r["precision"]) for r in data} == {("torch_eager", "bf16"),
-                                                         ("torch_eager", "fp8")}
+    assert {(r["key"], r["precision"]) for r in data} == {
+        ("torch_eager", "bf16"), ("torch_eager", "fp8"),
+        *((key, p) for key in ("tensorrt_llm_v0.5", "tensorrt_llm_v0.6.1")
+          for p in ("fp16", "fp8"))}
     bf16 = next(r for r in data if r["precision"] == "bf16")
     assert bf16["n_aux"] == runtime_inputs("torch_eager", "bf16")["n_aux"] == 24
     assert bf16["device"] == "H200"

@@ -9,7 +9,9 @@ writes a compact copy of the Vidur profiles (only the columns validation reads, 
 calibration law on the compact copy (so a shipped profile and ``symsys validate`` see the
 same numbers) and writes ``registry/data/calibration_<device>_fp16_<law>.json``; then fits the
 GEMMs timed on the lent H200 (``registry/data/measured/h200/gemm.csv``, written by
-``benchmarks/device/hopper_measure.py``) at bf16 and fp8.
+``benchmarks/device/hopper_measure.py``) at bf16 and fp8; then fits the serving runtimes known
+only from published requests (``symsys.solvers.runtime_fit``) and writes
+``registry/data/runtime_fits.json``.
 The package never reads the source folder at run time. This script writes into the source
 tree (data, its README, profiles), so it lives outside the installed package.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from symsys.calibration.measurements import (
 )
 from symsys.calibration.prediction import LAWS
 from symsys.calibration.profile import shipped_path
+from symsys.calibration.runtimes import FITS
 
 ORIGIN = ("Vidur (microsoft/vidur, commit 7d47513), data/profiling/compute/<gpu>/<model>/mlp.csv, "
           "MIT license")
@@ -99,6 +103,14 @@ def fit_device_runs(laws=tuple(LAWS)) -> list[Path]:
     return written
 
 
+def fit_runtimes() -> Path:
+    """Fit every fitted runtime on its end-to-end rows and write ``runtime_fits.json``."""
+    from symsys.solvers.runtime_fit import fit_all
+
+    FITS.write_text(json.dumps(fit_all(), indent=1, sort_keys=True) + "\n")
+    return FITS
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, help="folder of the full Vidur CSVs")
@@ -110,7 +122,7 @@ def main(argv=None) -> None:
     if args.microbenchmarks:
         shutil.copyfile(args.microbenchmarks, MICROBENCHMARKS)
         print(f"wrote {MICROBENCHMARKS}")
-    for path in [*fit_shipped(), *fit_device_runs()]:
+    for path in [*fit_shipped(), *fit_device_runs(), fit_runtimes()]:
         print(f"wrote {path}")
 
 

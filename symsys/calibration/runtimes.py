@@ -23,11 +23,22 @@ number:
 
 Attention's own work (its FLOPs and K/V bytes) is in the laws' roofline already; only its
 launch is counted here, as one of the ``n_aux``.
+
+A runtime whose kernels nobody has profiled is known only from its published whole requests:
+a :class:`FittedRuntime` is fitted (:mod:`symsys.solvers.runtime_fit`, shipped in
+``registry/data/runtime_fits.json``) to the end-to-end rows marked ``fit`` for it in
+``registry/data/measured/e2e/single_gpu.csv`` (one model, held out of every other use), for
+the two numbers those requests determine: the time per layer and step beyond the
+roofline (``t_aux`` with ``n_aux = 1``: the kernel count is unknown, only the product
+``n_aux t_aux`` enters the law) and ``q_act``. The calibrated request time is linear in both
+(the law adds ``n_aux L t_aux + q_act d L n_tok / (eta_m beta)`` to every step), so the fit is
+a linear least squares in relative error, with both terms kept non-negative.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -64,6 +75,10 @@ class Runtime:
     times: Path  # steps.csv: each whole step timed in a CUDA graph
     steps: dict  # precision -> (context of the batch-1 decode step, prefill tokens)
     source: str
+
+    def measured_on(self, precision: str) -> str:
+        """The registry key of the device the runtime was measured on at ``precision``."""
+        return self.device
 
     def _totals(self, step: str) -> dict[str, tuple[float, int]]:
         """GPU time and count of each kind of kernel in the profiled step ``step``."""
@@ -129,6 +144,56 @@ def _derived(runtime: Runtime, precision: str) -> tuple:
     return (("n_aux", float(n_aux)), ("t_aux", t_aux), ("q_act", q_act))
 
 
+@dataclass(frozen=True, eq=False)
+class FittedRuntime:
+    """A serving runtime known from published whole requests: its terms are fitted to the
+    end-to-end rows marked ``use = fit`` with ``runtime = key`` (see the module notes) by
+    :mod:`symsys.solvers.runtime_fit` (it solves requests, a layer above this one) and
+    shipped in ``registry/data/runtime_fits.json``; a test refits them."""
+
+    key: str
+    description: str
+    source: str
+
+    @property
+    def _fit(self) -> dict:
+        fits = _shipped_fits()
+        if self.key not in fits:
+            raise InvalidParameter(f"runtime {self.key}: no fit in {FITS.name} (run "
+                                   "tools/build_calibration_data.py)")
+        return fits[self.key]
+
+    @property
+    def steps(self) -> dict:
+        """precision -> the fit rows' device (the precisions this runtime is known at)."""
+        return {p: fit["device"] for p, fit in self._fit.items()}
+
+    def measured_on(self, precision: str) -> str:
+        """The registry key of the device the fit rows were measured on at ``precision``."""
+        return self.steps[precision]
+
+    @property
+    def model(self) -> str:
+        return ", ".join(sorted({fit["model"] for fit in self._fit.values()}))
+
+    def inputs(self, precision: str) -> dict[str, float]:
+        """``{"n_aux", "t_aux", "q_act"}`` of this runtime at ``precision`` (SI units)."""
+        if precision not in self.steps:
+            raise InvalidParameter(
+                f"runtime {self.key} was fitted at {', '.join(self.steps)}, not at "
+                f"{precision!r}")
+        return {k: float(self._fit[precision][k]) for k in ("n_aux", "t_aux", "q_act")}
+
+
+#: the fitted runtimes' terms, written by tools/build_calibration_data.py
+FITS = DATA / "runtime_fits.json"
+
+
+@cache
+def _shipped_fits() -> dict:
+    return json.loads(FITS.read_text())
+
+
 @cache
 def _read(path: Path) -> tuple[dict, ...]:
     with path.open(newline="") as handle:
@@ -150,6 +215,22 @@ RUNTIMES = {
         steps={"bf16": (2048, 2048), "fp8": (2048, 2048)},
         source=("torch.profiler over one eager step of a Llama-3-8B-shaped model on an H200, "
                 "2026-11-28 (registry/data/measured/h200/README.md)"),
+    ),
+    "tensorrt_llm_v0.5": FittedRuntime(
+        key="tensorrt_llm_v0.5",
+        description=("TensorRT-LLM v0.5 engines (gptSessionBenchmark, static batch, context "
+                     "FMHA and the GPT attention plugin), fitted to its published first-token "
+                     "latencies of GPT-J 6B on A100 (fp16) and H100 (fp8)"),
+        source=("NVIDIA/TensorRT-LLM docs/source/performance.md at 138f96d, Low Latency "
+                "tables (registry/data/measured/e2e/README.md)"),
+    ),
+    "tensorrt_llm_v0.6.1": FittedRuntime(
+        key="tensorrt_llm_v0.6.1",
+        description=("TensorRT-LLM v0.6.1 engines (gptSessionBenchmark, static batch), fitted "
+                     "to its published peak throughputs of GPT-J 6B at one GPU on A100 (fp16) "
+                     "and H100 (fp8)"),
+        source=("NVIDIA/TensorRT-LLM docs/source/performance.md at 138f96d, Peak Throughput "
+                "tables (registry/data/measured/e2e/README.md)"),
     ),
 }
 

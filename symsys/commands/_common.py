@@ -26,14 +26,14 @@ def add_step_arguments(parser, phase=True):
                         default=1, help="devices the model is split over (tensor parallel)")
     parser.add_argument("--pp", "--pipeline-parallel", dest="pipeline_parallel", type=int,
                         default=1, help="pipeline stages the layers are split over, each a "
-                                        "tensor-parallel group (solve only)")
+                                        "tensor-parallel group")
     parser.add_argument("--ep", "--expert-parallel", dest="expert_parallel", type=int,
                         default=1, help="devices an MoE model's routed experts are split over "
                                         "(E/e each), e/tp replicas of the tensor-parallel "
-                                        "group (solve and serve)")
+                                        "group")
     parser.add_argument("--dp", "--data-parallel", dest="data_parallel", type=int, default=1,
                         help="independent replicas of the whole parallel group: throughput "
-                             "x dp, latency unchanged (solve and serve)")
+                             "x dp, latency unchanged")
     parser.add_argument("--logits", choices=("last", "all"), default="last", type=str.lower,
                         help="prefill: logits at the last prompt position (serving engines, "
                              "default) or at all of them")

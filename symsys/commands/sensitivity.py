@@ -9,7 +9,9 @@ from symsys.commands._common import add_step_arguments, step_options
 HELP = "exact partial derivatives and elasticities of an output w.r.t. every input"
 EXAMPLES = """  symsys sensitivity Llama3_8B H100
   symsys sensitivity Llama3_8B A100 --batch-size 512 --output throughput --json
-  symsys sensitivity Llama3_8B H100 --uncertainty memory_bandwidth=0.05,compute_efficiency=0.1"""
+  symsys sensitivity Llama3_8B H100 --uncertainty memory_bandwidth=0.05,compute_efficiency=0.1
+  symsys sensitivity Mixtral_8x7B DGX_H100 --ep 8 --batch-size 64
+  symsys sensitivity Llama3_70B DGX_H100 --tp 2 --pp 2 --dp 2 --output throughput"""
 
 
 def _uncertainty(text: str) -> dict:

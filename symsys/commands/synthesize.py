@@ -7,7 +7,10 @@ from symsys.commands._common import add_step_arguments, step_options
 HELP = "inverse design: required bandwidth, compute, batch, bytes/weight or capacity for a target"
 EXAMPLES = """  symsys synthesize Llama3_8B H100 --target "3 ms" --lever memory_bandwidth
   symsys synthesize Llama3_8B H100 --target "20000 token/s" --lever batch_size --json
-  symsys synthesize Llama3_8B H100 --target "3 ms" --lever bytes_per_weight"""
+  symsys synthesize Llama3_8B H100 --target "3 ms" --lever bytes_per_weight
+  symsys synthesize Llama3_70B DGX_H100 --tp 8 --target "10 ms" --lever link_bandwidth
+  symsys synthesize Llama3_70B DGX_H100 --tp 2 --pp 2 --dp 2 -b 32 -s 1024 \
+      --target "5000 token/s" --lever link_bandwidth"""
 
 
 def add_arguments(parser):
@@ -19,7 +22,10 @@ def add_arguments(parser):
     # sympy for every command)
     parser.add_argument("--lever", default="memory_bandwidth",
                         help="memory_bandwidth, peak_flops, compute_efficiency, "
-                             "memory_efficiency, batch_size, bytes_per_weight, memory_capacity")
+                             "memory_efficiency, batch_size, bytes_per_weight, memory_capacity; "
+                             "with --tp/--pp/--ep also link_bandwidth, link_latency, "
+                             "group_size, pipeline_stages, expert_parallel (a throughput "
+                             "target with --dp is all the replicas')")
 
 
 def run(args):

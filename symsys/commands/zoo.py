@@ -98,9 +98,10 @@ def _runtimes(table, io):
     for runtime in RUNTIMES.values():
         for precision in runtime.steps:
             terms = runtime.inputs(precision)
-            rows.append([runtime.key, precision, runtime.device, f"{terms['n_aux']:g}",
+            device = runtime.measured_on(precision)
+            rows.append([runtime.key, precision, device, f"{terms['n_aux']:g}",
                          f"{terms['t_aux'] * 1e6:.2f}", f"{terms['q_act']:.0f}"])
-            data.append({"key": runtime.key, "precision": precision, "device": runtime.device,
+            data.append({"key": runtime.key, "precision": precision, "device": device,
                          "model": runtime.model, **terms,
                          "description": runtime.description, "source": runtime.source})
     text = table(["key", "precision", "measured on", "n_aux per layer", "t_aux (us)",

@@ -2,7 +2,18 @@
 
 from symsys.laws.base import Derived, Law
 from symsys.laws.collectives import collectives
-from symsys.laws.economics import decode_cost, decode_tp_cost, prefill_cost, prefill_tp_cost
+from symsys.laws.economics import (
+    decode_cost,
+    decode_ep_cost,
+    decode_ep_pp_cost,
+    decode_pp_cost,
+    decode_tp_cost,
+    prefill_cost,
+    prefill_ep_cost,
+    prefill_ep_pp_cost,
+    prefill_pp_cost,
+    prefill_tp_cost,
+)
 from symsys.laws.gemm import gemm_tiled
 from symsys.laws.inference import decode, prefill
 from symsys.laws.parallel import (
@@ -29,7 +40,9 @@ __all__ = ["Derived", "Law", "roofline", "decode", "prefill", "attention_gqa", "
            "collectives", "decode_tp", "prefill_tp", "decode_pp", "prefill_pp", "decode_ep",
            "prefill_ep", "decode_ep_pp", "prefill_ep_pp", "decode_cost",
            "prefill_cost",
-           "decode_tp_cost", "prefill_tp_cost", "training", "get", "ALL"]
+           "decode_tp_cost", "prefill_tp_cost", "decode_pp_cost", "prefill_pp_cost",
+           "decode_ep_cost", "prefill_ep_cost", "decode_ep_pp_cost", "prefill_ep_pp_cost",
+           "training", "get", "ALL"]
 
 #: Every law, by name, in the order derivation documents list them.
 ALL: dict[str, Law] = {
@@ -38,7 +51,9 @@ ALL: dict[str, Law] = {
                 fixed_workload, decode_sums, weight_streaming, weight_streaming_prefill,
                 smooth_roofline, gemm_tiled, collectives, decode_tp, prefill_tp, decode_pp,
                 prefill_pp, decode_ep, prefill_ep, decode_ep_pp, prefill_ep_pp, decode_cost,
-                prefill_cost, decode_tp_cost, prefill_tp_cost, training)
+                prefill_cost, decode_tp_cost, prefill_tp_cost, decode_pp_cost, prefill_pp_cost,
+                decode_ep_cost, prefill_ep_cost, decode_ep_pp_cost, prefill_ep_pp_cost,
+                training)
 }
 
 

@@ -8,14 +8,43 @@ measured fraction when you have one). Price is the on-demand cloud price per dev
 the cost is what renting the devices costs, not what owning them does (no amortisation,
 utilisation or facility terms). The step law is not retyped: its definitions are kept and the
 economics are appended, so every derivative of cost and energy runs through the roofline.
+
+The parallel step laws occupy more than one device: a tensor-parallel group n_g, a pipeline
+of n_pp such groups (n_g n_pp; its rate is the pipeline's, p microbatches in flight), an
+expert-parallel group of n_ep devices (its e/n attention replicas included; the rate is the
+group's) and n_ep n_pp for expert parallelism in pipeline stages. Data-parallel replicas of a
+group are not in the laws: r replicas cost r times the devices for r times the rate, so the
+cost and energy per token are one group's (the solvers scale the bill and the power by r).
 """
 
 from __future__ import annotations
 
 from symsys.laws.base import Law
 from symsys.laws.inference import decode, prefill
-from symsys.laws.parallel import decode_tp, prefill_tp
-from symsys.symbols import E_tok, P_dev, P_step, R_tok, c_tok, eta_E, f_P, n_dev, n_g, p_dev
+from symsys.laws.parallel import (
+    decode_ep,
+    decode_ep_pp,
+    decode_pp,
+    decode_tp,
+    prefill_ep,
+    prefill_ep_pp,
+    prefill_pp,
+    prefill_tp,
+)
+from symsys.symbols import (
+    E_tok,
+    P_dev,
+    P_step,
+    R_tok,
+    c_tok,
+    eta_E,
+    f_P,
+    n_dev,
+    n_ep,
+    n_g,
+    n_pp,
+    p_dev,
+)
 
 #: what a step's devices draw, and what a token costs in energy and in money
 _ECONOMICS = (
@@ -28,7 +57,8 @@ _ECONOMICS = (
 
 def with_economics(step: Law, name: str, devices=None) -> Law:
     """``step`` with its cost and energy per token; ``devices``: the expression counting the
-    devices the step occupies (an input n_dev by default; n_g for a tensor-parallel group)."""
+    devices the step occupies (an input n_dev by default; n_g for a tensor-parallel group,
+    n_g n_pp for its pipeline, n_ep for an expert-parallel group)."""
     rename = {} if devices is None else {n_dev: devices}
     extra_inputs = (P_dev, f_P, p_dev) + (() if devices is not None else (n_dev,))
     return Law(
@@ -54,3 +84,10 @@ decode_cost = with_economics(decode, "decode_cost")
 prefill_cost = with_economics(prefill, "prefill_cost")
 decode_tp_cost = with_economics(decode_tp, "decode_tp_cost", devices=n_g)
 prefill_tp_cost = with_economics(prefill_tp, "prefill_tp_cost", devices=n_g)
+decode_pp_cost = with_economics(decode_pp, "decode_pp_cost", devices=n_g * n_pp)
+prefill_pp_cost = with_economics(prefill_pp, "prefill_pp_cost", devices=n_g * n_pp)
+# an expert-parallel group is its e devices (e/n attention replicas of n devices each)
+decode_ep_cost = with_economics(decode_ep, "decode_ep_cost", devices=n_ep)
+prefill_ep_cost = with_economics(prefill_ep, "prefill_ep_cost", devices=n_ep)
+decode_ep_pp_cost = with_economics(decode_ep_pp, "decode_ep_pp_cost", devices=n_ep * n_pp)
+prefill_ep_pp_cost = with_economics(prefill_ep_pp, "prefill_ep_pp_cost", devices=n_ep * n_pp)

@@ -8,19 +8,25 @@ reads 1/n of the weights. Key/value heads split with the query heads while there
 n of them (n must divide h_kv); beyond that each device keeps a copy of one K/V head, so a
 device's K/V is e_KV / min(n, h_kv). Each layer all-reduces its b x d activations twice (after
 the attention output projection and after the MLP down projection), with the collectives law's
-ring all-reduce. Communication waits for the computation that produces it unless an overlap
-is given (z_comm = 1): the step takes max(t_compute, t_memory) + t_comm, or the largest of the
-three. The single-device step law is not retyped: its definitions are taken with each model
-summary divided by the degree, and its T with the communication term added.
+hierarchical all-reduce over N fast domains of n/N devices each: a ring reduce-scatter and
+all-gather inside the domain, and a ring all-reduce of each device's shard (m N / n bytes)
+across the N domains over the scale-out network (beta_n, alpha_n); at N = 1 (the group
+inside one fast domain, the default) it is the ring all-reduce over the n devices.
+Communication waits for the computation that produces it unless an overlap is given
+(z_comm = 1): the step takes max(t_compute, t_memory) + t_comm, or the largest of the three.
+The single-device step law is not retyped: its definitions are taken with each model summary
+divided by the degree, and its T with the communication term added.
 
 Pipeline parallelism (GPipe, Huang et al., arXiv:1811.06965; in inference as vLLM and
 TensorRT-LLM run it) splits the layers into p stages of L/p layers, each stage a
 tensor-parallel group of n devices: a stage holds, reads and computes 1/p of the step, and
 sends its microbatch's n_tok x d activations to the next stage point to point (the
 collectives law's t_P2P). One microbatch crosses the p stages in sequence with p - 1 sends:
-that is the latency of a token. With p microbatches of b sequences in flight every stage is
-busy, one microbatch leaves the pipeline every T / p, and each stage holds the K/V of all p
-microbatches for its layers.
+that is the latency of a token. Of those sends, p_net cross between fast domains (stages on
+different nodes) and go over the scale-out network: the same point-to-point send with the
+network's bandwidth and latency (beta_n, alpha_n) in place of the fast domain's. With p
+microbatches of b sequences in flight every stage is busy, one microbatch leaves the pipeline
+every T / p, and each stage holds the K/V of all p microbatches for its layers.
 
 Expert parallelism (DeepSpeed-MoE, Rajbhandari et al., arXiv:2201.05596; as vLLM's
 ``--enable-expert-parallel`` and SGLang's ``--ep-size`` run it) splits the routed experts of
@@ -78,7 +84,9 @@ from symsys.symbols import (
     a_attn,
     a_dec,
     alpha_c,
+    alpha_n,
     alpha_x,
+    beta_n,
     beta_x,
     bytes_act,
     d,
@@ -90,16 +98,19 @@ from symsys.symbols import (
     n_fast,
     n_fit,
     n_g,
+    n_node,
     n_pp,
     n_tok,
+    p_net,
     t_a2a,
-    t_ar,
+    t_ar_hier,
     t_comm,
     t_compute,
     t_disp,
     t_memory,
     t_p2p,
     t_send,
+    t_send_net,
     t_stage,
     z_comm,
 )
@@ -121,8 +132,15 @@ PER_STAGE = {N_dense: N_dense / n_pp, N_expert: N_expert / n_pp, N_embed: N_embe
 # what a step sends: its activations, n_tok x d elements (the message every collective here
 # carries; the full d, since every device of a tensor-parallel group ends with all of it)
 _ACTIVATIONS = {m_c: bytes_act * n_tok * d}
-# two all-reduces of the step's activations per layer
-_ALL_REDUCES = 2 * collectives.expr(t_ar).xreplace(_ACTIVATIONS)
+# the tensor-parallel group of n devices as N fast domains of n / N: the collectives law's
+# hierarchical all-reduce rings over the devices of one domain, then over the N domains
+_GROUP_OVER_NODES = {n_g: n_g / n_node}
+# two all-reduces of the step's activations per layer (at N = 1 the ring all-reduce over n)
+_ALL_REDUCES = 2 * collectives.expr(t_ar_hier).xreplace(_GROUP_OVER_NODES).xreplace(_ACTIVATIONS)
+# a stage's send of its activations to the next stage, over the fast domain; between fast
+# domains the same send over the scale-out network, its bandwidth and latency in place
+_SEND = collectives.expr(t_p2p).xreplace(_ACTIVATIONS)
+_OVER_NETWORK = {beta_x: beta_n, alpha_x: alpha_n}
 
 #: the closed forms hold where each device has its share of the K/V heads (n <= h_kv)
 _SHARED_HEADS = {sp.Min(n_g, h_kv): n_g}
@@ -131,10 +149,15 @@ _SHARED_HEADS = {sp.Min(n_g, h_kv): n_g}
 FITTING_DEGREE = Derived.balance(n_fit, M, C_mem, n_g, given=_SHARED_HEADS)
 
 
+#: the closed-form optimum degree is taken inside one fast domain (N = 1): N = n / domain
+#: size moves with n in steps, so across nodes the solvers search whole degrees instead
+_ONE_DOMAIN = {**_SHARED_HEADS, n_node: sp.Integer(1)}
+
+
 def _fastest_degree(law: Law) -> sp.Expr:
     """Solve d(t_memory + t_comm)/dn = 0 for n: the weight read falls as 1/n, each ring
     all-reduce's 2 (n - 1) latency steps grow with n; the positive root is the optimum."""
-    time = (law.expr(t_memory) + law.expr(t_comm)).xreplace(_SHARED_HEADS)
+    time = (law.expr(t_memory) + law.expr(t_comm)).xreplace(_ONE_DOMAIN)
     roots = [r for r in sp.solve(sp.diff(time, n_g), n_g) if not r.could_extract_minus_sign()]
     if len(roots) != 1:
         raise ValueError(f"{law.name}: d(t_memory + t_comm)/dn = 0 has roots {roots}")
@@ -144,7 +167,7 @@ def _fastest_degree(law: Law) -> sp.Expr:
 #: the degree beyond which a memory-bound step gets slower (infinite when alpha = 0)
 FASTEST_DEGREE = Derived(n_fast, _fastest_degree,
                          solves=(sp.Derivative(t_memory + t_comm, n_g), sp.Integer(0)),
-                         unknown=n_g, given=_SHARED_HEADS)
+                         unknown=n_g, given=_ONE_DOMAIN)
 
 # the roofline's time of a step, and with a communication term that waits for it (z = 0) or
 # overlaps it (z = 1)
@@ -165,24 +188,32 @@ def tensor_parallel(step: Law, name: str, title: str) -> Law:
         summary=(step.summary + " Here the step runs on n devices in tensor parallel: each "
                  "holds and reads 1/n of the weights, computes 1/n of the FLOPs, keeps its "
                  "share of the K/V heads, and all-reduces the activations twice per layer."),
-        inputs=(*step.inputs, n_g, beta_x, alpha_x, alpha_c, h_kv, bytes_act, z_comm),
+        inputs=(*step.inputs, n_g, beta_x, alpha_x, alpha_c, h_kv, bytes_act, z_comm, n_node,
+                beta_n, alpha_n),
         definitions=tuple(definitions),
         derived=(*step.derived, FITTING_DEGREE),
         regimes=(*step.regimes, ("Communication", t_comm)),
         defaults={**step.defaults, alpha_x: sp.Integer(0), alpha_c: sp.Integer(0),
-                  z_comm: sp.Integer(0)},
+                  z_comm: sp.Integer(0), n_node: sp.Integer(1), alpha_n: sp.Integer(0)},
         notes=(*step.notes,
                "Tensor parallelism: n must divide h_kv when n <= h_kv; beyond h_kv each device "
-               "replicates one K/V head. Communication is the ring all-reduce of the "
-               "collectives law; overlap with computation is an option (z_comm), off by "
-               "default because a layer's all-reduce waits for the GEMM that produces it.",
+               "replicates one K/V head. Communication is the hierarchical all-reduce of the "
+               "collectives law over N fast domains of n/N devices (N = 1: the ring "
+               "all-reduce over n; N > 1 adds a ring all-reduce of each device's m N/n shard "
+               "across the domains over the scale-out network, beta_n per device); overlap "
+               "with "
+               "computation is an option (z_comm), off by default because a layer's "
+               "all-reduce waits for the GEMM that produces it.",
                "n_fit holds for n <= h_kv (each device its share of the K/V heads). The "
                "degree beyond which a memory-bound step gets slower, n* = root of "
                "d(t_memory + t_comm)/dn = 0, is derived on the same law by the solvers "
-               "(FASTEST_DEGREE in symsys.laws.parallel); it is infinite when alpha is 0."),
+               "(FASTEST_DEGREE in symsys.laws.parallel) inside one fast domain (N = 1: "
+               "across domains N = n / domain size moves with n in whole steps, and the "
+               "solvers search whole degrees); it is infinite when alpha is 0."),
         latency=step.latency, rate=step.rate, footprint=step.footprint,
-        capacity=step.capacity, levers=(*step.levers, beta_x, alpha_x, alpha_c, n_g),
-        integers=(*step.integers, n_g), variants=step.variants,
+        capacity=step.capacity,
+        levers=(*step.levers, beta_x, alpha_x, alpha_c, beta_n, alpha_n, n_g),
+        integers=(*step.integers, n_g, n_node), variants=step.variants,
     )
 
 
@@ -190,8 +221,10 @@ def pipeline_parallel(step: Law, name: str, title: str) -> Law:
     """``step`` (a tensor-parallel law) as one of p pipeline stages, p microbatches in flight.
 
     A stage is the step with 1/p of the layers (``PER_STAGE``); its communication is its
-    layers' all-reduces plus its share (p - 1)/p of the p - 1 sends, so p stages take
-    p t_stage = p (stage work + all-reduces) + (p - 1) t_send. The step's time becomes the
+    layers' all-reduces plus its share 1/p of the p - 1 sends, p - 1 - p_net of them over the
+    fast domain and p_net over the scale-out network, so p stages take
+    p t_stage = p (stage work + all-reduces) + (p - 1 - p_net) t_send + p_net t_send_net.
+    The step's time becomes the
     stage's (utilisations and rate are per stage: p microbatches, one per stage, each
     leaving every t_stage), T the p stages in sequence, and the K/V held is p microbatches'.
     """
@@ -200,8 +233,10 @@ def pipeline_parallel(step: Law, name: str, title: str) -> Law:
         if output == t_disp:  # a layer's all-to-all carries the full d of its tokens
             pass
         elif output == t_comm:  # the stage's layers' all-reduces and its share of the sends
-            definitions.append((t_send, collectives.expr(t_p2p).xreplace(_ACTIVATIONS)))
-            rhs = rhs.xreplace({L: L / n_pp, L_d: L_d / n_pp}) + (n_pp - 1) / n_pp * t_send
+            definitions.append((t_send, _SEND))
+            definitions.append((t_send_net, _SEND.xreplace(_OVER_NETWORK)))
+            sends = (n_pp - 1 - p_net) * t_send + p_net * t_send_net
+            rhs = rhs.xreplace({L: L / n_pp, L_d: L_d / n_pp}) + sends / n_pp
         else:
             rhs = rhs.xreplace(PER_STAGE).xreplace({T: t_stage})
         if output == M_kv:  # every stage keeps its layers' K/V for all p microbatches
@@ -215,18 +250,21 @@ def pipeline_parallel(step: Law, name: str, title: str) -> Law:
                  "tensor-parallel group holding 1/p of the layers; a token crosses the p "
                  "stages in sequence with p - 1 point-to-point sends of its activations, and "
                  "p microbatches of b sequences are in flight, one per stage."),
-        inputs=(*step.inputs, n_pp), definitions=tuple(definitions),
-        derived=step.derived, regimes=step.regimes, defaults=step.defaults,
+        inputs=(*step.inputs, n_pp, p_net), definitions=tuple(definitions),
+        derived=step.derived, regimes=step.regimes,
+        defaults={**step.defaults, p_net: sp.Integer(0)},
         notes=(*step.notes,
                "Pipeline parallelism: stages are balanced (1/p of every weight, FLOP and K/V "
                "byte each; the embedding and LM head are spread evenly, where real pipelines "
                "give the first and last stage fewer layers). b is one microbatch; p b "
-               "sequences are in flight and their K/V is held. Sends use the fast-domain link "
-               "and wait for the stage unless z_comm = 1; the sampled token's return to the "
-               "first stage (a few bytes) is not counted."),
+               "sequences are in flight and their K/V is held. Of the p - 1 sends, p_net "
+               "(default 0) cross between fast domains over the scale-out network (beta_n, "
+               "alpha_n), the rest use the fast-domain link; all wait for the stage unless "
+               "z_comm = 1; the sampled token's return to the first stage (a few bytes) is "
+               "not counted."),
         latency=step.latency, rate=step.rate, footprint=step.footprint,
         capacity=step.capacity, levers=(*step.levers, n_pp),
-        integers=(*step.integers, n_pp), variants=step.variants,
+        integers=(*step.integers, n_pp, p_net), variants=step.variants,
     )
 
 

@@ -16,9 +16,11 @@ EXPERT_PARALLEL_LAWS = {"decode": "decode_ep", "prefill": "prefill_ep"}
 EXPERT_PIPELINE_LAWS = {"decode": "decode_ep_pp", "prefill": "prefill_ep_pp"}
 #: the same phases with the weights streamed in layer by layer
 STREAMING_LAWS = {"decode": "weight_streaming", "prefill": "weight_streaming_prefill"}
-#: the step laws (single device, tensor parallel) with cost and energy per token
-COST_LAWS = {"decode": "decode_cost", "prefill": "prefill_cost",
-             "decode_tp": "decode_tp_cost", "prefill_tp": "prefill_tp_cost"}
+#: every step law (single device, tensor, pipeline, expert parallel) with cost and energy per
+#: token, by the name of the step law
+COST_LAWS = {law: f"{law}_cost" for laws in (STEP_LAWS, TENSOR_PARALLEL_LAWS,
+                                             PIPELINE_PARALLEL_LAWS, EXPERT_PARALLEL_LAWS,
+                                             EXPERT_PIPELINE_LAWS) for law in laws.values()}
 PHASES = tuple(STEP_LAWS)
 #: the step of a fixed workload (a CNN or ViT: FLOPs per sample), as results label it: one
 #: forward pass per sample, neither a decode nor a prefill

@@ -1,8 +1,10 @@
 """Cost and energy per token: ``symsys.CostModel().solve(model, hardware, ...)``.
 
-The step is the one :meth:`Engine.solve` answers (decode or prefill, one device or a
-tensor-parallel group), bound to the cost-and-energy extension of its law
+The step is the one :meth:`Engine.solve` answers (decode or prefill, one device, or a tensor-,
+pipeline- or expert-parallel group), bound to the cost-and-energy extension of its law
 (:mod:`symsys.laws.economics`): the devices' on-demand price and power over the step's rate.
+Data-parallel replicas of the group cost r times the devices for r times the rate: the cost
+and energy per token are one replica's, the hourly bill and the power are all r replicas'.
 Price and power come from the registry (``cloud_price``, ``tdp``) unless given; a device with
 neither source is an error that says what to pass, never a silent zero.
 """
@@ -32,7 +34,19 @@ class CostResult(InferenceResult):
     cost_per_token = Output("c_tok", "Rental cost per token (the devices' price / the rate).")
     energy_per_token = Output("E_tok", "Energy per token (the devices' power / the rate).")
     tokens_per_joule = Output("eta_E", "Tokens per joule.")
-    power = Output("P_step", "Power the step's devices draw.")
+    power_per_replica = Output("P_step", "Power the devices of one replica of the parallel "
+                                         "group draw.")
+
+    @property
+    def power(self):
+        """Power every device draws: ``data_parallel`` replicas of the group's (W)."""
+        return self.power_per_replica * self.data_parallel
+
+    @property
+    def cost_per_hour(self):
+        """The hourly bill of every device the step occupies (``devices`` x ``price``):
+        ``data_parallel`` replicas of the group, USD/hour."""
+        return self.price * self.devices
 
     @property
     def cost_per_million_tokens(self):
@@ -48,7 +62,8 @@ class CostResult(InferenceResult):
         return {**super().summary(), "cost_per_million_tokens": self.cost_per_million_tokens,
                 "energy_per_token": self.energy_per_token,
                 "tokens_per_joule": self.tokens_per_joule,
-                "price": self.price, "power": self.power}
+                "price": self.price, "cost_per_hour": self.cost_per_hour,
+                "power": self.power}
 
     def sensitivities(self, output: str = "cost", uncertainty=None):
         """Exact elasticities of ``output`` ("cost", "energy", "tokens_per_joule", "latency",
@@ -110,7 +125,8 @@ class CostModel:
     @validate.keywords
     def solve(self, model, hardware, *, batch_size=1, precision="auto", phase="decode",
               seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
-              logits="last", tensor_parallel=1, link_latency=None, price=None, power=None,
+              logits="last", tensor_parallel=1, link_latency=None, pipeline_parallel=1,
+              expert_parallel=1, data_parallel=1, price=None, power=None,
               power_fraction=1.0, memory_fraction=1.0, runtime=None) -> CostResult:
         """Dollars and joules per token of one step, with the step itself.
 
@@ -119,6 +135,14 @@ class CostModel:
         model, hardware, batch_size, precision, phase, seq_len, weight_precision,
         kv_precision, efficiency, logits, tensor_parallel, link_latency : as
             :meth:`Engine.solve`.
+        pipeline_parallel, expert_parallel : int, as :meth:`Engine.solve`: the step is
+            priced on every device of its group (tensor_parallel x pipeline_parallel, or
+            expert_parallel x pipeline_parallel with expert parallelism) over the group's
+            rate.
+        data_parallel : int, independent replicas of the group, as :meth:`Engine.solve`:
+            r times the devices for r times the rate, so the cost and energy per token are
+            one replica's; ``cost_per_hour``, ``power`` and ``throughput`` are all r
+            replicas'.
         price : Quantity or string (currency per time), one device's price; default the
             registry's on-demand cloud price (``symsys show DEVICE`` names the cloud and
             date).
@@ -130,12 +154,15 @@ class CostModel:
         runtime : a serving runtime's measured non-GEMM kernels, as :meth:`Engine.solve`.
 
         Returns a :class:`CostResult`: ``cost_per_million_tokens``, ``energy_per_token``,
-        ``tokens_per_joule`` and every output of the step; ``.sensitivities("cost")`` gives
-        exact elasticities of cost to every lever, price and power included.
+        ``tokens_per_joule``, ``cost_per_hour`` and every output of the step;
+        ``.sensitivities("cost")`` gives exact elasticities of cost to every lever, price and
+        power included.
         """
         return solve(model, hardware, batch_size=batch_size, precision=precision,
                      phase=phase, seq_len=seq_len, weight_precision=weight_precision,
                      kv_precision=kv_precision, efficiency=efficiency, logits=logits,
-                     tensor_parallel=tensor_parallel, link_latency=link_latency, price=price,
+                     tensor_parallel=tensor_parallel, link_latency=link_latency,
+                     pipeline_parallel=pipeline_parallel, expert_parallel=expert_parallel,
+                     data_parallel=data_parallel, price=price,
                      power=power, power_fraction=power_fraction,
                      memory_fraction=memory_fraction, runtime=runtime)

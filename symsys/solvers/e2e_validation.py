@@ -41,12 +41,19 @@ MEASURED = DATA / "measured" / "e2e" / "single_gpu.csv"
 #: (prompt "Hello, my name is", 5 tokens with BOS; 200 new tokens), which torchao's
 #: _models/llama/generate.py derives from; the row's ``lengths_assumed`` says so
 DEFAULT_LENGTHS = (5, 200)
-METRICS = ("decode_tokens_per_s", "output_tokens_per_s", "ttft_ms", "decode_step_ms")
+METRICS = ("decode_tokens_per_s", "output_tokens_per_s", "output_tokens_per_s_per_gpu",
+           "ttft_ms", "decode_step_ms")
 
 
-def rows() -> list[dict]:
-    with MEASURED.open() as handle:
+def rows(path=MEASURED) -> list[dict]:
+    """The rows of a dataset in this schema (``path``: the single-GPU one by default; the
+    multi-GPU TensorRT-LLM rows add ``registry_system`` and ``tensor_parallel``)."""
+    with path.open() as handle:
         return list(csv.DictReader(handle))
+
+
+def _tensor_parallel(row: dict) -> int:
+    return int(row.get("tensor_parallel") or 1)
 
 
 def _lengths(row: dict) -> tuple[int, int, bool]:
@@ -65,6 +72,8 @@ def measured_seconds(row: dict) -> float:
         return output_len / value
     if row["metric"] == "output_tokens_per_s":  # all sequences: batch x output_len / time
         return batch * output_len / value
+    if row["metric"] == "output_tokens_per_s_per_gpu":  # the same over the group's GPUs
+        return batch * output_len / (value * _tensor_parallel(row))
     raise InvalidParameter(f"{row['id']}: metric {row['metric']!r} is not one of {METRICS}")
 
 
@@ -83,14 +92,17 @@ def predicted_seconds(row: dict, efficiency, runtime=None) -> tuple[float, bool]
     common = dict(batch_size=int(row["batch"]), precision=row["precision"],
                   weight_precision=row["weight_precision"], kv_precision=row["kv_precision"],
                   efficiency=efficiency, runtime=runtime)
+    if _tensor_parallel(row) > 1:  # a group of the system's devices, over its fast domain
+        common["tensor_parallel"] = _tensor_parallel(row)
+    hardware = row.get("registry_system") or row["registry_device"]
     if row["metric"] == "decode_step_ms":
         from symsys.solvers.inference import Engine
 
-        step = Engine.solve(row["registry_model"], row["registry_device"], phase="decode",
+        step = Engine.solve(row["registry_model"], hardware, phase="decode",
                             seq_len=input_len, **common)
         return step.latency.m_as("s"), step.feasible
     served = ServingModel().solve(
-        row["registry_model"], row["registry_device"], prompt_len=input_len,
+        row["registry_model"], hardware, prompt_len=input_len,
         output_len=1 if row["metric"] == "ttft_ms" else output_len, **common)
     return served.e2e_latency.m_as("s"), served.feasible
 
@@ -107,6 +119,8 @@ def calibrated_profile(row: dict):
 def group_of(row: dict) -> str:
     """GPU and precision, e.g. 'A100 bf16 + int8 weights'."""
     label = f"{row['registry_device']} {row['precision']}"
+    if _tensor_parallel(row) > 1:
+        label = f"{row['registry_system']} TP{_tensor_parallel(row)} {row['precision']}"
     if row["weight_precision"] != row["precision"]:
         label += f" + {row['weight_precision']} weights"
     if runtime_of(row):
@@ -122,12 +136,13 @@ def _stats(errors: list[float]) -> dict:
             "max": max(magnitudes)}
 
 
-def report() -> dict:
+def report(path=MEASURED) -> dict:
     """Per row: measured, speed-of-light and calibrated seconds with the calibrated error and
     the profile used; per GPU and precision and overall: median/max absolute error of the
-    held-out and of the fit rows; the rows without a calibrated prediction; bound violations."""
+    held-out and of the fit rows; the rows without a calibrated prediction; bound violations.
+    ``path``: the dataset (the single-GPU one by default)."""
     out = []
-    for row in rows():
+    for row in rows(path):
         measured = measured_seconds(row)
         bound, feasible = predicted_seconds(row, None)
         profile, why_not = calibrated_profile(row)
@@ -153,7 +168,7 @@ def report() -> dict:
         groups.setdefault(r["group"], {"held_out": [], "fit": []})[r["use"]].append(
             r["calibrated_error"])
     return {
-        "source": str(MEASURED.relative_to(DATA.parent.parent)),
+        "source": str(path.relative_to(DATA.parent.parent)),
         "rows": out,
         "groups": {g: {use: _stats(errors) for use, errors in v.items()}
                    for g, v in sorted(groups.items())},

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from symsys.errors import InfeasibleConfiguration
 from symsys.solvers import balance, parallel, validate
-from symsys.solvers.inputs import StepInputs, step_inputs
+from symsys.solvers.inputs import StepInputs, network_bandwidth, step_inputs
 from symsys.solvers.result import Output, Result
 from symsys.units import format_value
 
@@ -107,6 +107,43 @@ class InferenceResult(Result):
             return None
         return self.raw["t_comm"] / self.raw.get("t_stage", self.raw["T"])
 
+    @property
+    def nodes(self) -> int:
+        """Fast domains (nodes) one replica of the parallel group spans: the N domains of a
+        tensor-parallel group, times the stages' domains (a new one after each of the
+        ``network_sends``); 1 inside one domain."""
+        v = self.inputs.values
+        return int(v.get("n_node", 1)) * (self.network_sends + 1)
+
+    @property
+    def network_sends(self) -> int:
+        """Pipeline sends per token that cross between fast domains over the scale-out
+        network (0 inside one domain or without pipeline parallelism)."""
+        return int(self.inputs.values.get("p_net", 0))
+
+    @property
+    def network_share(self) -> float | None:
+        """Share of the step's communication that crosses the scale-out network: the
+        all-reduces' steps between domains and the sends between them (None for a step
+        without collectives; 0 inside one fast domain). The cross-domain part is the
+        communication less what it is with the network free (beta_n infinite, alpha_n 0)."""
+        if "t_comm" not in self.raw or not self.raw["t_comm"]:
+            return None if "t_comm" not in self.raw else 0.0
+        if self.nodes == 1:
+            return 0.0
+        local = self.scenario.call(STEP_SPECS, beta_n=float("inf"), alpha_n=0.0)["t_comm"]
+        return (self.raw["t_comm"] - local) / self.raw["t_comm"]
+
+    def _network_caveat(self) -> str:
+        """Why a calibrated answer across fast domains is looser than it says ('' when not)."""
+        if self.inputs.profile is None:
+            return ""
+        return ("the scale-out network between fast domains has no fitted profile: its "
+                "bandwidth is the NICs' line rate (speed of light) and its latency "
+                f"{self.inputs.values['alpha_n'] * 1e6:g} us per step (network_latency), while "
+                "the fast domain and the kernels are calibrated; measured cross-node "
+                "communication is slower")
+
     def _devices_missing(self) -> str:
         """Why the replicas do not fit the system's devices ('' when they do, or on a bare
         device, whose count is not bounded here)."""
@@ -125,7 +162,15 @@ class InferenceResult(Result):
         weights at the SRAM's full aggregate bandwidth and computes at the peak, with none
         of the on-chip network, synchronisation or per-layer latency that dominate there, so
         its microseconds per token are far below what such a system serves.
+
+        A calibrated step across fast domains (``nodes`` > 1) is calibrated in its kernels and
+        its fast domain only: the scale-out network has no fitted profile, so its sends and
+        all-reduce steps between domains stay at the NICs' line rate, and the caveat says so.
         """
+        if self.nodes > 1:
+            network = self._network_caveat()
+            if network:
+                return network
         hw = self.hardware
         memory = getattr(getattr(hw, "memory", None), "type", "")
         if not memory.upper().startswith("SRAM") or not self.feasible:
@@ -194,7 +239,8 @@ class InferenceResult(Result):
     def min_tensor_parallel(self) -> int | None:
         """The smallest tensor-parallel degree (at this pipeline depth) whose per-device
         footprint fits, among the degrees the K/V heads allow, checked on the compiled law;
-        None if none within the fast domain fits, or for hardware with no link."""
+        None if none within the fast domain (on a system with a scale-out network: within its
+        devices) fits, or for hardware with no link."""
         return parallel.min_fitting_degree(self.scenario)[1]
 
     @property
@@ -205,8 +251,8 @@ class InferenceResult(Result):
     @property
     def fastest_tensor_parallel(self) -> int | None:
         """The allowed tensor-parallel degree with the least latency on the compiled law,
-        within the fast domain: beyond it the all-reduces' message latency outgrows the
-        shrinking weight read."""
+        within the fast domain (on a system with a scale-out network: within its devices):
+        beyond it the all-reduces' message latency outgrows the shrinking weight read."""
         return parallel.fastest_degree(self.scenario)[1]
 
     @property
@@ -229,6 +275,13 @@ class InferenceResult(Result):
         return parallel.min_expert_degree(self.scenario)
 
     @property
+    def min_pipeline_parallel(self) -> int | None:
+        """The fewest pipeline stages (at this tensor-parallel degree) whose per-device
+        footprint fits, checked on the compiled law (how many wafers hold a model whose
+        weights stay on chip); None without pipeline parallelism or when none fits."""
+        return parallel.min_pipeline_degree(self.scenario)
+
+    @property
     def reason(self) -> str:
         """Why the step does not fit, and the tensor-parallel degree that would hold it."""
         missing = self._devices_missing()
@@ -248,8 +301,16 @@ class InferenceResult(Result):
                            else f"; no expert-parallel degree within {where} fast domain "
                                 "fits at this tensor_parallel")
         need = self.min_tensor_parallel
-        return text + (f"; fits with tensor_parallel={need}" if need is not None
-                       else f"; no tensor-parallel degree within {where} fast domain fits")
+        if need is not None:
+            return text + f"; fits with tensor_parallel={need}"
+        stages = self.min_pipeline_parallel
+        if stages is not None:
+            return text + f"; fits with pipeline_parallel={stages}"
+        if network_bandwidth(self.system) is not None:  # the search spans the system's nodes
+            where = f"{self.system.key}'s {self.system.devices} devices"
+        else:
+            where += " fast domain"
+        return text + f"; no tensor-parallel degree within {where} fits"
 
     # --- presentation --------------------------------------------------------------------
     def summary(self) -> dict:
@@ -282,9 +343,14 @@ class InferenceResult(Result):
                    "fastest_tensor_parallel": self.fastest_tensor_parallel,
                    "fastest_tensor_parallel_exact": self.fastest_tensor_parallel_exact}
         out.update(replicas)
+        if self.nodes > 1:
+            out.update(nodes=self.nodes, network_share=self.network_share)
         if "t_stage" in self.raw:
             out.update(latency_stage=self.quantity("t_stage"),
                        latency_send=self.quantity("t_send"))
+            if self.network_sends:
+                out.update(network_sends=self.network_sends,
+                           latency_send_network=self.quantity("t_send_net"))
         return out
 
     def _derivation_note(self) -> str:
@@ -301,6 +367,8 @@ class InferenceResult(Result):
                   if v.get(name, 1) > 1]
         if self.data_parallel != 1:
             parts.append(f"DP {self.data_parallel}")
+        if self.nodes > 1:
+            parts.append(f"{self.nodes} nodes")
         where = f" ({', '.join(parts)})" if parts else ""
         return (f"{where} {self.phase} b={self.batch_size}: {self.latency.to('ms'):.3f~P}, "
                 f"{self.bottleneck}-bound{'' if self.feasible else ', INFEASIBLE'}")
@@ -323,7 +391,7 @@ class Engine:
               seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
               overhead=None, workspace=None, logits="last", tensor_parallel=1,
               link_latency=None, pipeline_parallel=1, expert_parallel=1, data_parallel=1,
-              memory_fraction=1.0, runtime=None,
+              memory_fraction=1.0, runtime=None, network_latency=None,
               raise_if_infeasible=False) -> InferenceResult:
         """Latency, throughput, bottleneck and footprint of one inference step.
 
@@ -355,12 +423,20 @@ class Engine:
             figures are per device, the communication is two ring all-reduces per layer over
             the fast-domain link (the system's, else the device's; per direction, from the
             registry).
+            On a system with a scale-out network (e.g. "DGX_H100_SU") a group may span fast
+            domains, up to the system's devices: a group larger than one domain holds whole
+            domains (N = n / domain size) and its all-reduces are hierarchical (a ring in
+            each domain, a ring of the shards across the N domains over the network, each
+            device at its share of its node's NICs).
         link_latency : Quantity (time) per message step of those all-reduces and sends;
             default 0.
         pipeline_parallel : int, stages the layers are split over, each a tensor-parallel
-            group (tensor_parallel x pipeline_parallel devices in one fast domain). The
-            latency is a token's p stages in sequence with p - 1 sends of its activations;
-            the throughput and footprint are with p microbatches of ``batch_size`` in flight.
+            group. The latency is a token's p stages in sequence with p - 1 sends of its
+            activations; the throughput and footprint are with p microbatches of
+            ``batch_size`` in flight. The stages fill fast domains one after the other;
+            where tensor_parallel x pipeline_parallel exceeds one, tensor_parallel must
+            divide the domain size, and the sends that cross from one domain to the next
+            (``network_sends``) go over the system's scale-out network.
         expert_parallel : int, devices the routed experts of an MoE model are split over
             (E/e whole experts each; E must be divisible by e). The expert-parallel group is
             e/tensor_parallel replicas of the tensor-parallel group (tensor_parallel must
@@ -384,10 +460,16 @@ class Engine:
             activations and allocator fragmentation: vLLM's ``gpu_memory_utilization``
             (``--gpu-memory-utilization``, default 0.9;
             https://docs.vllm.ai/en/latest/models/engine_args.html) is this fraction.
+        network_latency : Quantity (time) per message step over the scale-out network (the
+            sends and all-reduce steps between fast domains); default 0. With
+            ``efficiency="calibrated"`` the network has no fitted profile: it stays at speed
+            of light (plus this latency), and the result's ``caveat`` says so.
         runtime : the serving runtime whose non-GEMM kernels (attention launches, norms,
             rotary, residual adds, activation, casts) the step pays besides its roofline: a
-            measured runtime's name (``symsys.calibration.runtimes.RUNTIMES``:
-            "torch_eager", profiled on an H200) or a dict of ``n_aux`` (kernels per layer),
+            known runtime's name (``symsys.calibration.runtimes.RUNTIMES``:
+            "torch_eager", profiled on an H200; "tensorrt_llm_v0.5" and
+            "tensorrt_llm_v0.6.1", fitted to TensorRT-LLM's published GPT-J 6B requests;
+            ``symsys zoo runtimes``) or a dict of ``n_aux`` (kernels per layer),
             ``t_aux`` (s, the floor of one) and ``q_act`` (B moved per token, layer and model
             dimension). Default None: none (everything fused, the speed of light).
         raise_if_infeasible : raise InfeasibleConfiguration when the footprint does not fit.
@@ -399,6 +481,7 @@ class Engine:
                      link_latency=link_latency, pipeline_parallel=pipeline_parallel,
                      expert_parallel=expert_parallel, data_parallel=data_parallel,
                      memory_fraction=memory_fraction, runtime=runtime,
+                     network_latency=network_latency,
                      raise_if_infeasible=raise_if_infeasible)
 
 

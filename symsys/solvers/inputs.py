@@ -8,6 +8,7 @@ and sensitivities all start here, so an argument is validated in one place.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass
 
@@ -168,6 +169,13 @@ def link_numbers(hw: Device, system: System | None = None) -> tuple[float, int |
     (registry data is frozen: cached)."""
     owner, link = ((system.key, system.fast_domain) if system is not None
                    else (hw.key, hw.interconnect))
+    if (system is not None and link is None and system.devices_per_node == 1
+            and network_bandwidth(system) is not None):
+        # one device per node and no fast domain (a multi-wafer Cerebras cluster): each
+        # device is a domain of its own and every stage-to-stage send crosses the scale-out
+        # network; its bandwidth stands in for the unused fast-domain one
+        return (network_bandwidth(system), 1,
+                f"{owner}'s {system.scale_out.name} (one device per node, no fast domain)")
     if not isinstance(link, Link) or link.bandwidth is None:
         raise InvalidParameter(f"tensor and pipeline parallelism: {owner} has no "
                                "device-to-device link with a sourced bandwidth in the registry")
@@ -184,32 +192,108 @@ def check_kv_split(model, n: int) -> None:
             "device a copy of one head)")
 
 
+def _divisors(n: int) -> str:
+    """The divisors of ``n``, listed for an error message ("1, 2, 4, 8")."""
+    return ", ".join(str(x) for x in range(1, n + 1) if n % x == 0)
+
+
+def network_bandwidth(system: System | None) -> float | None:
+    """Scale-out bandwidth per device per direction (B/s) of a system: its nodes' NICs
+    together over the devices of a node, since each device drives its own share of them
+    (one NIC per GPU on a rail-optimized DGX); None without a sourced scale-out network."""
+    out = None if system is None else system.scale_out
+    if out is None or out.bandwidth is None:
+        return None
+    return out.bandwidth.m_as("B/s") / system.devices_per_node
+
+
+def node_span(n: int, stages: int, domain: int) -> tuple[int, int]:
+    """``(N, p_net)`` of ``stages`` tensor-parallel groups of ``n`` devices laid out one after
+    the other over fast domains of ``domain`` devices: the domains one group spans, and the
+    stage-to-stage sends that cross from one domain to the next. A group inside a domain must
+    tile it (n divides the domain size); a group across domains must be whole domains."""
+    if n * stages <= domain:
+        return 1, 0
+    if n > domain:
+        if n % domain:
+            raise InvalidParameter(
+                f"tensor_parallel={n}: a group across fast domains of {domain} devices must "
+                f"hold whole domains (a multiple of {domain}, e.g. {domain * (n // domain)} "
+                f"or {domain * (n // domain + 1)})")
+        return n // domain, stages - 1  # every stage starts a domain of its own
+    if domain % n:
+        raise InvalidParameter(
+            f"tensor_parallel={n} x pipeline_parallel={stages}: the stages cross fast domains "
+            f"of {domain} devices, so each tensor-parallel group must tile one: "
+            f"tensor_parallel must divide {domain} ({_divisors(domain)})")
+    # stage i starts at device i n: its send from stage i - 1 crosses when i n starts a domain
+    return 1, sum(1 for i in range(1, stages) if i * n % domain == 0)
+
+
+def _across_domains(n: int, stages: int, experts: int, domain: int, link: str,
+                    system: System | None) -> tuple[int, int]:
+    """``(N, p_net)`` of a group larger than one fast domain, or an error saying why it
+    cannot span domains here."""
+    width = max(n, experts)  # an expert-parallel group is e/n tensor-parallel replicas
+    named = (f"tensor_parallel={n}" if experts == 1
+             else f"expert_parallel={experts} (tensor_parallel={n})")
+    group = (f"{named} x pipeline_parallel={stages} = {width * stages} devices"
+             if stages > 1 else named)
+    where = f"{group}: {link} connects at most {domain} devices"
+    if system is None:
+        raise InvalidParameter(
+            f"{where}, and a device alone has no scale-out network to join domains: give a "
+            "system with one (symsys zoo systems, e.g. DGX_H100_SU) or use at most "
+            f"{domain} devices")
+    if experts > 1:
+        raise InvalidParameter(
+            f"{where}; expert-parallel groups across fast domains are not modelled: use "
+            f"expert_parallel x pipeline_parallel of at most {domain} devices")
+    if width * stages > system.devices:
+        raise InvalidParameter(
+            f"{where} and {system.key} has {system.devices} devices in all: use at most "
+            f"{system.devices} devices")
+    if network_bandwidth(system) is None:
+        raise InvalidParameter(
+            f"{where} and {system.key} has no scale-out network with a sourced bandwidth in "
+            f"the registry to join them: use at most {domain} devices")
+    return node_span(n, stages, domain)
+
+
 def tensor_parallel_inputs(model, hw: Device, n: int, link_latency, precision: str,
                            system: System | None = None, stages: int = 1,
-                           experts: int = 1) -> dict:
+                           experts: int = 1, network_latency=None) -> dict:
     """The inputs a tensor-parallel step adds: the group size, the fast-domain link per
     direction (the system's, else the device's), the message latency (0 unless given: the
-    registry has no sourced alpha), the K/V heads and the activation element size. The K/V
-    heads must split evenly, and the n x ``stages`` devices (``experts`` x ``stages`` with
-    expert parallelism, whose group holds the tensor-parallel one) must sit in one fast
-    domain."""
+    registry has no sourced alpha), the K/V heads and the activation element size, and the
+    scale-out network: the fast domains the group spans (N), the pipeline sends that cross
+    between domains (p_net, with ``stages`` > 1), the network bandwidth per device and its
+    message latency (``network_latency``, 0 unless given).
+
+    The K/V heads must split evenly. The n x ``stages`` devices fill fast domains one after
+    the other; beyond one domain they need a system with a scale-out network and at least
+    that many devices, a tensor-parallel group that tiles a domain or holds whole ones, and
+    no expert parallelism (``experts`` x ``stages`` devices stay in one domain)."""
     check_kv_split(model, n)
     bandwidth, domain, link = link_numbers(hw, system)
-    width = max(n, experts)  # an expert-parallel group is e/n tensor-parallel replicas
-    if domain is not None and width * stages > domain:
-        named = (f"tensor_parallel={n}" if experts == 1
-                 else f"expert_parallel={experts} (tensor_parallel={n})")
-        group = (f"{named} x pipeline_parallel={stages} = {width * stages} devices"
-                 if stages > 1 else named)
-        raise InvalidParameter(
-            f"{group}: {link} connects at most {domain} devices; "
-            f"tensor, expert and pipeline groups across fast domains are not modelled (use "
-            f"at most "
-            f"{domain} devices)")
-    return {"n_g": n, "beta_x": bandwidth, "h_kv": model.shape.kv_heads, "z_comm": 0,
-            "alpha_x": validate.nonnegative_quantity("link_latency", link_latency, "s"),
-            "alpha_c": 0.0,  # no sourced per-call latency: calibrated link profiles carry one
-            "bytes_act": PRECISION_BYTES[precision]}
+    nodes, crossings = 1, 0
+    if domain is not None and max(n, experts) * stages > domain:
+        nodes, crossings = _across_domains(n, stages, experts, domain, link, system)
+    network = network_bandwidth(system)
+    values = {"n_g": n, "beta_x": bandwidth, "h_kv": model.shape.kv_heads, "z_comm": 0,
+              "alpha_x": validate.nonnegative_quantity("link_latency", link_latency, "s"),
+              "alpha_c": 0.0,  # no sourced per-call latency: calibrated link profiles carry one
+              "bytes_act": PRECISION_BYTES[precision], "n_node": nodes,
+              # without a scale-out network nothing crosses one (N = 1, p_net = 0) and the
+              # network terms are 0 x a finite number whatever beta_n is; the fast domain's
+              # bandwidth stands in, of the magnitude of the other terms, so that closed-form
+              # inverses which expand (N - 1) x (...) lose no digits to a huge zero term
+              "beta_n": bandwidth if network is None else network,
+              "alpha_n": validate.nonnegative_quantity("network_latency", network_latency,
+                                                       "s")}
+    if stages > 1:
+        values["p_net"] = crossings
+    return values
 
 
 def calibrated_link(values: dict, hw: Device, system: System | None, profile,
@@ -223,24 +307,42 @@ def calibrated_link(values: dict, hw: Device, system: System | None, profile,
     if link_latency is not None:
         raise InvalidParameter("link_latency: a calibrated link profile already carries the "
                                "fitted message latency; give one or the other")
-    from symsys.calibration.links import link_profile_for
-
-    link = link_profile_for(hw, system)
+    link = _link_profile(hw, system)
     values["beta_x"] = link.eta_x * values["beta_x"]
     values["alpha_x"] = link.alpha_x
     values["alpha_c"] = link.alpha_c
     return link
 
 
+def _link_profile(hw: Device, system: System | None):
+    """The link profile of the system's fast domain: its own, else one fitted on a system
+    with the very same fast domain (device, bandwidth and size: a cluster of DGX H100 nodes
+    has a DGX H100's NVLink domain in each); else the error naming those that exist."""
+    from symsys.calibration.links import link_profile_for
+
+    try:
+        return link_profile_for(hw, system)
+    except InvalidParameter:
+        domain = getattr(system, "fast_domain", None)
+        for other in (x for x in Systems if domain is not None and x is not system):
+            theirs = other.fast_domain
+            if (other.device == system.device and theirs is not None
+                    and (theirs.bandwidth, theirs.domain_size)
+                    == (domain.bandwidth, domain.domain_size)):
+                with contextlib.suppress(InvalidParameter):
+                    return link_profile_for(hw, other)
+        raise
+
+
 def parallel_law(phase: str, tensor: int, stages: int, link_latency,
-                 experts: int = 1) -> str | None:
+                 experts: int = 1, network_latency=None) -> str | None:
     """The law of a step on ``tensor`` x ``stages`` devices, its experts split over
-    ``experts`` (None: the single-device law)."""
+    ``experts`` (None: the single-device law; a latency given asks for the parallel law)."""
     if experts > 1:
         return (EXPERT_PIPELINE_LAWS if stages > 1 else EXPERT_PARALLEL_LAWS)[phase]
     if stages > 1:
         return PIPELINE_PARALLEL_LAWS[phase]
-    if tensor > 1 or link_latency is not None:
+    if tensor > 1 or link_latency is not None or network_latency is not None:
         return TENSOR_PARALLEL_LAWS[phase]
     return None
 
@@ -265,11 +367,10 @@ def check_expert_split(model, e: int, n: int) -> int:
             "parallelism splits the routed experts of an MoE model: use expert_parallel=1, "
             "or tensor_parallel to split a dense model")
     if experts % e:
-        divisors = [x for x in range(1, experts + 1) if experts % x == 0]
         raise InvalidParameter(
             f"expert_parallel={e}: {model.key} has {experts} routed experts, which split "
             f"evenly only over a divisor of {experts} "
-            f"({', '.join(map(str, divisors))}); {experts} is not divisible by {e}")
+            f"({_divisors(experts)}); {experts} is not divisible by {e}")
     if e % n:
         raise InvalidParameter(
             f"expert_parallel={e} with tensor_parallel={n}: the expert-parallel group is "
@@ -283,7 +384,7 @@ def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decod
                 seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
                 overhead=None, workspace=None, logits="last", tensor_parallel=1,
                 link_latency=None, pipeline_parallel=1, expert_parallel=1, data_parallel=1,
-                memory_fraction=1.0, runtime=None) -> StepInputs:
+                memory_fraction=1.0, runtime=None, network_latency=None) -> StepInputs:
     model = resolve_model(model)
     hw, system = resolve_placement(hardware)
     auto = is_auto(precision)
@@ -333,11 +434,12 @@ def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decod
         pp = validate.positive_int("pipeline_parallel", pipeline_parallel)
         ep = check_expert_split(model, validate.positive_int("expert_parallel",
                                                              expert_parallel), tp)
-        law = LawRef(parallel_law(phase, tp, pp, link_latency, ep) or STEP_LAWS[phase])
+        law = LawRef(parallel_law(phase, tp, pp, link_latency, ep, network_latency)
+                     or STEP_LAWS[phase])
         link_profile = None
         if law.name != STEP_LAWS[phase]:
             values.update(tensor_parallel_inputs(model, hw, tp, link_latency, precision,
-                                                 system, pp, ep))
+                                                 system, pp, ep, network_latency))
             link_profile = calibrated_link(values, hw, system, profile, link_latency)
         if pp > 1:
             values["n_pp"] = _stages(model, pp)

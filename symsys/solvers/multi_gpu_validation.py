@@ -10,6 +10,13 @@ faster than the measurement, and with ``efficiency="calibrated"``: the A100 kern
 profile (fitted on all-reduce times, :mod:`symsys.calibration.links`). No row is fitted.
 The TP scaling compares predicted and measured speedups of the largest degree over the
 smallest of each model.
+
+``registry/data/measured/multi_gpu/tensorrt_llm.csv`` holds TensorRT-LLM's published
+tensor-parallel rows (first-token latency at TP 4, static-batch throughput at TP 2 and 4, on
+DGX A100 in fp16 and DGX H100 in fp8). They are whole requests in the end-to-end schema and
+are solved by :mod:`symsys.solvers.e2e_validation` on the system, with the kernel profile,
+the link profile and the TensorRT-LLM runtime of the row's version (fitted on single-GPU
+GPT-J rows only): every one of them is held out.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from symsys.registry.common import DATA
 from symsys.solvers.inference import Engine
 
 MEASURED = DATA / "measured" / "multi_gpu" / "gpt_fast.csv"
+TENSORRT_LLM = DATA / "measured" / "multi_gpu" / "tensorrt_llm.csv"
 #: the runs' mean cached context: 5 prompt tokens + half of the 200 generated
 SEQ_LEN = 105
 
@@ -89,7 +97,22 @@ def report() -> dict:
         "tensor_parallel": _stats([r["calibrated_error"] for r in multi]),
         "speedups": _speedups(out),
         "bound_violations": [f"{r['model']} TP{r['tp']}" for r in out if not r["bound_holds"]],
+        "tensorrt_llm": _engine_rows(),
     }
+
+
+def e2e_rows() -> list[dict]:
+    """TensorRT-LLM's tensor-parallel rows (the end-to-end schema)."""
+    from symsys.solvers import e2e_validation
+
+    return e2e_validation.rows(TENSORRT_LLM)
+
+
+def _engine_rows() -> dict:
+    """TensorRT-LLM's tensor-parallel requests, as the end-to-end validation reports them."""
+    from symsys.solvers import e2e_validation
+
+    return e2e_validation.report(TENSORRT_LLM)
 
 
 def render(data: dict) -> str:
@@ -113,6 +136,10 @@ def render(data: dict) -> str:
                   f"; all {data['all']['n']} rows mean {data['all']['mean']:.1%}",
               f"speed-of-light bound: {len(data['bound_violations'])} row(s) measured faster "
               "than it" + "".join(f"\n  VIOLATION {v}" for v in data["bound_violations"])]
+    from symsys.solvers import e2e_validation
+
+    lines += ["", "TensorRT-LLM, tensor parallel (whole requests; kernel, link and runtime "
+                  "profiles)", e2e_validation.render(data["tensorrt_llm"])]
     return "\n".join(lines)
 
 
@@ -136,4 +163,13 @@ def readme_tables(data: dict) -> str:
                      f"| {s['speed_of_light']:.2f} | {s['calibrated']:.2f} | "
                      f"{runs[s['from_tp']]['calibrated_error']:+.1%} / "
                      f"{runs[s['to_tp']]['calibrated_error']:+.1%} |")
+    from symsys.solvers import e2e_validation
+
+    engine = data["tensorrt_llm"]
+    lines += ["", "| TensorRT-LLM request | measured | speed of light | calibrated | error |",
+              "| --- | ---: | ---: | ---: | ---: |"]
+    lines += [f"| {r['id']} | {r['value']:g} {r['unit']} | {r['speed_of_light_s'] * 1e3:.4g} ms "
+              f"| {r['calibrated_s'] * 1e3:.4g} ms | {r['calibrated_error']:+.1%} |"
+              for r in engine["rows"]]
+    lines += ["", e2e_validation.markdown(engine)]
     return "\n".join(lines)

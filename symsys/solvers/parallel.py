@@ -4,7 +4,9 @@ Both come from the tensor-parallel law by calculus (its derived results ``n_fit`
 capacity solved for n, and ``n_fast``: d(t_memory + t_comm)/dn = 0 solved for n), evaluated
 by the same compiled kernels as every other output. The whole answers are then checked on the
 compiled law itself at the degrees a model allows: a divisor of its K/V heads (each device its
-share) or a multiple of them (each a copy of one head), no more than the fast domain holds.
+share) or a multiple of them (each a copy of one head), no more than the fast domain holds, or
+on a system with a scale-out network no more than its devices (a degree beyond one domain
+holds whole domains, and spans them with hierarchical all-reduces: ``node_span``).
 The closed forms assume each device has its share of the K/V heads (n <= h_kv) and, for
 ``n_fast``, a memory-bound step with serial all-reduces; the integer answers do not.
 """
@@ -17,8 +19,13 @@ import math
 from symsys.errors import InvalidParameter
 from symsys.kernels import LawRef
 from symsys.registry.systems import Systems
-from symsys.solvers import TENSOR_PARALLEL_LAWS
-from symsys.solvers.inputs import link_numbers, tensor_parallel_inputs
+from symsys.solvers import PIPELINE_PARALLEL_LAWS, TENSOR_PARALLEL_LAWS
+from symsys.solvers.inputs import (
+    link_numbers,
+    network_bandwidth,
+    node_span,
+    tensor_parallel_inputs,
+)
 
 #: the largest degree searched where no fast domain bounds the group
 LIMIT = 1024
@@ -60,10 +67,36 @@ def degrees(heads: int, limit: int) -> list[int]:
 
 
 def degree_limit(scenario) -> int | None:
-    """The largest tensor-parallel group here: the fast domain over the pipeline stages
-    (None where the registry gives the link no domain size)."""
+    """The largest tensor-parallel group here over the pipeline stages: the system's devices
+    where a scale-out network joins its fast domains (an expert-parallel group stays in one),
+    else the fast domain (None where the registry gives the link no domain size)."""
+    system = system_of(scenario)
+    _, domain, _ = link_numbers(scenario.hardware, system)
+    stages = int(scenario.values.get("n_pp", 1))
+    if "n_ep" not in scenario.values and network_bandwidth(system) is not None:
+        return system.devices // stages
+    return None if domain is None else domain // stages
+
+
+def placed(scenario, n: int) -> dict | None:
+    """The inputs that change with the tensor-parallel degree ``n``: n_g, the fast domains
+    its group spans and the pipeline sends that cross between domains (the layout of
+    ``node_span``); None where n cannot be laid out over the domains."""
     _, domain, _ = link_numbers(scenario.hardware, system_of(scenario))
-    return None if domain is None else domain // int(scenario.values.get("n_pp", 1))
+    stages = int(scenario.values.get("n_pp", 1))
+    nodes, crossings = 1, 0
+    if domain is not None:
+        try:
+            nodes, crossings = node_span(n, stages, domain)
+        except InvalidParameter:
+            return None
+    return {"n_g": n, "n_node": nodes, **({"p_net": crossings} if stages > 1 else {})}
+
+
+def allowed_degrees(scenario, limit: int) -> dict[int, dict]:
+    """The K/V heads' degrees up to ``limit`` that can be laid out here, with their inputs."""
+    layouts = {n: placed(scenario, n) for n in degrees(int(scenario.values["h_kv"]), limit)}
+    return {n: inputs for n, inputs in layouts.items() if inputs is not None}
 
 
 def closed_form(scenario, spec: str, **override) -> float | None:
@@ -88,18 +121,18 @@ def min_fitting_degree(scenario) -> tuple[float | None, int | None]:
         return None, None
     exact = closed_form(tp, "n_fit")
     footprint, capacity = tp.card["footprint"], tp.values[tp.card["capacity"]]
-    for n in degrees(int(tp.values["h_kv"]), degree_limit(tp) or LIMIT):
-        if tp.call((footprint,), n_g=n)[footprint] <= capacity:
+    for n, inputs in allowed_degrees(tp, degree_limit(tp) or LIMIT).items():
+        if tp.call((footprint,), **inputs)[footprint] <= capacity:
             return exact, n
     return exact, None
 
 
 def fastest_degree(scenario) -> tuple[float | None, int | None]:
-    """``(exact, whole)``: the degree n* where d(t_memory + t_comm)/dn = 0 (closed form; None
-    with no message latency, when every added device shortens the step), and the allowed
-    degree with the least latency on the compiled law, searched over the fast domain (where
-    the link has no domain size: up to twice n*, beyond which the latency only grows; None
-    with no n*)."""
+    """``(exact, whole)``: the degree n* where d(t_memory + t_comm)/dn = 0 (closed form inside
+    one fast domain; None with no message latency, when every added device shortens the
+    step), and the allowed degree with the least latency on the compiled law, searched over
+    the fast domain or, on a system with a scale-out network, its devices (where the link has
+    no domain size: up to twice n*, beyond which the latency only grows; None with no n*)."""
     tp = parallel_scenario(scenario)
     if tp is None:
         return None, None
@@ -116,7 +149,8 @@ def fastest_degree(scenario) -> tuple[float | None, int | None]:
             return None, None
         limit = max(heads, 2 * math.ceil(exact))
     latency = tp.card["latency"]
-    times = {n: tp.call((latency,), n_g=n)[latency] for n in degrees(heads, limit)}
+    times = {n: tp.call((latency,), **inputs)[latency]
+             for n, inputs in allowed_degrees(tp, limit).items()}
     return exact, min(times, key=times.get)
 
 
@@ -139,4 +173,33 @@ def min_expert_degree(scenario) -> int | None:
                             degree_limit(scenario)):
         if scenario.call((footprint,), n_ep=e)[footprint] <= capacity:
             return e
+    return None
+
+
+def min_pipeline_degree(scenario) -> int | None:
+    """The fewest pipeline stages (at this tensor-parallel degree) whose per-device footprint
+    fits, checked on the compiled law: how many wafers or chips hold a model whose weights
+    stay in their on-chip memory. None for a step without pipeline parallelism, or when no
+    depth within the system (one stage per layer at most) fits."""
+    if "n_ep" in scenario.values:
+        return None
+    if "n_pp" not in scenario.values:  # a step on one stage: the same on the pipeline law
+        tp = parallel_scenario(scenario)
+        if tp is None:
+            return None
+        scenario = dataclasses.replace(
+            tp, law=LawRef(PIPELINE_PARALLEL_LAWS[tp.options["phase"]]),
+            values={**tp.values, "n_pp": 1, "p_net": 0})
+    footprint = scenario.card["footprint"]
+    capacity = scenario.values[scenario.card["capacity"]]
+    system, n = system_of(scenario), int(scenario.values["n_g"])
+    _, domain, _ = link_numbers(scenario.hardware, system)
+    devices = (system.devices if network_bandwidth(system) is not None
+               else domain) if system is not None else domain
+    if devices is None:
+        return None
+    for p in range(1, min(devices // n, int(scenario.values["L"])) + 1):
+        _, crossings = (1, 0) if domain is None else node_span(n, p, domain)
+        if scenario.call((footprint,), n_pp=p, p_net=crossings)[footprint] <= capacity:
+            return p
     return None

@@ -94,6 +94,11 @@ class SensitivityResult(Result):
         return self.baseline.latency
 
     @property
+    def throughput(self):
+        """The baseline's throughput: with ``data_parallel`` replicas, all of theirs."""
+        return self.baseline.throughput
+
+    @property
     def baseline_value(self):
         return to_quantity(self.value, self.unit)
 
@@ -157,6 +162,10 @@ def sensitivities(baseline: Result, output: str = "latency",
     ``output``: "latency", "throughput", "crossover_batch", "max_batch_size" (what fits),
     "optimal_batch"/"max_batch" (weight streaming) or any output of the law by its symbol.
     ``uncertainty``: {lever: relative 1-sigma} for first-order propagation.
+
+    The throughput of data-parallel replicas (``baseline.data_parallel``, r) is r times the
+    law's rate: its value and partials are r times the law's, its elasticities the law's
+    (r is a constant factor), so the value reported is ``baseline.throughput``.
     """
     scenario = baseline.scenario
     card = scenario.card
@@ -173,14 +182,16 @@ def sensitivities(baseline: Result, output: str = "latency",
             "no exact sensitivities; the solve result gives its value by search")
     fn = scenario.kernel(specs)
     raw = scenario.call(specs)
-    y = raw[spec]
+    # r replicas serve r times the law's rate; every other output is one replica's
+    replicas = getattr(baseline, "data_parallel", 1) if spec == card["rate"] else 1
+    y = raw[spec] * replicas
     if unknown is not None and not y > 0:
         raise InvalidParameter(
             f"{output}: {scenario.label()} has no positive {unknown} here (the closed form "
             f"gives {unknown} = {y:.4g}), so it has no sensitivities")
     partials, elasticities = {}, {}
     for name, symbol, left_spec, right_spec in levers:
-        left, right = raw[left_spec], raw[right_spec]
+        left, right = raw[left_spec] * replicas, raw[right_spec] * replicas
         if fn.constants.get(left_spec) == 0 == fn.constants.get(right_spec):
             continue  # the output does not depend on this lever at all (capacity, latency)
         x = scenario.values[symbol]
@@ -230,8 +241,9 @@ class SensitivitySolver:
     def solve(self, model, hardware, *, output="latency", uncertainty=None, batch_size=1,
               precision="auto", seq_len=None, phase="decode", weight_precision=None,
               kv_precision=None, efficiency=None, overhead=None, workspace=None,
-              overlap=None, logits="last", tensor_parallel=1,
-              link_latency=None, memory_fraction=1.0, runtime=None) -> SensitivityResult:
+              overlap=None, logits="last", tensor_parallel=1, link_latency=None,
+              pipeline_parallel=1, expert_parallel=1, data_parallel=1, memory_fraction=1.0,
+              runtime=None) -> SensitivityResult:
         """Elasticities of ``output`` to every lever of the law that answers the question.
 
         Parameters
@@ -244,8 +256,14 @@ class SensitivitySolver:
         batch_size, precision, seq_len, phase, weight_precision, kv_precision, efficiency,
         overhead, workspace, logits, tensor_parallel, link_latency, memory_fraction,
         runtime : as for :meth:`Engine.solve` (with tensor_parallel > 1 the levers include
-        link_bandwidth, link_latency and group_size; with a runtime, aux_kernel_time and
-        activation_traffic).
+        link_bandwidth, link_latency, collective_latency and group_size; with a runtime,
+        aux_kernel_time and activation_traffic).
+        pipeline_parallel, expert_parallel, data_parallel : int, as for
+            :meth:`Engine.solve`. Pipeline stages add the lever pipeline_stages (n_pp) and
+            expert parallelism the lever expert_parallel (n_ep), besides the tensor-parallel
+            levers. With data_parallel=r the throughput's value and partials are the r
+            replicas' (r times the law's rate, ``InferenceResult.throughput``); its
+            elasticities are the law's.
         overlap : weight streaming only (see :class:`WeightStreamingModel`).
         """
         step = dict(batch_size=batch_size, precision=precision, seq_len=seq_len, phase=phase)
@@ -255,11 +273,15 @@ class SensitivitySolver:
 
             other = {k: v for k, v in dict(weight_precision=weight_precision,
                                            kv_precision=kv_precision, overhead=overhead,
-                                           workspace=workspace).items() if v is not None}
+                                           workspace=workspace,
+                                           link_latency=link_latency).items() if v is not None}
             if validate.memory_fraction(memory_fraction) != 1:
                 other["memory_fraction"] = memory_fraction
             if runtime is not None:
                 other["runtime"] = runtime
+            other.update({k: v for k, v in dict(
+                tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel,
+                expert_parallel=expert_parallel, data_parallel=data_parallel).items() if v != 1})
             if other:
                 raise InvalidParameter(f"{', '.join(other)}: not an option of weight streaming "
                                        f"(output={output!r}), which takes overlap and efficiency")
@@ -276,5 +298,7 @@ class SensitivitySolver:
                              kv_precision=kv_precision, efficiency=efficiency,
                              overhead=overhead, workspace=workspace, logits=logits,
                              tensor_parallel=tensor_parallel, link_latency=link_latency,
+                             pipeline_parallel=pipeline_parallel,
+                             expert_parallel=expert_parallel, data_parallel=data_parallel,
                              memory_fraction=memory_fraction, runtime=runtime, **step)
         return sensitivities(baseline, output, uncertainty)

@@ -320,10 +320,8 @@ def _parallel(degrees) -> bool:
 
 def _law_of(model, phase, economics=None, degrees=None, experts=1):
     if experts > 1:
-        if economics:
-            raise InvalidParameter("cost and energy columns are not modelled with "
-                                   f"expert_parallel={experts}; sweep them without it")
-        return kernels.LawRef(EXPERT_PARALLEL_LAWS[phase])
+        step = EXPERT_PARALLEL_LAWS[phase]
+        return kernels.LawRef(COST_LAWS[step] if economics else step)
     if isinstance(model, Transformer):
         step = TENSOR_PARALLEL_LAWS[phase] if _parallel(degrees) else STEP_LAWS[phase]
         return kernels.LawRef(COST_LAWS[step] if economics else step)

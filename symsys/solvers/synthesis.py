@@ -78,6 +78,11 @@ class SynthesisResult(Result):
         return self.required_value
 
     @property
+    def throughput(self):
+        """The baseline's throughput: with ``data_parallel`` replicas, all of theirs."""
+        return self.baseline.throughput
+
+    @property
     def achievable(self) -> bool:
         """A value exists, is physical, and the design it gives fits its capacity."""
         if self.required_value is None:
@@ -167,6 +172,10 @@ def synthesize(baseline: Result, target, lever: str) -> SynthesisResult:
     forward = card["latency"] if output == "latency" else card["rate"]
     if forward is None:
         raise InvalidParameter(f"target: the {card['law']} law has no {output} output")
+    # r data-parallel replicas serve r times the law's rate: the law must give 1/r of a
+    # throughput target (the latency is one replica's, as every other output)
+    replicas = getattr(baseline, "data_parallel", 1) if output == "throughput" else 1
+    y_law = y / replicas
     spec = f"inverse:{symbol}:{forward}"
     fn = scenario.kernel(spec, scalar=False)
     if f"{spec}#none" in fn.outputs:
@@ -175,11 +184,11 @@ def synthesize(baseline: Result, target, lever: str) -> SynthesisResult:
             f"{scenario.label()} (an MoE step's expected experts touched make it "
             "transcendental in the batch); choose another lever")
     for name in (o for o in fn.outputs if "." not in o.rsplit("#", 1)[-1]):
-        value = _branch_value(scenario, fn, name, y)
+        value = _branch_value(scenario, fn, name, y_law)
         if value is None:
             continue
         design_raw = scenario.replace(**{symbol: value}).call(("*",))
-        achieved = design_raw[forward]
+        achieved = design_raw[forward] * replicas
         if not abs(achieved - y) <= 1e-6 * y:  # the forward law must confirm it
             continue
         design = type(baseline)(scenario.replace(**{symbol: value}), design_raw)
@@ -187,7 +196,8 @@ def synthesize(baseline: Result, target, lever: str) -> SynthesisResult:
         return SynthesisResult(baseline, output, lever, y, value, achieved, unit, note, design,
                                name)
     return SynthesisResult(baseline, output, lever, y, None, None, unit,
-                           _unreachable(scenario, symbol, lever, forward, output, y))
+                           _unreachable(scenario, symbol, lever, forward, output, y,
+                                        replicas))
 
 
 def _branch_value(scenario, fn, name: str, y: float) -> float | None:
@@ -236,9 +246,9 @@ def _note(lever: str, value: float, design: Result, card: dict) -> str:
 
 
 def _unreachable(scenario, symbol: str, lever: str, forward: str, output: str,
-                 target: float) -> str:
+                 target: float, replicas: int = 1) -> str:
     """Explain why no value reaches the target: the limit as the lever grows or shrinks, and
-    the regime that binds there."""
+    the regime that binds there (a throughput ceiling is all ``replicas``' rate)."""
     here = scenario.values[symbol]
     limits = [scenario.replace(**{symbol: here * f}).call(("*",)) for f in (1e12, 1e-12)]
     pick = min if output == "latency" else max
@@ -248,8 +258,9 @@ def _unreachable(scenario, symbol: str, lever: str, forward: str, output: str,
     if output == "latency":
         return (f"{wall}floor {format_value(to_quantity(best[forward], 's'))}: no {lever} gets "
                 f"below it (target {format_value(to_quantity(target, 's'))})")
-    return (f"{wall}ceiling {best[forward]:.4g}/s: no {lever} gets above it (target "
-            f"{target:.4g}/s)")
+    replicas_text = f" ({replicas} data-parallel replicas)" if replicas != 1 else ""
+    return (f"{wall}ceiling {best[forward] * replicas:.4g}/s{replicas_text}: no {lever} gets "
+            f"above it (target {target:.4g}/s)")
 
 
 class SynthesisSolver:
@@ -260,8 +271,9 @@ class SynthesisSolver:
     def solve(self, model, hardware, *, target, lever="memory_bandwidth", batch_size=1,
               precision="auto", seq_len=None, phase="decode", weight_precision=None,
               kv_precision=None, efficiency=None, overhead=None, workspace=None,
-              logits="last", tensor_parallel=1, link_latency=None,
-              memory_fraction=1.0, runtime=None) -> SynthesisResult:
+              logits="last", tensor_parallel=1, link_latency=None, pipeline_parallel=1,
+              expert_parallel=1, data_parallel=1, memory_fraction=1.0,
+              runtime=None) -> SynthesisResult:
         """The value of ``lever`` that meets ``target``, and whether the design is achievable.
 
         Parameters
@@ -276,10 +288,19 @@ class SynthesisSolver:
         lever : one of the step law's levers: memory_bandwidth (default), peak_flops,
             memory_efficiency, compute_efficiency, overhead, batch_size, seq_len,
             bytes_per_weight, bytes_per_kv, memory_capacity (the capacity the step needs).
+            A parallel step (tensor_parallel > 1, link_latency given, pipeline_parallel > 1
+            or expert_parallel > 1) adds link_bandwidth (per direction), link_latency,
+            collective_latency and group_size; pipeline stages add pipeline_stages, expert
+            parallelism expert_parallel.
         batch_size, precision, seq_len, phase, weight_precision, kv_precision, efficiency,
-        overhead, workspace, logits, tensor_parallel, link_latency, memory_fraction,
-        runtime : the baseline, as for
-        :meth:`Engine.solve` (tensor parallel adds the levers link_bandwidth, link_latency).
+        overhead, workspace, logits, tensor_parallel, link_latency, pipeline_parallel,
+        expert_parallel, memory_fraction, runtime : the baseline, as for
+            :meth:`Engine.solve`.
+        data_parallel : int, independent replicas of the parallel group, as for
+            :meth:`Engine.solve`. A throughput target is all r replicas' (as
+            ``InferenceResult.throughput``): each replica must serve 1/r of it, so the
+            lever is solved on the law for target / r, and ``achieved`` is r times the
+            law's rate. A latency target is one replica's, unchanged by r.
         """
         from symsys.solvers.inference import solve
 
@@ -287,6 +308,7 @@ class SynthesisSolver:
                          seq_len=seq_len, phase=phase, weight_precision=weight_precision,
                          kv_precision=kv_precision, efficiency=efficiency, overhead=overhead,
                          workspace=workspace, logits=logits, tensor_parallel=tensor_parallel,
-                         link_latency=link_latency, memory_fraction=memory_fraction,
-                         runtime=runtime)
+                         link_latency=link_latency, pipeline_parallel=pipeline_parallel,
+                         expert_parallel=expert_parallel, data_parallel=data_parallel,
+                         memory_fraction=memory_fraction, runtime=runtime)
         return synthesize(baseline, target, lever)

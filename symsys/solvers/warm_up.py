@@ -64,6 +64,15 @@ def warm_up() -> None:
             Engine.solve(model, "DGX_H100", tensor_parallel=4, pipeline_parallel=2,
                          **step).to_dict()
             SensitivitySolver().solve(model, "H100", tensor_parallel=8, **step)
+            if model == "Llama3_70B" and not step:
+                # the inverse designs of a group: the batch that meets a per-token latency
+                # (examples/procurement.py), the link bandwidth for a latency or a rate
+                SynthesisSolver().solve(model, "H100", target=Q_(20, "ms"),
+                                        lever="batch_size", seq_len=2048, tensor_parallel=8)
+                for target in (Q_(10, "ms"), Q_(3000, "token/s")):
+                    SynthesisSolver().solve(model, "DGX_H100", target=target,
+                                            lever="link_bandwidth", tensor_parallel=8,
+                                            batch_size=64)
             if model == "Mixtral_8x7B":  # expert parallel: over the TP group, attention
                 # data parallel, and with pipeline stages (symsys solve --ep)
                 for degrees in ({"tensor_parallel": 8}, {}, {"tensor_parallel": 2,
