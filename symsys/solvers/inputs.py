@@ -197,10 +197,12 @@ def _divisors(n: int) -> str:
     return ", ".join(str(x) for x in range(1, n + 1) if n % x == 0)
 
 
+@functools.lru_cache(maxsize=256)
 def network_bandwidth(system: System | None) -> float | None:
     """Scale-out bandwidth per device per direction (B/s) of a system: its nodes' NICs
     together over the devices of a node, since each device drives its own share of them
-    (one NIC per GPU on a rail-optimized DGX); None without a sourced scale-out network."""
+    (one NIC per GPU on a rail-optimized DGX); None without a sourced scale-out network
+    (registry data is frozen: cached, a unit conversion costs as much as the solve)."""
     out = None if system is None else system.scale_out
     if out is None or out.bandwidth is None:
         return None
