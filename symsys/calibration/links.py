@@ -232,14 +232,27 @@ def shipped() -> list[LinkProfile]:
     return [LinkProfile.load(p) for p in sorted(DATA.glob(f"{_PREFIX}*.json"))]
 
 
+def _same_fast_domain(key: str, other: str) -> bool:
+    """Whether systems ``key`` and ``other`` have the very same fast domain: the device, its
+    bandwidth and its size (a cluster of DGX H100 nodes has a DGX H100's NVLink domain in
+    each node, so a profile fitted on one DGX H100 holds for it)."""
+    from symsys.registry.systems import Systems
+
+    mine, theirs = Systems[key], Systems[other]
+    a, b = mine.fast_domain, theirs.fast_domain
+    return (mine.device == theirs.device and a is not None and b is not None
+            and (a.bandwidth, a.domain_size) == (b.bandwidth, b.domain_size))
+
+
 def link_profile_for(device, system=None) -> LinkProfile:
-    """The shipped link profile of ``system``'s fast domain; for a bare device, the profile
-    fitted on a system whose fast domain is that device's own interconnect. An error names
-    the systems that have one."""
+    """The shipped link profile of ``system``'s fast domain, else one fitted on a system with
+    the same fast domain; for a bare device, the profile fitted on a system whose fast domain
+    is that device's own interconnect. An error names the systems that have one."""
     key = getattr(system, "key", system)
     profiles = shipped()
     if key is not None:
-        found = [p for p in profiles if p.system == key]
+        found = ([p for p in profiles if p.system == key]
+                 or [p for p in profiles if _same_fast_domain(key, p.system)])
     else:
         device_key = getattr(device, "key", device)
         found = [p for p in profiles if p.device == device_key]

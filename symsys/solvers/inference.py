@@ -85,18 +85,16 @@ class InferenceResult(Result):
         (tensor- or expert-parallel group x pipeline stages)."""
         return self.data_parallel * self.group_devices
 
-    @property
-    def throughput(self):
-        """Tokens (samples) per second of all the data-parallel replicas: each replica's
-        rate (the law's) times ``data_parallel``."""
-        rate = super().throughput
-        return rate * self.data_parallel if self.data_parallel != 1 else rate
+    def copies(self, spec: str) -> int:
+        """``data_parallel`` for the law's rate (the throughput is all replicas': each
+        replica's rate times r), 1 for every other output (one replica's)."""
+        return self.data_parallel if spec == self.card["rate"] else 1
 
     @property
     def throughput_per_replica(self):
         """Tokens (samples) per second of one replica of the parallel group (the law's
         rate)."""
-        return super().throughput
+        return self.quantity(self.card["rate"])
 
     @property
     def communication_share(self) -> float | None:

@@ -8,7 +8,6 @@ and sensitivities all start here, so an argument is validated in one place.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from dataclasses import dataclass
 
@@ -309,31 +308,13 @@ def calibrated_link(values: dict, hw: Device, system: System | None, profile,
     if link_latency is not None:
         raise InvalidParameter("link_latency: a calibrated link profile already carries the "
                                "fitted message latency; give one or the other")
-    link = _link_profile(hw, system)
+    from symsys.calibration.links import link_profile_for
+
+    link = link_profile_for(hw, system)
     values["beta_x"] = link.eta_x * values["beta_x"]
     values["alpha_x"] = link.alpha_x
     values["alpha_c"] = link.alpha_c
     return link
-
-
-def _link_profile(hw: Device, system: System | None):
-    """The link profile of the system's fast domain: its own, else one fitted on a system
-    with the very same fast domain (device, bandwidth and size: a cluster of DGX H100 nodes
-    has a DGX H100's NVLink domain in each); else the error naming those that exist."""
-    from symsys.calibration.links import link_profile_for
-
-    try:
-        return link_profile_for(hw, system)
-    except InvalidParameter:
-        domain = getattr(system, "fast_domain", None)
-        for other in (x for x in Systems if domain is not None and x is not system):
-            theirs = other.fast_domain
-            if (other.device == system.device and theirs is not None
-                    and (theirs.bandwidth, theirs.domain_size)
-                    == (domain.bandwidth, domain.domain_size)):
-                with contextlib.suppress(InvalidParameter):
-                    return link_profile_for(hw, other)
-        raise
 
 
 def parallel_law(phase: str, tensor: int, stages: int, link_latency,

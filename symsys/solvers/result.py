@@ -110,7 +110,13 @@ class Result:
 
     @property
     def throughput(self):
-        return self.quantity(self.card["rate"])
+        return self.quantity(self.card["rate"]) * self.copies(self.card["rate"])
+
+    def copies(self, spec: str) -> int:
+        """How many copies of the law's answer an output of this result counts: 1 here;
+        data-parallel replicas count r of the law's rate (``InferenceResult``). Solvers that
+        read the law's raw outputs (sensitivities, synthesis) scale by it."""
+        return 1
 
     # --- capacity ------------------------------------------------------------------------
     @property

@@ -182,8 +182,7 @@ def sensitivities(baseline: Result, output: str = "latency",
             "no exact sensitivities; the solve result gives its value by search")
     fn = scenario.kernel(specs)
     raw = scenario.call(specs)
-    # r replicas serve r times the law's rate; every other output is one replica's
-    replicas = getattr(baseline, "data_parallel", 1) if spec == card["rate"] else 1
+    replicas = baseline.copies(spec)  # r data-parallel replicas serve r times the rate
     y = raw[spec] * replicas
     if unknown is not None and not y > 0:
         raise InvalidParameter(

@@ -174,7 +174,7 @@ def synthesize(baseline: Result, target, lever: str) -> SynthesisResult:
         raise InvalidParameter(f"target: the {card['law']} law has no {output} output")
     # r data-parallel replicas serve r times the law's rate: the law must give 1/r of a
     # throughput target (the latency is one replica's, as every other output)
-    replicas = getattr(baseline, "data_parallel", 1) if output == "throughput" else 1
+    replicas = baseline.copies(forward)
     y_law = y / replicas
     spec = f"inverse:{symbol}:{forward}"
     fn = scenario.kernel(spec, scalar=False)
