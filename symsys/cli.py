@@ -12,6 +12,7 @@ import argparse
 import importlib
 import json
 import sys
+import warnings
 
 COMMANDS = ("solve", "serve", "cost", "train", "sweep", "stream", "sensitivity", "synthesize",
             "derive",
@@ -64,7 +65,9 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
-        text, data = args._module.run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            text, data = args._module.run(args)
     except SymsysError as exc:
         if args.json:
             print(json.dumps({"error": type(exc).__name__, "message": str(exc)}))
@@ -82,6 +85,11 @@ def main(argv=None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line on stderr, as a user reads it: no package file, no source line."""
+    print(f"symsys: warning: {message}", file=sys.stderr)
 
 
 def _jsonable(value):

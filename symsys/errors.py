@@ -55,6 +55,11 @@ class InfeasibleConfiguration(SymsysError):
     """Raised only when a caller asks for it (``raise_if_infeasible=True``)."""
 
 
+class CacheWarning(UserWarning):
+    """A cache entry or directory symsys did not use (corrupt, edited, or writable by others):
+    the answer is computed without it, so only time is lost."""
+
+
 class BeyondMaxContext(UserWarning):
     """A context longer than the model was trained for: the answer extrapolates the model."""
 

@@ -16,7 +16,9 @@ import copyreg
 import functools
 import math
 import numbers
+import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +28,51 @@ from symsys.errors import InvalidParameter, UnitError
 
 _DEFINITIONS = Path(__file__).with_name("units.txt")
 
+
+def _pint_cache_key() -> str:
+    """This installation's key for pint's parsed definitions: where pint and symsys are
+    installed and their versions. pint's own ``:auto:`` cache is keyed by file *content*, so
+    every environment with the same pint shares one entry that stores the absolute path of
+    the environment that wrote it; deleting that environment broke symsys in all the others
+    (pint issues 1572 and 2263). Keyed by location, no two installations share an entry."""
+    import hashlib
+    import sys
+
+    text = "|".join((str(Path(pint.__file__).resolve().parent), pint.__version__,
+                     str(_DEFINITIONS.resolve()), _DEFINITIONS.read_text(), sys.version))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _new_registry(cache_folder) -> pint.UnitRegistry:
+    # units.txt redefines bit on purpose
+    registry = pint.UnitRegistry(on_redefinition="ignore", cache_folder=cache_folder)
+    registry.load_definitions(str(_DEFINITIONS))
+    registry._build_cache()  # drop dimensionalities cached while bit was still dimensionless
+    registry.formatter.default_format = "~P"
+    return registry
+
+
+def _make_registry() -> pint.UnitRegistry:
+    """The registry, from this installation's private cache of pint's parsed definitions
+    (~0.15 s of a ~0.5 s cold start) when it is usable; any failure of that cache (another
+    process writing it, a truncated file after a full disk, a read-only home) falls back to
+    parsing and removes the bad entry, so it heals. ``SYMSYS_NO_UNIT_CACHE=1`` turns it off."""
+    from symsys.cache import trusted_dir
+
+    if not os.environ.get("SYMSYS_NO_UNIT_CACHE"):
+        for _ in range(2):  # the second try parses into a fresh entry: the cache heals
+            folder = trusted_dir("pint", _pint_cache_key())
+            if folder is None:
+                break
+            try:
+                return _new_registry(folder)
+            except Exception:  # pint's cache raises EOFError, UnpicklingError, OSError...
+                shutil.rmtree(folder, ignore_errors=True)
+    return _new_registry(None)
+
+
 #: The unit registry shared by every symsys Quantity.
-# units.txt redefines bit on purpose; pint's own disk cache of its default definitions
-# (cache_folder) saves ~0.15 s of every cold start
-ureg = pint.UnitRegistry(on_redefinition="ignore", cache_folder=":auto:")
-ureg.load_definitions(str(_DEFINITIONS))
-ureg._build_cache()  # drop dimensionalities cached while bit was still dimensionless
-ureg.formatter.default_format = "~P"
+ureg = _make_registry()
 Q_ = ureg.Quantity
 
 

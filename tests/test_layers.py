@@ -18,9 +18,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "symsys"
 #: A module may import its own layer or any layer below it.
 LAYERS = {
     "symsys.units": 0, "symsys.errors": 0, "symsys.symbols": 0, "symsys._version": 0,
+    "symsys.cache": 0,  # where files are kept between processes, and when to trust them
     "symsys.laws": 1,
     "symsys.derive": 2,  # calculus over laws
-    "symsys.compile": 3, "symsys.kernels": 3,
+    "symsys.compile": 3, "symsys.kernel_source": 3, "symsys.kernels": 3,
     "symsys.registry": 4,
     "symsys.calibration": 5,
     "symsys.solvers": 6,

@@ -119,6 +119,11 @@ class Law:
     variants: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        if not (isinstance(self.name, str) and self.name.isidentifier()
+                and self.name.isascii()):
+            # the name keys the law's kernel files: it must never be read as a path
+            raise ValueError(f"law name {self.name!r}: a law's name must be a Python identifier "
+                             "(letters, digits and underscores, not starting with a digit)")
         # the one argument order of compiled functions: the symbol table's
         object.__setattr__(self, "inputs", S.order(self.inputs))
         known = set(self.inputs)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from symsys.errors import InvalidParameter, UnitError, suggest
-from symsys.kernels import TARGET
+from symsys.kernel_source import TARGET
 from symsys.solvers import balance, validate
 from symsys.solvers.result import Result, binding
 from symsys.units import format_value, parse_quantity, to_magnitude, to_quantity
