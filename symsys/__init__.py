@@ -54,6 +54,7 @@ _EXPORTS = {
     "UnsupportedPrecision": "symsys.errors",
     "InfeasibleConfiguration": "symsys.errors",
     "RegistryError": "symsys.errors",
+    "ClusterError": "symsys.errors",
 }
 
 __all__ = ["__version__", *_EXPORTS]

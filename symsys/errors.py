@@ -55,6 +55,21 @@ class InfeasibleConfiguration(SymsysError):
     """Raised only when a caller asks for it (``raise_if_infeasible=True``)."""
 
 
+class ClusterError(SymsysError, RuntimeError):
+    """A Dask cluster that cannot be reached, or that was lost during a computation (its
+    scheduler gone, or no worker left). The message names the scheduler's address and what
+    happened; ``.parameter``, ``.value`` and ``.valid`` say which argument to change, its
+    value and what would be valid."""
+
+    def __init__(self, message: str, parameter: str = "scheduler", value=None,
+                 valid: str = ""):
+        super().__init__(message, parameter, value, valid)
+        self.parameter, self.value, self.valid = parameter, value, valid
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
 class CacheWarning(UserWarning):
     """A cache entry or directory symsys did not use (corrupt, edited, or writable by others):
     the answer is computed without it, so only time is lost."""

@@ -17,6 +17,7 @@ from symsys import kernels
 from symsys import symbols as S
 from symsys.errors import InvalidParameter, suggest
 from symsys.laws import ALL, Law, get
+from symsys.solvers import pickling  # noqa: F401 (a LawResult's law pickles by name)
 from symsys.solvers.result import regime_codes
 from symsys.solvers.validate import FRACTIONS
 from symsys.units import to_magnitude, to_quantity
@@ -108,10 +109,13 @@ class LawResult(Mapping):
         return len(self.values)
 
     def __getattr__(self, name):
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+        """An output by attribute (``result.T``). Reads the instance's own ``values``: while
+        pickle or copy rebuilds a result it has none yet, and ``self.values`` would be
+        Mapping's method, so the lookups they make (``__setstate__``) must fail plainly."""
+        values = self.__dict__.get("values")
+        if name.startswith("__") or values is None or name not in values:
+            raise AttributeError(name)
+        return values[name]
 
     def _repr_latex_(self) -> str:
         rows = [

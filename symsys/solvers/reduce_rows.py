@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from symsys.errors import InvalidParameter
-from symsys.solvers.sweep_result import SweepResult
+from symsys.solvers.sweep_result import RowNumbers, SweepResult
 
 #: the order of a reduction's columns, whatever form of sweep it came from (others follow)
 ORDER = ("model", "hardware", "precision", "weight_precision", "kv_precision", "phase", "peak",
@@ -78,8 +78,7 @@ class ColumnsFrame(ResultFrame):
         if len(lengths) != 1:
             raise InvalidParameter(f"columns of different lengths: {sorted(lengths)}")
         result = SweepResult.from_rows(columns, units)
-        result.index = lambda positions=None: offset + (
-            np.arange(result.length) if positions is None else np.asarray(positions))
+        result.index = RowNumbers(offset + np.arange(result.length, dtype=np.int64))
         super().__init__(result)
 
 

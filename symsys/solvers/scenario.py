@@ -49,6 +49,14 @@ class Scenario:
     variant: str | None = None
     profile: object = None
 
+    def __getstate__(self) -> dict:
+        """What pickles and deep-copies: the fields (and the card, once read). A law held as
+        a Law pickles by name if it is one of the package's, else by value: its reducers are
+        registered here, only then, so a cold solve never imports sympy for them."""
+        if not isinstance(self.law, str | kernels.LawRef):
+            from symsys.solvers import pickling  # noqa: F401 (registers them)
+        return dict(self.__dict__)
+
     def kernel(self, specs, scalar: bool = True) -> kernels.Kernel:
         return kernels.kernel(self.law, specs, self.variant, scalar)
 

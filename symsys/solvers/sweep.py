@@ -120,7 +120,9 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
         extra (``pip install "symsys[dask]"``).
     scheduler : None, address or ``distributed.Client`` (dask only)
         ``None``: a local cluster on this machine's cores; ``"tcp://host:8786"``: an
-        existing cluster.
+        existing cluster. One that cannot be reached, or is lost during the sweep (its
+        scheduler gone, or no worker left), is a :class:`~symsys.errors.ClusterError` naming
+        its address and what happened (see :mod:`symsys.solvers.sweep_dask` for the waits).
     progress : bool, optional
         Progress bar for chunked and Dask reductions (default: only on a terminal).
 

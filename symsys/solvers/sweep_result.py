@@ -54,6 +54,24 @@ class SweepResult:
                 else array
         return cls(built, list(skipped or []), {}, {}, length or 0)
 
+    def __getstate__(self) -> dict:
+        """What pickles and deep-copies: every column built, the categories' codes as arrays
+        and the row numbers as a :class:`RowNumbers` (lazy columns are functions over the
+        evaluated blocks, local to the sweep that made them: they neither pickle nor need to,
+        once built). Column order, values and row numbers are unchanged."""
+        categories = {name: (self._codes(name), labels)
+                      for name, (_, labels) in self.categories.items()}
+        columns = {name: self._column(name) for name in self.names
+                   if name not in self.categories}
+        index = None if self.index is None else RowNumbers(self.row_index())
+        return {"columns": columns, "skipped": list(self.skipped), "categories": categories,
+                "lazy": {}, "length": self.length, "index": index}
+
+    def _codes(self, name: str) -> np.ndarray:
+        """The codes of category ``name`` for every row, built if they are a function."""
+        codes = self.categories[name][0]
+        return np.asarray(codes() if callable(codes) else codes)
+
     def row_index(self, positions=None) -> np.ndarray:
         """The rows' numbers in the whole sweep (see ``index``): every row's, or those of
         the rows at ``positions``."""
@@ -193,6 +211,19 @@ class SweepResult:
             if reason not in ("", OVER_CAPACITY):
                 text += f"\ninfeasible: {reason}"
         return text
+
+
+@dataclass(frozen=True, eq=False)
+class RowNumbers:
+    """The rows' numbers in the whole sweep, as a picklable ``SweepResult.index``: every
+    row's (``numbers``), or those of the rows at ``positions``."""
+
+    numbers: np.ndarray
+
+    def __call__(self, positions=None) -> np.ndarray:
+        if positions is None:
+            return self.numbers
+        return self.numbers[np.asarray(positions, dtype=np.int64)]
 
 
 def axis_codes(axis: int, shape: tuple) -> Callable[[], np.ndarray]:
