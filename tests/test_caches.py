@@ -157,11 +157,11 @@ def private_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(kernels, "_MEMORY", {})
     monkeypatch.setattr(kernels, "_REQUESTS", {})
     monkeypatch.setattr(cache, "_WARNED", set())
-    return tmp_path / "cache" / kernels.fingerprint()
+    return tmp_path / "cache" / "kernels" / "user-laws"  # where a user law's kernels go
 
 
 def test_every_shipped_kernel_file_carries_the_hash_of_its_source():
-    files = sorted((kernels.SHIPPED / kernels.fingerprint()).glob("*.kernel"))
+    files = sorted(kernels.SHIPPED.glob("*/*.kernel"))
     assert len(files) > 100
     for path in files:
         assert kernels._checked_source(path.stem, path.read_bytes()) is not None, path.name
@@ -207,13 +207,15 @@ def test_a_kernel_that_differs_from_the_shipped_one_is_never_used(private_cache,
     """A planted file with a valid hash header at the key of a shipped kernel: before, the
     user cache was read first and an edit halved the answer (4.481 ms -> 2.24 ms) or ran any
     code. The shipped kernel wins."""
-    shipped = next((kernels.SHIPPED / kernels.fingerprint()).glob("decode.*.scalar.kernel"))
+    shipped = next((kernels.SHIPPED / "decode").glob("decode.*.scalar.kernel"))
     body = shipped.read_bytes().partition(b"\n")[2]
     marker = tmp_path / "planted-code-ran"
     planted = body + f"\nopen({str(marker)!r}, 'w').close()\n".encode()
-    private_cache.mkdir(parents=True)
-    for path in (kernels.SHIPPED / kernels.fingerprint()).glob("*.kernel"):
-        (private_cache / f"{path.stem}.py").write_bytes(
+    for path in kernels.SHIPPED.glob("*/*.kernel"):
+        law = path.parent.name
+        folder = private_cache.parent / f"{law}-{kernels.law_hash(law)}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{path.stem}.py").write_bytes(
             b"# symsys-kernel sha256=" + hashlib.sha256(planted).hexdigest().encode() + b"\n"
             + planted.replace(shipped.stem.encode(), path.stem.encode()))
     env = clean_env(tmp_path / "cache")
@@ -223,7 +225,7 @@ def test_a_kernel_that_differs_from_the_shipped_one_is_never_used(private_cache,
 
 
 def test_a_cache_writable_by_other_users_is_neither_read_nor_written(private_cache):
-    root = private_cache.parent
+    root = private_cache.parent.parent
     root.mkdir(parents=True)
     root.chmod(0o777)
     with pytest.warns(CacheWarning, match=r"writable by other users \(mode 777\)"):
@@ -253,7 +255,7 @@ def test_a_variant_name_is_checked_before_it_names_a_file(private_cache):
               variants={"../up": lambda e: e})
     with pytest.raises(ValueError, match="must be identifiers"):
         kernels.kernel(law, ("t_compute",), "../up", scalar=True)
-    assert not private_cache.parent.parent.joinpath("up").exists()
+    assert not private_cache.parent.joinpath("up").exists()
 
 
 def test_warnings_reach_a_cli_user_as_one_line(tmp_path):

@@ -1,6 +1,7 @@
 """The one compile path: kernels keyed by what they compute, cached on disk and shipped; a cold
 process answers without sympy, and a changed expression can never reuse an old kernel."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -46,8 +47,10 @@ def test_a_warm_cache_answers_without_sympy_and_with_the_same_number(tmp_path):
     warm_latency, warm_used_sympy = run_probe(tmp_path, shipped=False)
     assert not warm_used_sympy
     assert warm_latency == cold_latency == pytest.approx(LLAMA3_8B_H100, rel=1e-12)
-    cached = {p.name.split(".")[0] for p in (tmp_path / kernels.fingerprint()).glob("*.py")}
+    cached = {p.name.split(".")[0] for p in (tmp_path / "kernels").glob("*/*.py")}
     assert {"decode", "transformer_parameters", "attention_gqa"} <= cached
+    # one folder per law and hash of its sources
+    assert (tmp_path / "kernels" / f"decode-{kernels.law_hash('decode')}").is_dir()
 
 
 def _law():
@@ -77,28 +80,51 @@ def test_the_key_covers_the_specs_and_the_variant():
     assert len({a.name, b.name, c.name}) == 3
 
 
-def test_fingerprint_covers_every_source_that_decides_a_kernel():
-    assert len(kernels.fingerprint()) == 16
-    # kernels.py (where kernels are kept and how they are checked) is deliberately not in it
-    assert set(kernels._SOURCES) == {"laws", "symbols.py", "derive.py", "compile.py",
-                                     "kernel_source.py"}
+def test_each_law_is_keyed_by_the_files_that_decide_its_kernels():
+    from symsys.laws import ALL
+
+    core = ("compile.py", "derive.py", "kernel_source.py")
+    assert kernels.law_sources("roofline") == (*core, "laws/base.py", "laws/roofline.py")
+    assert kernels.law_sources("decode_tp") == (
+        *core, "laws/base.py", "laws/collectives.py", "laws/inference.py", "laws/parallel.py",
+        "laws/roofline.py")
+    # kernels.py (where kernels are kept and how they are checked), the symbol table and
+    # laws/__init__.py (where a new law is registered) are in no law's hash
+    for name, law in ALL.items():
+        sources = kernels.law_sources(name)
+        assert not {"kernels.py", "symbols.py", "laws/__init__.py"} & set(sources)
+        module = sources[-1] if name not in kernels._law_modules() else \
+            f"laws/{kernels._law_modules()[name]}.py"
+        assert module in sources
+        # the module named really holds the law (read as text, checked here with the import)
+        defining = __import__(f"symsys.laws.{kernels._law_modules()[name]}", fromlist=["x"])
+        assert getattr(defining, name) is law, name
+    assert len({kernels.law_hash(name) for name in ALL}) > 10
 
 
 def test_shipped_kernels_are_current():
-    shipped = [p for p in kernels.SHIPPED.iterdir() if p.is_dir()]
-    assert [p.name for p in shipped] == [kernels.fingerprint()], (
-        "symsys/_kernels is stale: run `python -m symsys.solvers.warm_up` (laws or the "
-        "compiler changed)")
-    files = sorted(shipped[0].glob("*.kernel"))
-    assert len(files) > 100
-    # each records the hash of its expressions: recompute a spread of them from the laws now.
-    # Kernels of laws outside the package's registry (the fastest-degree variants of the
-    # parallel laws) are keyed by that very hash, so a stale one can never be looked up.
     from symsys.laws import ALL
 
-    builtin = [p for p in files if p.name.split(".")[0] in ALL]
-    assert len(builtin) > 100
-    for path in builtin[::7]:
+    folders = sorted(p for p in kernels.SHIPPED.iterdir() if p.is_dir())
+    assert {p.name for p in folders} <= set(ALL)
+    assert sum(len(list(p.glob("*.kernel"))) for p in folders) > 100
+    for folder in folders:
+        law = ALL[folder.name]
+        assert kernels.shipped_is_current(law.name), (
+            f"symsys/_kernels/{law.name} is stale: run `python -m symsys.solvers.warm_up` (the "
+            "law, a law it imports or the compiler changed)")
+        recorded = json.loads((folder / "SOURCES.json").read_text())
+        assert recorded["symbols"] == kernels.symbols_hash(law), (
+            f"the symbols of {law.name} changed: run `python -m symsys.solvers.warm_up`")
+        assert recorded["files"] == list(kernels.law_sources(law.name))
+
+
+@pytest.mark.slow
+def test_shipped_kernels_compute_what_the_laws_say_now():
+    """Each shipped kernel records the hash of its expressions: recompute a spread of them from
+    the laws now (symbolic work: the slow tier)."""
+    files = sorted(kernels.SHIPPED.glob("*/*.kernel"))
+    for path in files[::7]:
         kernel = kernels._read(path.stem, path)
         assert kernel is not None, path.name  # its SHA-256 header holds
         recorded = kernel.source.split("EXPR_HASH = ")[1].split("\n")[0].strip("'")

@@ -1,5 +1,6 @@
 """Compile every kernel the commands and public solvers need for the registry, and ship them
-in the package: ``python -m symsys.solvers.warm_up`` regenerates ``symsys/_kernels/``.
+in the package: ``python -m symsys.solvers.warm_up`` brings ``symsys/_kernels/`` up to date,
+rewriting only the folders of laws that changed (``--all``: compile everything afresh).
 
 Each call below is an ordinary solve; what it compiles is whatever the solvers ask the one
 compile path for, so the shipped set cannot drift from what they use.
@@ -8,6 +9,7 @@ compile path for, so the shipped set cannot drift from what they use.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -123,22 +125,71 @@ def warm_up() -> None:
                                           output=output)
 
 
-def build_shipped() -> list[Path]:
-    """Regenerate ``symsys/_kernels/<fingerprint>/`` from a fresh compile of :func:`warm_up`
-    in a scratch cache (so no stale or user kernel is shipped)."""
+def dump(folder: str) -> None:
+    """Write every kernel of a law of the package this process holds to
+    ``folder/<law>/<key>.kernel`` (what :func:`build_shipped` ships)."""
+    for key, law in kernels._SHIPPABLE.items():
+        target = Path(folder) / law / f"{key}.kernel"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(kernels.file_bytes(kernels._MEMORY[key]))
+
+
+def _record(law) -> dict:
+    """What ``SOURCES.json`` says of a law's shipped kernels: the hashes they were built under."""
+    return {"law": law.name, "sources": kernels.law_hash(law.name),
+            "symbols": kernels.symbols_hash(law), "files": list(kernels.law_sources(law.name))}
+
+
+def _current(law) -> bool:
+    try:
+        recorded = json.loads((kernels.SHIPPED / law.name / "SOURCES.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return recorded == _record(law)
+
+
+def build_shipped(everything: bool = False) -> dict[str, str]:
+    """Bring ``symsys/_kernels/`` up to date with :func:`warm_up`, law by law.
+
+    A law whose sources and symbols are unchanged keeps its shipped kernels (a scratch run of
+    the warm-up reads them instead of compiling); a law that changed, or whose requested
+    kernels changed, gets its folder rewritten from a fresh compile; a law no longer requested
+    loses its folder. ``everything=True`` compiles every kernel afresh. Returns what happened
+    to each law: "kept", "written" or "removed"."""
+    from symsys.laws import ALL
+
+    stale = [name for name, law in ALL.items() if everything or not _current(law)]
     with tempfile.TemporaryDirectory() as scratch:
-        env = dict(os.environ, SYMSYS_CACHE_DIR=scratch, SYMSYS_NO_SHIPPED="1")
-        subprocess.run([sys.executable, "-c", "from symsys.solvers.warm_up import warm_up; "
-                        "warm_up()"], env=env, check=True)
-        shutil.rmtree(kernels.SHIPPED, ignore_errors=True)
-        target = kernels.SHIPPED / kernels.fingerprint()
-        target.mkdir(parents=True)
-        written = []
-        for source in sorted((Path(scratch) / kernels.fingerprint()).glob("*.py")):
-            written.append(target / (source.stem + ".kernel"))
-            shutil.copyfile(source, written[-1])
-    return written
+        out = Path(scratch) / "out"
+        code = ("from symsys import kernels; from symsys.solvers.warm_up import warm_up, dump; "
+                f"kernels._SHIPPED_CURRENT.update(dict.fromkeys({stale!r}, False)); "
+                f"warm_up(); dump({str(out)!r})")
+        env = dict(os.environ, SYMSYS_CACHE_DIR=str(Path(scratch) / "cache"))
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)
+        wanted = {folder.name: {p.name: p.read_bytes() for p in folder.glob("*.kernel")}
+                  for folder in out.iterdir()}
+    outcome = {}
+    for name, files in sorted(wanted.items()):
+        folder = kernels.SHIPPED / name
+        shipped = {p.name: p.read_bytes() for p in folder.glob("*.kernel")}
+        if shipped == files and _current(ALL[name]):
+            outcome[name] = "kept"
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for file_name, data in files.items():
+            (folder / file_name).write_bytes(data)
+        (folder / "SOURCES.json").write_text(json.dumps(_record(ALL[name]), indent=1) + "\n")
+        outcome[name] = "written"
+    for folder in kernels.SHIPPED.iterdir():
+        if folder.is_dir() and folder.name not in wanted:
+            shutil.rmtree(folder)
+            outcome[folder.name] = "removed"
+    return outcome
 
 
 if __name__ == "__main__":
-    print(f"wrote {len(build_shipped())} kernels to {kernels.SHIPPED / kernels.fingerprint()}")
+    result = build_shipped(everything="--all" in sys.argv[1:])
+    for state in ("written", "removed", "kept"):
+        laws = sorted(name for name, done in result.items() if done == state)
+        print(f"{state}: {len(laws)} law(s)" + (f": {', '.join(laws)}" if laws else ""))
