@@ -87,9 +87,57 @@ copyreg.pickle(Q_, lambda q: (_unpickle_quantity, (q.magnitude, str(q.units))))
 Quantity = ureg.Quantity
 
 
+#: the largest |exponent| a unit may carry ('s^-1', 'm**2'): pint evaluates a unit's text as
+#: Python arithmetic, so 'ms**(9**9**9)' would compute an integer of 370 million digits
+MAX_EXPONENT = 12
+#: the longest quantity text read: a number of 300 digits would not fit a float anyway
+MAX_QUANTITY_TEXT = 200
+#: the longest unit text read (the units symsys knows are written in under 30 characters)
+MAX_UNIT_TEXT = 100
+#: what follows '**' in a unit: a plain number, bare or in parentheses ('s**-1', 's**(-1)')
+_EXPONENT = re.compile(r"\s*(\()?\s*([-+]?\d{1,3}(?:\.\d{1,3})?)(?![\w.])\s*(?(1)\))")
+_EXPONENT_RULE = (f"a unit's exponent must be a plain number from -{MAX_EXPONENT} to "
+                  f"{MAX_EXPONENT}, written once ('s^-1', 'm**2', '(m/s)**2')")
+
+
+def _group_before(text: str, end: int) -> str:
+    """The parenthesised group that closes just before ``end`` (where ``text[end - 1]`` is
+    ')'), or '' when it does not open."""
+    depth = 0
+    for i in range(end - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[i:end]
+    return ""
+
+
+def check_unit_text(text: str) -> None:
+    """Refuse unit text pint would take unbounded time or memory to evaluate.
+
+    pint reads a unit by evaluating it as arithmetic, integer powers included. Here every
+    exponent (after pint's own spelling rules: '^', 'squared', superscript digits) must be a
+    plain number of at most :data:`MAX_EXPONENT` in size, applied once: not to another power
+    ('ms**2**3', '(ms**2)**3'), and the text is at most :data:`MAX_UNIT_TEXT` characters.
+    Raises :class:`~symsys.errors.UnitError` saying what a valid unit is.
+    """
+    if len(text) > MAX_UNIT_TEXT:
+        raise UnitError(f"unit text of {len(text)} characters is too long: a unit is at most "
+                        f"{MAX_UNIT_TEXT} characters ('TB/s', 'token/s')")
+    spelled = pint.util.string_preprocessor(text)
+    for power in re.finditer(r"\*\*", spelled):
+        exponent = _EXPONENT.match(spelled, power.end())
+        base = spelled[:power.start()].rstrip()
+        if (exponent is None or abs(float(exponent[2])) > MAX_EXPONENT
+                or spelled[exponent.end():].lstrip().startswith("**")
+                or (base.endswith(")") and "**" in _group_before(base, len(base)))):
+            raise UnitError(f"{text!r}: {_EXPONENT_RULE}")
+
+
 @functools.lru_cache(maxsize=256)
 def unit(text: str) -> pint.Unit:
-    """The pint unit spelled ``text`` (``"TB/s"``, ``"FLOP"``, ``"1"``)."""
+    """The pint unit spelled ``text`` (``"TB/s"``, ``"FLOP"``, ``"1"``); text that pint could
+    not evaluate in bounded time (:func:`check_unit_text`) is a UnitError."""
+    check_unit_text(text)
     return ureg.Unit("" if text == "1" else text)
 
 
@@ -180,6 +228,8 @@ def _read(text: str) -> pint.Quantity:
         return Q_(magnitude, unit(_unit_text(unit_text)) if unit_text else "")
     except pint.UndefinedUnitError:
         raise
+    except UnitError as exc:  # an exponent or a length beyond the bounds: say which
+        raise ValueError(str(exc)) from None
     except Exception:  # pint raises several types for text that is not a unit
         raise ValueError(f"{unit_text!r} is not a unit") from None
 
@@ -225,7 +275,11 @@ def parse_quantity(text: str, expected: str | tuple[str, ...], where: str, *,
     - unit symbols and SI prefixes as SI defines them, case included: '3 MS' is 3
       megasiemens and '3 Ms' 3 megaseconds, so a case slip is an error that shows the
       reading and suggests the lower-case spelling, never a silent guess between mega and
-      milli.
+      milli;
+    - bounded: at most :data:`MAX_QUANTITY_TEXT` characters, unit exponents plain numbers of
+      at most :data:`MAX_EXPONENT` (:func:`check_unit_text`; pint would evaluate
+      'ms**(9**9**9)' for ever), and the value finite once converted to ``expected``'s unit
+      (:func:`check_range`: '1e308 GiB' overflows bytes), so inf and NaN never reach a law.
 
     Parameters
     ----------
@@ -239,7 +293,7 @@ def parse_quantity(text: str, expected: str | tuple[str, ...], where: str, *,
         Raised for bad text; default :class:`~symsys.errors.RegistryError` (registry files).
         Solvers and the command line pass :class:`~symsys.errors.InvalidParameter`.
     positive : bool
-        Require a magnitude > 0 (and finite).
+        Require a magnitude > 0 (a finite magnitude is required either way).
     wanted : str
         What a valid value is, in words, for the errors ("a latency ('3 ms') or a
         throughput ('20k token/s')"); default: the dimensions of ``expected`` in words.
@@ -256,6 +310,9 @@ def parse_quantity(text: str, expected: str | tuple[str, ...], where: str, *,
     wanted = wanted or " or ".join(_dimension_words(e) for e in expected)
     if not isinstance(text, str):
         raise error(f"{where}: expected a string like '3.35 TB/s', got {text!r}")
+    if len(text) > MAX_QUANTITY_TEXT:
+        raise error(f"{where}: a text of {len(text)} characters ({text[:20]!r}...) is not a "
+                    f"quantity; expected {wanted} in at most {MAX_QUANTITY_TEXT} characters")
     # fast path for the registry's "<number> <unit>" form: a float and a cached unit are
     # ~20x cheaper than the full reading, which loading 40 devices would pay 500 times
     number, _, unit_text = text.strip().partition(" ")
@@ -282,9 +339,62 @@ def parse_quantity(text: str, expected: str | tuple[str, ...], where: str, *,
                     f"{format(quantity.units, 'P')} ({quantity:~P}, "
                     f"{quantity.dimensionality}), which is not {wanted}"
                     + _case_hint(text, expected))
-    if positive and not (quantity.magnitude > 0 and math.isfinite(quantity.magnitude)):
-        raise error(f"{where}: {text!r} must be positive and finite")
+    check_range(quantity, expected, where, error=error, positive=positive, shown=repr(text))
     return quantity
+
+
+def check_range(quantity: pint.Quantity, expected: str | tuple[str, ...], where: str, *,
+                error: type[Exception] = InvalidParameter, positive: bool = True,
+                shown: str = "") -> float:
+    """The magnitude of a scalar ``quantity`` in the first unit of ``expected`` with its
+    dimension, which must be a finite float (and > 0 when ``positive``).
+
+    A value can be finite as written and not once converted: '1e308 GiB' is beyond the
+    largest float (1.8e308) in bytes, and a 400-digit integer is beyond any float. Such a
+    value is an ``error`` naming ``where``, the value (``shown``, default the quantity) and the
+    range, never inf or NaN handed on to a law.
+    """
+    expected = (expected,) if isinstance(expected, str) else tuple(expected)
+    target = next((e for e in expected if quantity.dimensionality == unit(e).dimensionality),
+                  expected[0])
+    shown = shown or _shown(quantity)
+    try:
+        value = float(quantity.m_as(unit(target)))
+    except OverflowError:  # a Python int beyond any float
+        value = math.inf
+    except pint.DimensionalityError:
+        raise error(f"{where}: {shown} is not a quantity in {unit(target):~P}; expected a "
+                    f"value such as '{_example(target)}'") from None
+    except (TypeError, ValueError):  # an array, a complex number
+        raise error(f"{where}: {shown} is not one real number; expected one number with "
+                    f"units, e.g. '{_example(target)}'") from None
+    limit = f"{np.finfo(float).max:.3g} {unit(target):~P}"
+    if math.isnan(value):
+        raise error(f"{where}: {shown} is not a number; expected a finite value, e.g. "
+                    f"'{_example(target)}'")
+    if math.isinf(value):
+        raise error(f"{where}: {shown} is infinite or overflows (beyond {limit}, the largest "
+                    f"float, once converted to {unit(target):~P}); expected a finite value "
+                    f"below {limit}")
+    if positive and not value > 0:
+        raise error(f"{where}: {shown} must be positive and finite (> 0 {unit(target):~P}, "
+                    f"below {limit})")
+    return value
+
+
+def _shown(quantity: pint.Quantity) -> str:
+    """A quantity as an error shows it: a huge integer by its number of digits."""
+    magnitude = quantity.magnitude
+    if isinstance(magnitude, int) and abs(magnitude) > 10**20:  # str() fails past 4300 digits
+        digits = int(abs(magnitude).bit_length() * math.log10(2)) + 1
+        return f"an integer of about {digits} digits in {quantity.units:~P}"
+    return f"{quantity:~P}"
+
+
+def _example(target: str) -> str:
+    """A valid value in ``target``'s dimension, for an error ('3.35 TB/s' for B/s)."""
+    return {"s": "3 ms", "B": "80 GiB", "B/s": "3.35 TB/s", "FLOP/s": "989 TFLOP/s",
+            "FLOP": "16 GFLOP", "W": "700 W", "token/s": "20k token/s"}.get(target, f"1 {target}")
 
 
 # --- readable values: an SI prefix that keeps 1 to 3 integer digits ---------------------------

@@ -8,9 +8,11 @@ names, flags and values, valid and not, in any order); a handful of fixed cases 
 
 import argparse
 import contextlib
+import faulthandler
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -42,10 +44,38 @@ def _commands() -> list[str]:
     return sorted(sub.choices)
 
 
-def run_main(args: list[str]) -> tuple[int, str, str]:
-    """``symsys ARGS`` in-process: (exit code, stdout, stderr); SystemExit is an exit code."""
+#: seconds one in-process CLI call may take before it counts as a hang (most take < 0.1 s)
+CALL_LIMIT = 30
+
+
+class Hang(BaseException):
+    """A call ran past its deadline (BaseException: no ``except Exception`` swallows it)."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float = CALL_LIMIT):
+    """Raise :class:`Hang` in the body after ``seconds``, so a hang fails its test instead of
+    blocking CI. A hang inside C code that never returns to the interpreter (a huge integer
+    power) cannot be interrupted: faulthandler then prints every thread's stack and exits."""
+    def expire(signum, frame):
+        raise Hang(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    faulthandler.dump_traceback_later(seconds * 3 + 30, exit=True)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        faulthandler.cancel_dump_traceback_later()
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_main(args: list[str], seconds: float = CALL_LIMIT) -> tuple[int, str, str]:
+    """``symsys ARGS`` in-process under :func:`deadline`: (exit code, stdout, stderr);
+    SystemExit is an exit code."""
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with deadline(seconds), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             code = main(args)
         except SystemExit as exc:

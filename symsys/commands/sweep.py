@@ -46,30 +46,59 @@ _RANGE = re.compile(rf"\s*({_NUMBER})\s*:\s*({_NUMBER})\s*:\s*({_NUMBER})\s*(\S.
 _LIST = re.compile(rf"\s*((?:{_NUMBER}\s*,\s*)*{_NUMBER})\s*([^\d\s,.+-][^,]*?)\s*")
 
 
+#: the most values one range option gives (a sweep axis, not a memory bomb)
+MAX_VALUES = 10**7
+
+
 def _ints(text: str):
     import numpy as np
 
     from symsys.errors import InvalidParameter
 
+    shown = text if len(text) <= 60 else f"{text[:60]}..."
     try:
         if ":" in text:
             start, stop, *step = (int(x) for x in text.split(":"))
             if len(step) > 1 or step == [0]:
                 raise ValueError
-            values = np.arange(start, stop, step[0] if step else 1)
+            values = range(start, stop, step[0] if step else 1)
         else:
             values = [int(x) for x in text.split(",")]
-    except ValueError:
-        raise InvalidParameter(f"{text!r}: expected N, N,M,... or START:STOP[:STEP] "
-                               "(STEP not 0)") from None
+        count = len(values)
+    except (ValueError, OverflowError):  # OverflowError: a range too long for len()
+        raise InvalidParameter(f"{shown!r}: expected N, N,M,... or START:STOP[:STEP] "
+                               f"(STEP not 0, at most {MAX_VALUES:,} values)") from None
+    if count > MAX_VALUES:  # before numpy allocates them
+        raise InvalidParameter(f"{shown!r}: {count:,} values; a range gives at most "
+                               f"{MAX_VALUES:,}")
+    ends = (values[0], values[-1]) if isinstance(values, range) and count else values
+    if any(abs(v) > 2**53 for v in ends):  # a range lies between its ends
+        raise InvalidParameter(f"{shown!r}: values beyond 2**53 = {2**53} (not exact as "
+                               "floats); expected counts such as 1,8,64 or 1:513")
+    if isinstance(values, range):
+        values = np.arange(values.start, values.stop, values.step)
     if not len(values):
-        raise InvalidParameter(f"{text!r}: the range START:STOP[:STEP] is empty")
+        raise InvalidParameter(f"{shown!r}: the range START:STOP[:STEP] is empty")
     return values
+
+
+#: the dimension of each option read by :func:`quantities`
+OPTION_UNITS = {"--peak": "FLOP/s", "--bandwidth": "B/s", "--capacity": "B",
+                "--price": "USD/hour"}
+_OPTION_EXAMPLES = {"--peak": "500:2000:250TFLOP/s", "--bandwidth": "1:10:0.5TB/s",
+                    "--capacity": "80,141,192GiB", "--price": "1:4:0.5USD/hour"}
 
 
 def quantities(text: str, option: str):
     """``--bandwidth`` text as a Quantity array: "2,3.35,8 TB/s", "2TB/s,8TB/s" or
-    "START:STOP:STEP UNIT" (STOP included when the steps land on it)."""
+    "START:STOP:STEP UNIT" (STOP included when the steps land on it). Every value must be
+    finite in the option's unit (``OPTION_UNITS``): '1e308 GiB' overflows bytes."""
+    quantity = _quantities(text, option)
+    _check_values(quantity, text, option)
+    return quantity
+
+
+def _quantities(text: str, option: str):
     import numpy as np
 
     from symsys.errors import InvalidParameter
@@ -78,23 +107,69 @@ def quantities(text: str, option: str):
     match = _RANGE.fullmatch(text)
     if match:
         start, stop, step = (float(x) for x in match.groups()[:3])
-        if step <= 0 or stop < start:
+        if not step > 0 or not stop >= start or not np.isfinite(stop - start):
             raise InvalidParameter(f"{option} {text!r}: a range START:STOP:STEP UNIT needs "
-                                   "STEP > 0 and STOP >= START")
+                                   "finite numbers, STEP > 0 and STOP >= START")
         count = int(np.floor((stop - start) / step * (1 + 1e-12))) + 1
-        if count > 10**7:
-            raise InvalidParameter(f"{option} {text!r}: {count:,} values; at most 1e7")
-        return Q_(start + step * np.arange(count), match.group(4))
+        if count > MAX_VALUES:
+            raise InvalidParameter(f"{option} {text!r}: {count:,} values; at most "
+                                   f"{MAX_VALUES:,}")
+        return Q_(start + step * np.arange(count), _unit(match.group(4), text, option))
     match = _LIST.fullmatch(text)
     if match:
         values = [float(x) for x in match.group(1).split(",")]
-        return Q_(np.array(values), match.group(2))
+        return Q_(np.array(values), _unit(match.group(2), text, option))
     if "," in text:
-        items = [quantities(part, option) for part in text.split(",")]
-        unit = items[0].units
-        return Q_(np.concatenate([np.atleast_1d(q.m_as(unit)) for q in items]), unit)
+        items = [_quantities(part, option) for part in text.split(",")]
+        first = items[0].units
+        if any(q.dimensionality != items[0].dimensionality for q in items):
+            raise InvalidParameter(f"{option} {text!r}: the values are in units of different "
+                                   f"dimensions; give them all in {OPTION_UNITS.get(option)}")
+        return Q_(np.concatenate([np.atleast_1d(q.m_as(first)) for q in items]), first)
     raise InvalidParameter(f"{option} {text!r}: expected a list with units ('2,3.35,8 TB/s') "
                            "or a range START:STOP:STEP UNIT ('1:10:0.5TB/s')")
+
+
+def _unit(unit_text: str, text: str, option: str):
+    """The unit of a list or range, read by :func:`symsys.units.unit` (bounded exponents);
+    text that is not a unit is an error naming the option."""
+    import pint
+
+    from symsys.errors import InvalidParameter, UnitError
+    from symsys.units import unit
+
+    try:
+        return unit(unit_text.strip())
+    except UnitError as exc:  # an unbounded exponent or an overlong unit: say which
+        why = str(exc)
+    except pint.UndefinedUnitError as exc:
+        why = f"{', '.join(map(repr, exc.unit_names)) or repr(unit_text)} is not a unit"
+    except Exception:  # pint raises many types (TokenError, DefinitionSyntaxError, ...)
+        why = f"{unit_text.strip()!r} is not a unit"
+    raise InvalidParameter(f"{option} {text!r}: {why}; expected values in "
+                           f"{OPTION_UNITS.get(option, 'a unit')}, e.g. "
+                           f"'{_OPTION_EXAMPLES.get(option, '1:10:0.5TB/s')}'")
+
+
+def _check_values(quantity, text: str, option: str) -> None:
+    """Every value of ``quantity`` finite and > 0 in the option's unit, else an error naming
+    the first bad one."""
+    import numpy as np
+
+    from symsys.errors import InvalidParameter
+    from symsys.units import Q_, check_range
+
+    expected = OPTION_UNITS.get(option)
+    if expected is None:
+        return
+    if not quantity.check(expected):
+        raise InvalidParameter(f"{option} {text!r}: got {quantity.units:~P} "
+                               f"({quantity.dimensionality}); expected values in {expected}")
+    with np.errstate(over="ignore"):
+        canonical = np.atleast_1d(quantity.m_as(expected))
+    for value in np.atleast_1d(quantity.magnitude)[~(np.isfinite(canonical) & (canonical > 0))]:
+        check_range(Q_(float(value), quantity.units), expected, f"{option} {text!r}",
+                    error=InvalidParameter)
 
 
 def _objectives(text: str) -> dict:

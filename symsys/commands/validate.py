@@ -55,13 +55,27 @@ def run(args):
     unknown = [law for law in laws if law not in LAWS]
     if unknown:
         raise InvalidParameter(f"--law {unknown[0]!r}: laws are {', '.join(LAWS)}")
-    if args.data is not None and not args.data.exists():
+    if args.data is not None and not _exists(args.data):
         raise InvalidParameter(f"--data {args.data}: no such file or folder")
     datasets = load_vidur(args.data)
     data = report(datasets, laws)
     if args.lomo:
         data["cross_validation"] = cross_validation(datasets, laws)
     return render(data), data
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; a name the system cannot look up (too long, a NUL byte) is an
+    error naming it."""
+    from symsys.errors import InvalidParameter
+
+    try:
+        return path.exists()
+    except (OSError, ValueError) as exc:
+        shown = str(path) if len(str(path)) <= 60 else f"{str(path)[:60]}..."
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InvalidParameter(f"--data {shown}: cannot read it ({reason}); expected a "
+                               "<gpu>__<model>.csv file or a folder of them") from None
 
 
 def _pct(stats) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
@@ -67,15 +68,22 @@ class Fields:
             return default
         value = self.table[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            value = float(value) if abs(value) <= MAX_INT else math.inf
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise RegistryError(f"{self._name(key)}: expected {_kind_name(kind)}, got {value!r}")
+            raise RegistryError(f"{self._name(key)}: expected {_kind_name(kind)}, got "
+                                f"{shown(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RegistryError(f"{self._name(key)}: expected a finite number (below 2**53 "
+                                f"for an integer), got {shown(self.table[key])}")
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise RegistryError(f"{self._name(key)}: {shown(value)} is too large; expected an "
+                                "integer of at most 2**53 (exact as a float)")
         return value
 
     def positive(self, key: str, kind: type = int, default=...):
         value = self.get(key, kind, default)
         if value is not None and value is not default and not value > 0:
-            raise RegistryError(f"{self._name(key)}: must be positive, got {value!r}")
+            raise RegistryError(f"{self._name(key)}: must be positive, got {shown(value)}")
         return value
 
     def sub(self, key: str, required: bool = False) -> Fields | None:
@@ -284,16 +292,118 @@ def is_file_name(name: str) -> bool:
 
 
 def read_table_file(path: Path, what: str) -> dict:
-    """A TOML or JSON file as a dict; a missing or malformed file is an error naming it."""
-    if not path.is_file():
-        raise RegistryError(f"{path}: no such {what} file (a name ending in "
-                            f"{' or '.join(FILE_SUFFIXES)} is read as a file)")
-    text = path.read_text()
+    """A user's TOML or JSON file as a dict. Whatever is wrong with it (missing, a directory,
+    unreadable, too large, not UTF-8, not TOML or JSON, not a table at the top, nested too
+    deeply, a number that is not finite) is a RegistryError naming the file."""
+    kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
+    return parse_table(read_text(path, what), str(path), kind, what)
+
+
+#: the largest user's file read: a device, a model or a Hugging Face config is a few kB
+MAX_FILE_BYTES = 4 * 2**20
+#: the largest integer a file may hold: above 2**53 integers are not exact as floats
+MAX_INT = 2**53
+
+
+def read_text(path: Path, what: str) -> str:
+    """The UTF-8 text of the ``what`` file ``path``; a missing, unreadable, oversized or
+    non-UTF-8 file is a RegistryError naming it."""
     try:
-        return json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
-        raise RegistryError(f"{path}: not valid {kind} ({exc})") from None
+        if path.is_dir():
+            raise RegistryError(f"{path}: is a directory; expected a {what} file (.toml or "
+                                ".json)")
+        if not path.is_file():
+            raise RegistryError(f"{path}: cannot read it: no such {what} file (a name ending in "
+                                f"{' or '.join(FILE_SUFFIXES)} is read as a file)")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except (OSError, ValueError) as exc:  # permissions, a name with a NUL byte
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise RegistryError(f"{path}: cannot read the {what} file ({reason})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise RegistryError(f"{path}: more than {MAX_FILE_BYTES // 2**20} MiB; a {what} file "
+                            "is a small TOML or JSON table")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RegistryError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                            f"{exc.start}); a {what} file is UTF-8 TOML or JSON") from None
+
+
+def parse_table(text: str, where: str, kind: str, what: str) -> dict:
+    """``text`` parsed as ``kind`` ("JSON" or "TOML"), which must be a table at the top with
+    finite numbers; every failure is a RegistryError naming ``where``."""
+    try:
+        if kind == "JSON":
+            data = json.loads(text, parse_constant=_not_finite, parse_float=_finite_float)
+        else:
+            data = tomllib.loads(text, parse_float=_finite_float)
+    except RecursionError:
+        raise RegistryError(f"{where}: nested too deeply to read; a {what} file is a table "
+                            "of fields, a few levels deep") from None
+    except ValueError as exc:  # a syntax error, a non-finite number, a 4300-digit integer
+        reason = str(exc)
+        if "integer string conversion" in reason:
+            reason = "an integer of more than 4300 digits; integers are at most 2**53"
+        raise RegistryError(f"{where}: not valid {kind} ({reason})") from None
+    if not isinstance(data, dict):
+        raise RegistryError(f"{where}: expected a {kind} object (a table of fields) at the top, "
+                            f"got {_json_kind(data)}")
+    return data
+
+
+def _finite_float(text: str) -> float:
+    """A float literal of a file, which must be finite ('1e400' is beyond any float)."""
+    value = float(text)
+    if not math.isfinite(value):
+        _not_finite(text)
+    return value
+
+
+def _not_finite(text: str):
+    raise ValueError(f"the number {text[:20]!r} is not finite; numbers are finite, below "
+                     "1.8e308")
+
+
+def _json_kind(value) -> str:
+    """What a JSON value is, in words: 'a list', 'the number 1', 'null'."""
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return f"a list of {len(value)} items"
+    return f"{type(value).__name__} {shown(value)}"
+
+
+def shown(value, limit: int = 60) -> str:
+    """``repr(value)`` for an error message, shortened: a huge integer by its size (repr fails
+    beyond 4300 digits), any long text by its start."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**20:
+        digits = int(abs(value).bit_length() * math.log10(2)) + 1
+        return f"an integer of about {digits} digits"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def entry_key(table) -> str:
+    """An entry's key as its errors name it: the string as written, anything else shortened."""
+    key = table.get("key", "?") if isinstance(table, dict) else "?"
+    return key if isinstance(key, str) and len(key) <= 60 else shown(key)
+
+
+def one_entry(data: dict, section: str, path: Path, hint: str) -> dict:
+    """The one ``section`` table a user's file holds: ``[[section]]`` once, ``[section]``, or
+    the table at the top level. ``hint`` says what a valid file is."""
+    tables = data.get(section, data)
+    tables = [tables] if isinstance(tables, dict) else tables
+    if not isinstance(tables, list):
+        raise RegistryError(f"{path}: {section} = {shown(tables)}; expected one {section} "
+                            f"({hint})")
+    if len(tables) != 1:
+        raise RegistryError(f"{path}: expected one {section}, found {len(tables)} ({hint})")
+    if not isinstance(tables[0], dict):
+        raise RegistryError(f"{path}: {section}[0] = {shown(tables[0])}; expected a table of "
+                            f"fields ({hint})")
+    return dict(tables[0])
 
 
 def user_source(path: Path | None) -> Source:
@@ -307,13 +417,19 @@ class FileCache:
     """Entries read from users' files, one per (path, modification time): the same file
     gives the same object (solvers cache per entry), an edited file is read again."""
 
-    def __init__(self, read: Callable[[Path], object]):
+    def __init__(self, read: Callable[[Path], object], what: str = "entry"):
         self._read = read
+        self._what = what
         self._entries: dict = {}
 
     def __call__(self, path: Path):
-        resolved = path.expanduser().resolve()
-        stamp = (str(resolved), resolved.stat().st_mtime_ns if resolved.is_file() else None)
+        try:
+            resolved = path.expanduser().resolve()
+            stamp = (str(resolved), resolved.stat().st_mtime_ns if resolved.is_file() else None)
+        except (OSError, RuntimeError, ValueError) as exc:  # '~nobody/', a NUL byte, too long
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise RegistryError(f"{shown(str(path))}: cannot read the {self._what} file "
+                                f"({reason})") from None
         if stamp not in self._entries:
             self._entries[stamp] = self._read(path.expanduser())
         return self._entries[stamp]
@@ -330,11 +446,13 @@ def read_entries(paths: Iterable[Path], section: str, build: Callable) -> list:
     errors name the file, the index and the key."""
     entries = []
     for path in paths:
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise RegistryError(f"{path.name}: not valid TOML ({exc})") from None
-        for i, table in enumerate(data.get(section, [])):
-            where = f"{path.name}: {section}[{i}] ({table.get('key', '?')})"
+        path = Path(path)
+        data = parse_table(read_text(path, "registry"), path.name, "TOML", "registry")
+        tables = data.get(section, [])
+        if not isinstance(tables, list):
+            raise RegistryError(f"{path.name}: {section} = {shown(tables)}; expected a list "
+                                f"of [[{section}]] tables")
+        for i, table in enumerate(tables):
+            where = f"{path.name}: {section}[{i}] ({entry_key(table)})"
             entries.append(build(Fields(table, where)))
     return entries

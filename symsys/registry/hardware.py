@@ -23,12 +23,14 @@ from symsys.registry.common import (
     Source,
     SourcedEntry,
     Zoo,
+    entry_key,
+    one_entry,
     read_entries,
     read_table_file,
     user_source,
 )
 from symsys.registry.links import HOST_KEYS, LINK_KEYS, Interconnect, read_interconnect
-from symsys.units import parse_quantity, to_quantity
+from symsys.units import check_range, parse_quantity, to_quantity
 
 #: Every precision symsys knows, with the bytes one element of it occupies.
 PRECISION_BYTES = {"fp64": 8, "fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1,
@@ -294,7 +296,8 @@ def _lookup(key: str) -> Device:
 
 
 def _user_quantity(label: str, value, unit: str) -> pint.Quantity:
-    """A user's number for ``label``: a Quantity or a string with units, positive."""
+    """A user's number for ``label``: a Quantity or a string with units, one positive number
+    that stays finite in ``unit`` ('1e308 GiB' overflows bytes)."""
     if isinstance(value, str):
         try:
             value = parse_quantity(value, unit, label)
@@ -305,8 +308,7 @@ def _user_quantity(label: str, value, unit: str) -> pint.Quantity:
                                f"'{_EXAMPLES[unit]}' or a Quantity in {unit}")
     if not value.check(unit):
         raise InvalidParameter(f"{label}={value:~P}: expected a quantity in {unit}")
-    if not value.magnitude > 0:
-        raise InvalidParameter(f"{label}={value:~P}: must be positive")
+    check_range(value, unit, label, error=InvalidParameter)
     return value
 
 
@@ -318,14 +320,8 @@ def read_device_file(path: Path) -> Device:
     (``[[device]]`` tables as in ``data/hardware_*.toml``, or the device table at the top
     level). ``key``, ``name``, ``group``, ``vendor``, ``year`` and ``source`` may be left out:
     the key is the file's stem, and the device is flagged user-supplied."""
-    data = read_table_file(path, "device")
-    tables = data.get("device", data)
-    tables = [tables] if isinstance(tables, dict) else tables
-    if not isinstance(tables, list) or len(tables) != 1:
-        count = len(tables) if isinstance(tables, list) else 0
-        raise RegistryError(f"{path}: expected one device, found {count} (one per file; "
-                            "symsys.registry.hardware.load(paths=[...]) reads many)")
-    table = dict(tables[0])
+    table = one_entry(read_table_file(path, "device"), "device", path,
+                      "one per file; symsys.registry.hardware.load(paths=[...]) reads many")
     table.setdefault("key", path.stem)
     table.setdefault("name", table["key"])
     table.setdefault("group", CUSTOM_GROUP)
@@ -335,7 +331,7 @@ def read_device_file(path: Path) -> Device:
         source = user_source(path)
         table["source"] = {"document": source.document, "url": source.url,
                            "retrieved": source.retrieved}
-    return _device(Fields(table, f"{path.name}: device ({table['key']})"))
+    return _device(Fields(table, f"{path.name}: device ({entry_key(table)})"))
 
 
 def _quantity(fields: Fields, key: str, unit: str, default=...):
@@ -442,4 +438,4 @@ def load(paths=None) -> list[Device]:
 
 
 #: The hardware zoo: ``Hardware.H100``, ``Hardware.Cloud.H100``, ``Hardware["h100-sxm"]``.
-Hardware = Zoo("Hardware", load, UnknownHardware, file_loader=FileCache(read_device_file))
+Hardware = Zoo("Hardware", load, UnknownHardware, file_loader=FileCache(read_device_file, "device"))

@@ -28,14 +28,13 @@ Sliding-window attention is read as the ``transformers`` model classes apply it:
 from __future__ import annotations
 
 import datetime
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from symsys.errors import InvalidParameter, RegistryError
-from symsys.registry.common import Source
+from symsys.registry.common import Source, parse_table, read_text, shown
 
 #: largest count accepted: integers above 2**53 are not exact as floats
 MAX_COUNT = 2**53
@@ -81,7 +80,8 @@ class _Config:
                 raise self.error(f"missing field {key}")
             return default
         if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_COUNT:
-            raise self.error(f"{key} = {value!r}: expected a positive integer (at most 2**53)")
+            raise self.error(f"{key} = {shown(value)}: expected a positive integer (at most "
+                             "2**53)")
         return value
 
     def flag(self, key: str, default: bool) -> bool:
@@ -89,12 +89,12 @@ class _Config:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise self.error(f"{key} = {value!r}: expected true or false")
+            raise self.error(f"{key} = {shown(value)}: expected true or false")
         return value
 
     def unsupported(self, what: str) -> RegistryError:
         return self.error(f"{what} is not modelled by symsys (model_type "
-                          f"{self.data.get('model_type')!r})")
+                          f"{shown(self.data.get('model_type'))})")
 
 
 def _read(path_or_dict) -> tuple[Mapping, str]:
@@ -106,17 +106,11 @@ def _read(path_or_dict) -> tuple[Mapping, str]:
     path = Path(path_or_dict)
     if path.is_dir():
         path = path / "config.json"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RegistryError(f"{path}: cannot read the config ({exc})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RegistryError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise RegistryError(f"{path}: expected a JSON object, got {type(data).__name__}")
-    return data, str(path)
+    kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
+    # the one reader of users' files: a missing, unreadable or non-UTF-8 file, a syntax
+    # error, deep nesting, NaN/Infinity and a top level that is not an object are errors
+    # naming the file
+    return parse_table(read_text(path, "config"), str(path), kind, "config"), str(path)
 
 
 def _head_dim(c: _Config, hidden: int, heads: int) -> int:
@@ -208,10 +202,10 @@ def _deepseek_v3(c: _Config) -> dict:
     rope, nope = c.count("qk_rope_head_dim"), c.count("qk_nope_head_dim")
     dense = c.data.get("first_k_dense_replace")
     if not isinstance(dense, int) or isinstance(dense, bool) or not 0 <= dense <= layers:
-        raise c.error(f"first_k_dense_replace = {dense!r}: expected an integer in 0..{layers}")
+        raise c.error(f"first_k_dense_replace = {shown(dense)}: expected an integer in 0..{layers}")
     shared = c.data.get("n_shared_experts")
     if not isinstance(shared, int) or isinstance(shared, bool) or not 0 <= shared <= MAX_COUNT:
-        raise c.error(f"n_shared_experts = {shared!r}: expected an integer >= 0")
+        raise c.error(f"n_shared_experts = {shown(shared)}: expected an integer >= 0")
     return dict(layers=layers, d_model=c.count("hidden_size"), heads=heads,
                 kv_heads=_kv_heads(c, heads), head_dim=nope + rope,
                 d_ff=c.count("intermediate_size"), vocab=c.count("vocab_size"), gated_mlp=True,
@@ -246,7 +240,7 @@ def _windowed_layers(c: _Config, model_type: str, layers: int) -> int:
     if model_type == "qwen2" and c.flag("use_sliding_window", False):
         first = c.data.get("max_window_layers")  # the first windowed layer's index
         if not isinstance(first, int) or isinstance(first, bool) or first < 0:
-            raise c.error(f"max_window_layers = {first!r}: expected an integer >= 0 (with "
+            raise c.error(f"max_window_layers = {shown(first)}: expected an integer >= 0 (with "
                           "use_sliding_window true)")
         return max(0, layers - first)
     return 0
@@ -297,7 +291,7 @@ def read_config(path_or_dict, *, key: str | None = None, name: str | None = None
         raise RegistryError(f"{where}: missing field model_type (supported: "
                             f"{', '.join(SUPPORTED)})")
     if not isinstance(model_type, str) or model_type not in ARCHITECTURES:
-        raise RegistryError(f"{where}: model_type {model_type!r} is not supported; supported: "
+        raise RegistryError(f"{where}: model_type {shown(model_type)} is not supported; supported: "
                             f"{', '.join(SUPPORTED)}")
     required, tied_default = ARCHITECTURES[model_type]
     missing = [f for f in required if data.get(f) is None]

@@ -21,8 +21,11 @@ from symsys.registry.common import (
     Source,
     SourcedEntry,
     Zoo,
+    entry_key,
+    one_entry,
     read_entries,
     read_table_file,
+    shown,
     user_source,
 )
 from symsys.registry.hf import MAX_COUNT, read_config
@@ -69,7 +72,7 @@ class Shape:
         from symsys.errors import InvalidParameter
 
         def bad(name, why):
-            raise InvalidParameter(f"shape.{name} = {getattr(self, name)!r}: {why}")
+            raise InvalidParameter(f"shape.{name} = {shown(getattr(self, name))}: {why}")
 
         def count(value, low) -> bool:  # counts above 2**53 are not exact as floats
             return isinstance(value, int) and not isinstance(value, bool) and low <= value <= 2**53
@@ -324,13 +327,12 @@ def read_model_file(path: Path):
     data = read_table_file(path, "model")
     if "model_type" in data:
         return from_hf_config(path)
-    tables = data.get("model", data)
-    tables = [tables] if isinstance(tables, dict) else tables
-    if not isinstance(tables, list) or len(tables) != 1:
-        count = len(tables) if isinstance(tables, list) else 0
-        raise RegistryError(f"{path}: expected one model (a [[model]] table with a [shape], "
-                            f"or a Hugging Face config.json with model_type), found {count}")
-    table = dict(tables[0])
+    table = one_entry(data, "model", path, "a [[model]] table with a [shape], or a Hugging "
+                                           "Face config.json with model_type")
+    if "shape" not in table and "parameters" not in table:
+        raise RegistryError(f"{path}: no [shape] table (a transformer: layers, d_model, heads, "
+                            "kv_heads, head_dim, d_ff, vocab) and no parameters and "
+                            "flops_per_inference (a fixed workload); give one of them")
     table.setdefault("key", path.stem)
     table.setdefault("name", table["key"])
     table.setdefault("group", "Language")
@@ -344,7 +346,7 @@ def read_model_file(path: Path):
         table["official_parameters"] = 0.0
         table.setdefault("official_source", {**as_table,
                                              "document": "none: the file states no count"})
-    return _model(Fields(table, f"{path.name}: model ({table['key']})"), user=True)
+    return _model(Fields(table, f"{path.name}: model ({entry_key(table)})"), user=True)
 
 
 class ModelZoo(Zoo):
@@ -354,4 +356,4 @@ class ModelZoo(Zoo):
 
 
 #: The model zoo: ``Models.Llama3_8B``, ``Models.Language.GPT3``, ``Models["meta-llama/..."]``.
-Models = ModelZoo("Models", load, UnknownModel, file_loader=FileCache(read_model_file))
+Models = ModelZoo("Models", load, UnknownModel, file_loader=FileCache(read_model_file, "model"))

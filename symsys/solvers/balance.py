@@ -83,6 +83,10 @@ def crossing(scenario, unknown: str, lhs: str, rhs: str) -> tuple[float | None, 
     return exact, first_integer(scenario, unknown, lhs, rhs)
 
 
+#: at most this many whole steps from the closed-form root to the largest value that fits
+_ROUNDING_STEPS = 16
+
+
 def max_fitting(scenario, unknown: str = "b") -> tuple[float | None, int | None]:
     """``(exact, largest whole)`` ``unknown`` whose footprint fits the capacity: 0 if none
     does, None if every value does (the footprint does not grow with it).
@@ -114,8 +118,15 @@ def max_fitting(scenario, unknown: str = "b") -> tuple[float | None, int | None]
     if exact is None:
         return None, 0
     best = math.floor(exact + 1e-9 * exact)
-    while best >= 1 and not fits(best):
+    if best >= 2**52:  # floats no longer tell neighbouring whole numbers apart: the floor
+        return exact, best
+    # the closed form is exact; these steps only undo rounding in it, so a few suffice
+    for _ in range(_ROUNDING_STEPS):
+        if best < 1 or fits(best):
+            break
         best -= 1
-    while fits(best + 1):
+    for _ in range(_ROUNDING_STEPS):
+        if not fits(best + 1):
+            break
         best += 1
     return exact, max(best, 0)
