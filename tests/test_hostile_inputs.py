@@ -564,3 +564,30 @@ def test_random_invocations_of_every_command(tmp_path, monkeypatch, warm):
     assert {command for command, _ in outcomes} == set(specs)
     assert len({command for command, code in outcomes if code in (0, 1)}) >= len(specs) - 2, \
         sorted(outcomes)  # most commands got past the parser to an answer or a model error
+
+
+# --- measurement files (symsys validate --data) ---------------------------------------------------
+_VIDUR_HEADER = ("n_head,n_kv_head,n_embd,n_expanded_embd,use_gated_mlp,num_tokens,"
+                 "num_tensor_parallel_workers,time_stats.attn_pre_proj.median,"
+                 "time_stats.attn_post_proj.median,time_stats.mlp_up_proj.median,"
+                 "time_stats.mlp_down_proj.median\n")
+_VIDUR_ROW = "32,8,4096,14336,True,128,1,0.05,0.03,0.2,0.1\n"
+
+
+@pytest.mark.parametrize("content, words", [
+    (_VIDUR_HEADER.encode() + b"\xff\xfe\n", "not UTF-8 text"),
+    ((_VIDUR_HEADER + "32,8,4096\n").encode(), "column n_expanded_embd is None"),
+    ((_VIDUR_HEADER + _VIDUR_ROW.replace("32,8,", "0,8,", 1)).encode(), "column n_head is '0'"),
+    ((_VIDUR_HEADER + _VIDUR_ROW.replace("0.05", "nan")).encode(), "positive, finite"),
+    ((_VIDUR_HEADER + _VIDUR_ROW.replace("True", "maybe")).encode(), "use_gated_mlp"),
+    (_VIDUR_HEADER.encode() + b"1,2\x00,3\n", "H100__Llama3_8B.csv"),
+    (b"", "missing column(s)"),
+])
+def test_a_hostile_measurement_file_is_one_line(tmp_path, content, words):
+    """Before: invalid UTF-8 raised UnicodeDecodeError and a short row TypeError."""
+    path = tmp_path / "H100__Llama3_8B.csv"
+    path.write_bytes(content)
+    args = ["validate", "--data", str(path)]
+    code, out, err = bounded_main(args)
+    check_outcome(args, code, out, err)
+    assert code == 1 and "H100__Llama3_8B.csv" in err and words in err, err

@@ -15,6 +15,8 @@ their input dimension.
 from __future__ import annotations
 
 import csv
+import io
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,15 +111,30 @@ class Measurements:
         return Measurements(device, precision, flops, traffic, time, source=source)
 
 
+def _positive(row: dict, column: str, where: str, kind=int):
+    """``row[column]`` as a positive finite ``kind``; a RegistryError naming the cell if not
+    (a short row leaves None, a user's file may hold anything)."""
+    text = row.get(column)
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        shown = text if text is None or len(text) < 40 else f"{text[:40]}..."
+        raise RegistryError(f"{where}: column {column} is {shown!r}; expected a positive "
+                            f"{'whole number' if kind is int else 'number'}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise RegistryError(f"{where}: column {column} is {text!r}; expected a positive, "
+                            "finite value")
+    return value
+
+
 def gemm_shapes(row: dict, where: str) -> dict[str, tuple[int, int]]:
     """``op -> (in features K, out features N)`` per tensor-parallel rank for one CSV row."""
-    try:
-        heads, kv_heads = int(row["n_head"]), int(row["n_kv_head"])
-        d, d_ff = int(row["n_embd"]), int(row["n_expanded_embd"])
-        tp = int(row["num_tensor_parallel_workers"])
-        gated = {"true": True, "false": False}[row["use_gated_mlp"].strip().lower()]
-    except (KeyError, ValueError) as exc:
-        raise RegistryError(f"{where}: cannot read the model shape ({exc})") from None
+    heads, kv_heads, d, d_ff, tp = (_positive(row, c, where) for c in (
+        "n_head", "n_kv_head", "n_embd", "n_expanded_embd", "num_tensor_parallel_workers"))
+    gated = {"true": True, "false": False}.get(str(row.get("use_gated_mlp")).strip().lower())
+    if gated is None:
+        raise RegistryError(f"{where}: column use_gated_mlp is {row.get('use_gated_mlp')!r}; "
+                            "expected true or false")
     d_h = d // heads
     full = {"attn_pre_proj": (d, (heads + 2 * kv_heads) * d_h, "out"),
             "attn_post_proj": (heads * d_h, d, "in"),
@@ -138,21 +155,35 @@ def read_vidur(path: Path, precision: str = "fp16") -> tuple[str, str, list[tupl
     if "__" not in path.stem:
         raise InvalidParameter(f"{path.name}: expected a file named <gpu>__<model>.csv")
     gpu, model = path.stem.split("__", 1)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RegistryError(f"{path.name}: not UTF-8 text (byte {exc.start}); expected a "
+                            "CSV file in Vidur's format") from None
+    except OSError as exc:
+        raise RegistryError(f"{path.name}: cannot read it ({exc.strerror})") from None
+    try:
+        return gpu, model, _timed_rows(csv.DictReader(io.StringIO(text, newline="")),
+                                       path.name)
+    except csv.Error as exc:
+        raise RegistryError(f"{path.name}: not a readable CSV file ({exc})") from None
+
+
+def _timed_rows(reader, name: str) -> list[tuple]:
+    wanted = [*SHAPE_COLUMNS, *(f"time_stats.{op}.median" for op in OPS)]
+    missing = [c for c in wanted if c not in (reader.fieldnames or ())]
+    if missing:
+        raise RegistryError(f"{name}: missing column(s) {', '.join(missing)}")
     timed = []
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        wanted = [*SHAPE_COLUMNS, *(f"time_stats.{op}.median" for op in OPS)]
-        missing = [c for c in wanted if c not in (reader.fieldnames or ())]
-        if missing:
-            raise RegistryError(f"{path.name}: missing column(s) {', '.join(missing)}")
-        for line, row in enumerate(reader, start=2):
-            where = f"{path.name}:{line}"
-            shapes = gemm_shapes(row, where)
-            tokens, tp = int(row["num_tokens"]), int(row["num_tensor_parallel_workers"])
-            for op in OPS:
-                median_ms = float(row[f"time_stats.{op}.median"])
-                timed.append((op, tokens, tp, *shapes[op], median_ms * 1e-3))
-    return gpu, model, timed
+    for line, row in enumerate(reader, start=2):
+        where = f"{name}:{line}"
+        shapes = gemm_shapes(row, where)
+        tokens = _positive(row, "num_tokens", where)
+        tp = _positive(row, "num_tensor_parallel_workers", where)
+        for op in OPS:
+            median_ms = _positive(row, f"time_stats.{op}.median", where, float)
+            timed.append((op, tokens, tp, *shapes[op], median_ms * 1e-3))
+    return timed
 
 
 def load_vidur(folder: Path | None = None, precision: str = "fp16") -> dict[str, Measurements]:
