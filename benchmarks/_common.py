@@ -72,13 +72,8 @@ def time_subprocess(argv: list[str], repeat: int, timeout: float = 300.0,
     return summary(times, cpu)
 
 
-def time_call(fn, repeat: int = 7, warmup: int = 3, min_time: float = 0.05) -> dict:
-    """Seconds per call of ``fn()``: median over ``repeat`` repeats after ``warmup`` calls.
-
-    The inner loop count is chosen so one repeat takes at least ``min_time`` seconds.
-    """
-    for _ in range(warmup):
-        fn()
+def loops_for(fn, min_time: float) -> int:
+    """How many calls of ``fn()`` in a row take at least ``min_time`` seconds."""
     number = 1
     while True:
         start = time.perf_counter()
@@ -86,18 +81,62 @@ def time_call(fn, repeat: int = 7, warmup: int = 3, min_time: float = 0.05) -> d
             fn()
         elapsed = time.perf_counter() - start
         if elapsed >= min_time or number >= 1 << 20:
-            break
+            return number
         number *= 2 if elapsed == 0 else max(2, min(10, int(min_time / elapsed) + 1))
+
+
+def time_block(fn, number: int) -> tuple[float, float]:
+    """(wall, CPU) seconds per call of ``number`` calls of ``fn()`` in a row."""
+    cpu_start = time.process_time()
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number, (time.process_time() - cpu_start) / number
+
+
+def time_call(fn, repeat: int = 7, warmup: int = 3, min_time: float = 0.05) -> dict:
+    """Seconds per call of ``fn()``: median over ``repeat`` repeats after ``warmup`` calls.
+
+    The inner loop count is chosen so one repeat takes at least ``min_time`` seconds.
+    """
+    for _ in range(warmup):
+        fn()
+    number = loops_for(fn, min_time)
     per_call, cpu = [], []
     for _ in range(repeat):
-        cpu_start = time.process_time()
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        per_call.append((time.perf_counter() - start) / number)
-        cpu.append((time.process_time() - cpu_start) / number)
+        wall, cpu_s = time_block(fn, number)
+        per_call.append(wall)
+        cpu.append(cpu_s)
     out = summary(per_call, cpu)
     out["loops"] = number
+    return out
+
+
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    """(25th percentile, median, 75th percentile) of ``values`` (inclusive method)."""
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+def ratio_stats(numerators: dict, denominators: dict) -> dict:
+    """Per-round ratios ``other / symsys`` of two tools timed in the same rounds (``{"runs",
+    "cpu_runs"}`` each, round by round): the median of the per-round ratios and their spread
+    (interquartile range, min and max), for wall-clock and CPU time. Pairing the two tools
+    round by round cancels the load that changes between rounds."""
+    out: dict = {}
+    for kind in ("runs", "cpu_runs"):
+        if kind not in numerators or kind not in denominators:
+            continue
+        ratios = [a / b for a, b in zip(numerators[kind], denominators[kind]) if b > 0]
+        if not ratios:
+            continue
+        q1, med, q3 = quartiles(ratios)
+        prefix = "" if kind == "runs" else "cpu_"
+        out.update({f"{prefix}median": med, f"{prefix}p25": q1, f"{prefix}p75": q3,
+                    f"{prefix}min": min(ratios), f"{prefix}max": max(ratios),
+                    f"{prefix}ratios": ratios})
     return out
 
 

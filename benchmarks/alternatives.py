@@ -1,7 +1,9 @@
 """The tools users would otherwise pick, on the same case: Llama-3-8B decode, batch 1, fp16, H100.
 
-Both are optional (PyPI, not symsys dependencies); each case returns ``{"status": "not
-installed"}`` when the package is absent. ``agreement`` decomposes the latencies so that where
+Both are optional (PyPI, not symsys dependencies); each tool returns ``{"status": "not
+installed"}`` when the package is absent. The ``*_tool`` functions give each tool's calls on
+the case, which ``measure_compare`` times round-robin with symsys's in one process, and what
+it reports on the case (``describe``); ``agreement`` decomposes the latencies so that where
 the physics agrees the numbers agree, and where they differ the difference is accounted for.
 """
 
@@ -9,9 +11,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import sys
-
-from _common import time_call, time_subprocess
 
 
 def installed(module: str, distribution: str) -> str | None:
@@ -31,53 +30,65 @@ def _ms(quantity) -> float:
     return float(quantity.to("ms").magnitude)
 
 
-def mlsysim_case(repeat: int, import_repeat: int) -> dict:
+def mlsysim_tool() -> dict:
+    """mlsysim on the case: ``{"status", "version", "calls": {figure: fn}, "describe": fn}``,
+    or ``{"status": "not installed"}``. ``describe()`` gives its result and sensitivities
+    (no timing: ``measure_compare`` times ``calls`` round-robin beside symsys's)."""
     version = installed("mlsysim", "mlsysim")
     if version is None:
         return {"status": "not installed"}
-    out: dict = {"status": "ok", "version": version}
-    out["import_s"] = time_subprocess([sys.executable, "-c", "import mlsysim"], import_repeat)
     import mlsysim
 
     models = mlsysim.Models
     # 0.3.0 files language models under Models.Language; older tutorials used Models.Llama3_8B
     model = getattr(models, "Llama3_8B", None) or models.Language.Llama3_8B
-    out["model_path"] = ("mlsysim.Models.Llama3_8B" if hasattr(models, "Llama3_8B")
-                         else "mlsysim.Models.Language.Llama3_8B")
+    model_path = ("mlsysim.Models.Llama3_8B" if hasattr(models, "Llama3_8B")
+                  else "mlsysim.Models.Language.Llama3_8B")
     hardware = mlsysim.Hardware.Cloud.H100
-
-    def solve():
-        return mlsysim.Engine.solve(model=model, hardware=hardware, batch_size=1,
-                                    precision="fp16")
-
-    out["solve_s"] = time_call(solve, repeat=repeat, warmup=2, min_time=0.1)
-    r = solve()
-    out["result"] = {
-        "latency_ms": _ms(r.latency), "latency_memory_ms": _ms(r.latency_memory),
-        "latency_compute_ms": _ms(r.latency_compute),
-        "latency_overhead_ms": _ms(r.latency_overhead),
-        "memory_footprint_bytes": float(r.memory_footprint.to("byte").magnitude),
-        # mlsysim has its own pint registry ('flop', not 'FLOP'; base unit bit, not byte)
-        "bandwidth_bytes_per_s": float(r.peak_bw_actual.to("byte/second").magnitude),
-        "peak_flops_actual": str(r.peak_flops_actual),
-        "bottleneck": r.bottleneck,
-        "arithmetic_intensity": float(r.arithmetic_intensity.magnitude),
-        "layers": int(getattr(model, "layers", 0) or 0),
-    }
     try:
         from mlsysim.solvers import SensitivitySolver
     except ImportError:  # pragma: no cover - layout of other versions
         from mlsysim.engine.solvers import SensitivitySolver
 
+    def solve():
+        return mlsysim.Engine.solve(model=model, hardware=hardware, batch_size=1,
+                                    precision="fp16")
+
     def sensitivities():
         return SensitivitySolver().solve(model, hardware, precision="fp16")
 
-    out["sensitivities_s"] = time_call(sensitivities, repeat=repeat, warmup=1, min_time=0.1)
-    s = sensitivities()
-    out["sensitivity_result"] = {"levers": sorted(s.sensitivities),
-                                 "sensitivities": dict(s.sensitivities),
-                                 "binding": s.binding_constraint,
-                                 "method": f"finite difference, {s.perturbation_pct:g}% step"}
+    def describe() -> dict:
+        r, s = solve(), sensitivities()
+        return {"model_path": model_path, "result": {
+            "latency_ms": _ms(r.latency), "latency_memory_ms": _ms(r.latency_memory),
+            "latency_compute_ms": _ms(r.latency_compute),
+            "latency_overhead_ms": _ms(r.latency_overhead),
+            "memory_footprint_bytes": float(r.memory_footprint.to("byte").magnitude),
+            # mlsysim has its own pint registry ('flop', not 'FLOP'; base unit bit, not byte)
+            "bandwidth_bytes_per_s": float(r.peak_bw_actual.to("byte/second").magnitude),
+            "peak_flops_actual": str(r.peak_flops_actual),
+            "bottleneck": r.bottleneck,
+            "arithmetic_intensity": float(r.arithmetic_intensity.magnitude),
+            "layers": int(getattr(model, "layers", 0) or 0),
+        }, "sensitivity_result": {
+            "levers": sorted(s.sensitivities), "sensitivities": dict(s.sensitivities),
+            "binding": s.binding_constraint,
+            "method": f"finite difference, {s.perturbation_pct:g}% step"}}
+
+    return {"status": "ok", "version": version,
+            "calls": {"solve": solve, "sensitivities": sensitivities}, "describe": describe}
+
+
+def mlsysim_case() -> dict:
+    """mlsysim's status, version, result and sensitivities on the case (no timing)."""
+    return case(mlsysim_tool())
+
+
+def case(tool: dict) -> dict:
+    """What a tool reports on the case, without its callables (JSON-ready)."""
+    out = {k: v for k, v in tool.items() if k not in ("calls", "describe")}
+    if tool.get("status") == "ok":
+        out.update(tool["describe"]())
     return out
 
 
@@ -89,13 +100,11 @@ LLAMA3_8B = dict(name="Llama-3-8B", num_layers=32, n_head=32, hidden_dim=4096,
                  ffn_embed_dim=21504, expansion_ratio=5.25, model_type="llama")
 
 
-def llm_analysis_case(repeat: int, import_repeat: int) -> dict:
+def llm_analysis_tool() -> dict:
+    """llm-analysis on the case, as :func:`mlsysim_tool` (it has no sensitivity API)."""
     version = installed("llm_analysis", "llm-analysis")
     if version is None:
         return {"status": "not installed"}
-    out: dict = {"status": "ok", "version": version}
-    out["import_s"] = time_subprocess(
-        [sys.executable, "-c", "import llm_analysis.analysis"], import_repeat)
     import logging
 
     from llm_analysis.analysis import LLMAnalysis
@@ -118,20 +127,61 @@ def llm_analysis_case(repeat: int, import_repeat: int) -> dict:
         return analysis.inference(batch_size_per_gpu=1, seq_len=1, num_tokens_to_generate=1,
                                   use_kv_cache=False)
 
-    out["solve_s"] = time_call(solve, repeat=repeat, warmup=2, min_time=0.1)
-    s = solve()
-    out["result"] = {
-        "latency_ms": s["decode_latency"] * 1e3,
-        "weight_bytes": float(s["weight_memory_per_gpu"]),
-        "embedding_bytes": float(s["weight_memory_embedding_per_gpu"]),
-        "bandwidth_bytes_per_s": gpu.hbm_bandwidth_in_GB_per_sec * 1e9,
-        "input_embedding_ms": s["decode_latency_fwd_input_embedding"] * 1e3,
-        "output_embedding_compute_ms": s["decode_latency_fwd_output_embedding_loss"] * 1e3,
-        "layernorm_ms": s["decode_latency_fwd_layernorm"] * 1e3,
-        "decode_flops": float(s["decode_num_flops_fwd_total"]),
-    }
-    out["sensitivities"] = "no sensitivity API"
-    return out
+    def describe() -> dict:
+        s = solve()
+        return {"result": {
+            "latency_ms": s["decode_latency"] * 1e3,
+            "weight_bytes": float(s["weight_memory_per_gpu"]),
+            "embedding_bytes": float(s["weight_memory_embedding_per_gpu"]),
+            "bandwidth_bytes_per_s": gpu.hbm_bandwidth_in_GB_per_sec * 1e9,
+            "input_embedding_ms": s["decode_latency_fwd_input_embedding"] * 1e3,
+            "output_embedding_compute_ms": s["decode_latency_fwd_output_embedding_loss"] * 1e3,
+            "layernorm_ms": s["decode_latency_fwd_layernorm"] * 1e3,
+            "decode_flops": float(s["decode_num_flops_fwd_total"]),
+        }, "sensitivities": "no sensitivity API"}
+
+    return {"status": "ok", "version": version, "calls": {"solve": solve},
+            "describe": describe}
+
+
+def llm_analysis_case() -> dict:
+    """llm-analysis's status, version and result on the case (no timing)."""
+    return case(llm_analysis_tool())
+
+
+def symsys_tool() -> dict:
+    """symsys on the case, as :func:`mlsysim_tool`: the scalar solve returning a Quantity
+    (``Engine.solve(...).latency``) and all sensitivities of the configuration."""
+    import symsys
+
+    model, hardware = symsys.Models.Llama3_8B, symsys.Hardware.Cloud.H100
+    solver = symsys.SensitivitySolver()
+
+    def solve():
+        return symsys.Engine.solve(model=model, hardware=hardware, batch_size=1,
+                                   precision="fp16").latency
+
+    def sensitivities():
+        return solver.solve(model=model, hardware=hardware, precision="fp16", batch_size=1)
+
+    def describe() -> dict:
+        s = sensitivities()
+        return {"sensitivity_result": {
+            "levers": sorted(s.sensitivities), "binding": s.binding_constraint,
+            "method": "exact sympy derivatives (one-sided at kinks)"}}
+
+    return {"status": "ok", "version": symsys.__version__,
+            "calls": {"solve": solve, "sensitivities": sensitivities}, "describe": describe}
+
+
+#: the tools of the side-by-side comparison, symsys first (the denominator of every ratio)
+TOOLS = {"symsys": symsys_tool, "mlsysim": mlsysim_tool, "llm-analysis": llm_analysis_tool}
+#: each tool's import in a fresh interpreter (``python -c CODE``)
+IMPORTS = {"symsys": "import symsys", "mlsysim": "import mlsysim",
+           "llm-analysis": "import llm_analysis.analysis"}
+#: the modules and distributions whose presence says a tool is installed
+DISTRIBUTIONS = {"mlsysim": ("mlsysim", "mlsysim"),
+                 "llm-analysis": ("llm_analysis", "llm-analysis")}
 
 
 def symsys_case() -> dict:

@@ -13,6 +13,11 @@ from _common import run_probe
 
 MODELS = ["Llama3_8B", "Llama3_70B"]
 PER_BATCH = 2 * 1000 * 100
+#: the Dask run of the README's benchmark (~1 min on 2 cores, so the whole run fits in ~10 min)
+EXPLORE_DASK = 1e9
+#: the grid of the README's "Exploring a design space" example (batch 1..50,000): ~6 min more
+#: on 2 cores, so reproduced on its own (``run.py --only explore --explore-dask 1e10``)
+EXAMPLE_GRID = 1e10
 
 
 def grid(batches: int) -> dict:

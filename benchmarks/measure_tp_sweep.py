@@ -7,8 +7,9 @@ is one broadcast axis of the ``decode_tp`` law's kernel calls. The default colum
 communication time and its share, and the per-row feasibility) and ``columns=["latency"]``
 are timed; the columns are built lazily, as in the other sweep figures.
 
-    python benchmarks/run.py --only tp-sweep                       # print the figures
-    python benchmarks/run.py --only tp-sweep --update results/latest.json   # and merge them
+    python benchmarks/run.py --only tp-sweep    # print the figures and write them to
+                                                # results/only-tp-sweep.json (never the
+                                                # README run's JSON)
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@
     python benchmarks/probe.py explore dask B [S]  # the same on a local Dask cluster (+ subset S)
     python benchmarks/probe.py cli-breakdown        # where a cold `symsys solve` spends time
     python benchmarks/probe.py cli-profile          # cProfile attribution of the same
+    python benchmarks/probe.py compare ROUNDS MIN_TIME TOOL...  # symsys, mlsysim and
+                                                    # llm-analysis timed round-robin
 
 The last line of stdout is one JSON object.
 """
@@ -232,10 +234,14 @@ def main(argv: list[str]) -> int:
         out = cli_breakdown()
     elif command == "cli-profile":
         out = cli_profile()
+    elif command == "compare":
+        from measure_compare import inprocess
+
+        out = inprocess(argv[3:], int(argv[1]), float(argv[2]))
     else:
         print(__doc__, file=sys.stderr)
         return 2
-    print(json.dumps(out))
+    print(json.dumps(out, default=str))
     return 0
 
 

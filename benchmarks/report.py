@@ -9,12 +9,16 @@ from tables import fmt_si, table
 
 
 def _header(meta: dict) -> str:
+    after = meta.get("loadavg_after")
+    cpu = f" ({meta['cpu_model']})" if meta.get("cpu_model") else ""
+    took = f"  |  {meta['run_seconds'] / 60:.1f} min" if meta.get("run_seconds") else ""
     return (
         f"symsys {meta['symsys_version']} benchmarks  |  {meta['python']} on {meta['machine']}, "
-        f"{meta['cpus']} CPUs  |  numpy {meta['numpy']}, sympy {meta['sympy']}, pint "
-        f"{meta['pint']}  |  load avg {meta['loadavg_before'][0]:.2f} -> "
-        f"{meta['loadavg_after'][0]:.2f}  |  {'QUICK sizes' if meta['quick'] else 'full'}  |  "
-        f"git {meta['git']}")
+        f"{meta['cpus']} CPUs{cpu}  |  numpy {meta['numpy']}, sympy {meta['sympy']}, pint "
+        f"{meta['pint']}, dask {meta.get('dask')}  |  load avg "
+        f"{meta['loadavg_before'][0]:.2f} -> {after[0] if after else float('nan'):.2f}  |  "
+        f"{'QUICK sizes' if meta['quick'] else 'full'}{took}  |  git {meta['git']}  |  "
+        f"{meta['timestamp']}")
 
 
 def _symsys_table(s: dict) -> str:
@@ -104,7 +108,7 @@ def _chunked_line(c: dict) -> str:
         f"{'matches' if c['crossover_matches'] else 'DIFFERS'})")
 
 
-def _explore_table(e: dict) -> str:
+def explore_table(e: dict) -> str:
     rows = []
     for label, run in (("numpy, chunked (1 core)", e["numpy"]),
                        (f"Dask, local cluster ({e['dask'].get('workers', 2)} workers)",
@@ -120,11 +124,8 @@ def _explore_table(e: dict) -> str:
     best = "; ".join(f"{b['model']} {b['throughput']:.4g} tokens/s at batch {b['batch_size']}, "
                      f"{b['bandwidth_TBps']:.3g} TB/s, {b['capacity_GiB']:.4g} GiB"
                      for b in e["dask"]["best"])
-    measured = e.get("measured")
-    when = (f"; measured {measured['timestamp'][:16]}, load {measured['loadavg'][0]:.1f} on "
-            f"{measured['cpus']} CPUs" if measured else "")
     return (text + "\ngrid: Llama3_8B, Llama3_70B x H100 x 1000 bandwidths (1-10 TB/s) x 100 "
-            "capacities (16-512 GiB) x batch 1..B, decode, speed of light" + when
+            "capacities (16-512 GiB) x batch 1..B, decode, speed of light"
             + f"\nDask best per model: {best}\nDask answer on the numpy run's "
             f"{e['numpy']['configurations']:.0e} grid equals the numpy answer: "
             f"{'yes' if e['subset_equal'] else 'NO'}")
@@ -207,14 +208,14 @@ def report_sections(results: dict) -> dict:
 
         parts["tp_sweep"] = tp_sweep_table(s["tp_sweep"])
     if s.get("explore"):
-        parts["explore"] = _explore_table(s["explore"])
+        parts["explore"] = explore_table(s["explore"])
     if s.get("scale"):
         from measure_scale import scale_table
 
         parts["scale"] = scale_table(s["scale"])
     if s.get("cold_cli_commands"):
         parts["cold_cli"] = cold_cli_table(s)
-    parts["side_by_side"] = side_by_side(s, results["alternatives"])
+    parts["side_by_side"] = side_by_side(results)
     if "agreement" in results:
         parts["agreement"] = agreement_report(results["agreement"])
     if s.get("cli_breakdown"):

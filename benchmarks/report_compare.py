@@ -5,48 +5,85 @@ from __future__ import annotations
 
 from tables import fmt_si, table
 
+ALTERNATIVES = ("mlsysim", "llm-analysis")
 
-def side_by_side(s: dict, alt: dict) -> str:
-    mls, lla = alt.get("mlsysim", {}), alt.get("llm-analysis", {})
 
-    def status(a):
-        st = a.get("status", "not run")
-        return "" if st == "ok" else st
+def _ratio(stats: dict | None, prefix: str = "") -> str:
+    return f"{stats[prefix + 'median']:.3g}x" if stats and prefix + "median" in stats else "-"
 
-    rows = []
 
-    def row(label, mine, theirs_m, theirs_l, unit):
+def side_by_side(results: dict) -> str:
+    """symsys beside mlsysim and llm-analysis, from the run's ``compare`` section: every
+    ratio the median of per-round ratios measured round-robin, with its spread."""
+    from measure_compare import spread
+
+    s, alt = results["symsys"], results["alternatives"]
+    compare = results.get("compare") or {}
+    imports = compare.get("imports") or {}
+    inproc = compare.get("inprocess") or {}
+    isec, psec = imports.get("seconds", {}), inproc.get("seconds", {})
+
+    def med(stats, scale=1.0):
+        return stats["median"] * scale if stats else None
+
+    rows, cpu_notes = [], {name: [] for name in ALTERNATIVES}
+
+    def row(label, mine, theirs: dict, ratios: dict, unit, short=None):
         cells = [label, fmt_si(mine, unit)]
-        for theirs, a in ((theirs_m, mls), (theirs_l, lla)):
+        for name in ALTERNATIVES:
+            a = alt.get(name, {})
             if a.get("status") != "ok":
-                cells += [status(a), "-"]
-            elif theirs is None:
-                cells += ["n/a", "-"]
+                cells += [a.get("status", "not run"), "-", "-"]
+            elif theirs.get(name) is None:
+                cells += ["n/a", "-", "-"]
             else:
-                cells += [fmt_si(theirs, unit),
-                          f"{theirs / mine:.3g}x" if mine else "-"]
+                stats = ratios.get(name)
+                cells += [fmt_si(theirs[name], unit),
+                          _ratio(stats) if stats else (f"{theirs[name] / mine:.3g}x"
+                                                       if mine else "-"),
+                          spread(stats)]
+                if stats and "cpu_median" in stats:
+                    cpu_notes[name].append(f"{short or label} {_ratio(stats, 'cpu_')}")
         rows.append(cells)
 
-    def med(a, key, scale=1.0):
-        return a[key]["median"] * scale if key in a else None
-
-    row("import (fresh process)", med(s, "import_s"), med(mls, "import_s"),
-        med(lla, "import_s"), "s")
-    row("import incl. first solver (symsys.Engine)", med(s, "engine_import_s"),
-        med(mls, "import_s"), med(lla, "import_s"), "s")
-    row("scalar solve, Llama-3-8B decode b=1 H100 fp16", med(s, "solve_quantity_s", 1e6),
-        med(mls, "solve_s", 1e6), med(lla, "solve_s", 1e6), "us")
-    row("all sensitivities of that configuration", med(s, "sensitivities_s", 1e6),
-        med(mls, "sensitivities_s", 1e6), None, "us")
-    lat = [s.get("case", {}).get("latency_ms"), mls.get("result", {}).get("latency_ms"),
-           lla.get("result", {}).get("latency_ms")]
-    row("predicted decode latency", lat[0], lat[1], lat[2], "ms")
+    irat, prat = imports.get("ratios", {}), inproc.get("ratios", {})
+    row("import (fresh process)", med(isec.get("symsys")),
+        {n: med(isec.get(n)) for n in ALTERNATIVES}, irat.get("import", {}), "s", "import")
+    row("import incl. first solver (symsys.Engine)", med(isec.get("symsys_engine")),
+        {n: med(isec.get(n)) for n in ALTERNATIVES}, irat.get("engine_import", {}), "s",
+        "import incl. first solver")
+    for figure, label, short in (
+            ("solve", "scalar solve, Llama-3-8B decode b=1 H100 fp16", "scalar solve"),
+            ("sensitivities", "all sensitivities of that configuration", "all sensitivities")):
+        sec = psec.get(figure, {})
+        row(label, med(sec.get("symsys"), 1e6), {n: med(sec.get(n), 1e6) for n in ALTERNATIVES},
+            prat.get(figure, {}), "us", short)
+    lat = {name: alt.get(name, {}).get("result", {}).get("latency_ms") for name in ALTERNATIVES}
+    mine = s.get("case", {}).get("latency_ms")
+    row("predicted decode latency", mine, lat, {}, "ms")
     title = ("side by side (ratio = other / symsys; >1 means symsys is faster, or for latency "
              "predicts less)")
-    names = [f"mlsysim {mls.get('version', '')}".strip(),
-             f"llm-analysis {lla.get('version', '')}".strip()]
-    text = table(["figure", "symsys", names[0], "ratio", names[1], "ratio"], rows, title)
+    names = [f"{name} {alt.get(name, {}).get('version', '')}".strip() for name in ALTERNATIVES]
+    text = table(["figure", "symsys", names[0], "ratio", "IQR", names[1], "ratio", "IQR"],
+                 rows, title)
     notes = []
+    if imports or inproc:
+        several = {n for n, k in imports.get("runs_per_round", {}).items() if k > 1}
+        shown = {"python": "python -c pass", "symsys": "import symsys",
+                 "symsys_engine": "symsys.Engine"}
+        medians = (f"; {', '.join(shown.get(n, n) for n in sorted(several))}: the median of "
+                   f"{max(imports['runs_per_round'].values())} runs in each round"
+                   if several else "")
+        notes.append(
+            f"ratio: median of the per-round ratios other / symsys, measured round-robin in "
+            f"this run: imports {imports.get('rounds', 0)} rounds of fresh processes (after "
+            f"one untimed run of each{medians}), in process {inproc.get('rounds', 0)} rounds "
+            "in one process after warm-up; IQR: interquartile range of those per-round ratios")
+    for name in ALTERNATIVES:
+        if cpu_notes[name]:
+            notes.append(f"CPU-time ratios (same rounds), {name}: "
+                         + ", ".join(cpu_notes[name]))
+    mls, lla = alt.get("mlsysim", {}), alt.get("llm-analysis", {})
     if mls.get("status") == "ok":
         sr = mls["sensitivity_result"]
         notes.append(f"mlsysim model: {mls['model_path']}; its SensitivitySolver: "

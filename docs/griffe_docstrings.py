@@ -12,6 +12,11 @@ Two conventions of the docstrings that Markdown and the numpy-style parser do no
   indented description) is kept as the type, and a list of names that wraps onto a second
   line is joined.
 
+The step solvers (``symsys.solvers.options.STEP_SOLVERS``) take their step options as
+``**options`` in the source and get their full signature and Parameters entries from the
+options' declarations at import time; static analysis cannot see those, so the extension
+imports each of them and documents it as Python's ``help()`` shows it.
+
 Loaded by mkdocs.yml (``extensions: - docs/griffe_docstrings.py:SymsysDocstrings``); not part
 of the package, and it changes only what the docs show, never the docstrings in the code.
 """
@@ -130,10 +135,39 @@ def _objects(root: griffe.Object):
         stack.extend(m for m in obj.members.values() if not m.is_alias)
 
 
+#: inspect's parameter kinds as griffe names them
+KINDS = {"POSITIONAL_ONLY": "positional_only", "POSITIONAL_OR_KEYWORD": "positional_or_keyword",
+         "VAR_POSITIONAL": "var_positional", "KEYWORD_ONLY": "keyword_only",
+         "VAR_KEYWORD": "var_keyword"}
+
+
+def _step_solvers(pkg: griffe.Module) -> None:
+    """Each step solver's signature and docstring as they are at run time (every step option
+    with its declared default and entry), in place of the ``**options`` of its source."""
+    import importlib
+    import inspect
+
+    from symsys.solvers.options import STEP_SOLVERS
+
+    for path in STEP_SOLVERS:
+        module, _, qualname = path.partition(":")
+        runtime = importlib.import_module(module)
+        for part in qualname.split("."):
+            runtime = getattr(runtime, part)
+        obj = pkg[f"{module.removeprefix(pkg.name + '.')}.{qualname}"]
+        obj.parameters = griffe.Parameters(*(
+            griffe.Parameter(p.name, kind=griffe.ParameterKind[KINDS[p.kind.name]],
+                             default=None if p.default is p.empty else repr(p.default))
+            for p in inspect.signature(runtime).parameters.values()))
+        obj.docstring.value = inspect.getdoc(runtime)
+
+
 class SymsysDocstrings(griffe.Extension):
     """Rewrite roles and one-line parameter entries in every docstring (docs only)."""
 
     def on_package(self, *, pkg: griffe.Module, **kwargs) -> None:
+        if pkg.name == "symsys":
+            _step_solvers(pkg)
         objects = list(_objects(pkg))
         by_suffix: dict[str, list[str]] = {}
         for obj in objects:

@@ -87,6 +87,25 @@ def main(argv=None) -> int:
     return 0
 
 
+def examples() -> list[list[str]]:
+    """Every example command in the commands' help (``symsys CMD --help``), as argument lists:
+    what the CLI documents, and so what the shipped kernels must answer without sympy
+    (``symsys.shipping``). Continuation lines are joined; comments, shell quoting and
+    examples with a placeholder path are dropped."""
+    import shlex
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    found = []
+    for command in sub.choices.values():
+        text = (command.epilog or "").replace("\\\n", " ")
+        for line in text.splitlines():
+            line = line.strip().split("  #")[0].split("  (")[0]
+            if line.startswith("symsys ") and "path/to" not in line:
+                found.append(shlex.split(line)[1:])
+    return found
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """A warning as one line on stderr, as a user reads it: no package file, no source line."""
     print(f"symsys: warning: {message}", file=sys.stderr)

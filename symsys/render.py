@@ -159,12 +159,53 @@ def render(name: str, fmt: str = "md") -> str:
     return markdown(law) if fmt == "md" else tex(law)
 
 
+#: files besides the law's own sources (:func:`symsys.kernels.law_sources`) that a document
+#: is made from: the symbol table, this renderer, and the worked examples with the registry
+#: data and the unit definitions they read
+_DOCUMENT_SOURCES = ("symbols.py", "render.py", "worked_examples.py", "units.py", "units.txt",
+                     "solvers/evaluate.py", "registry/*.py", "registry/data/*.toml")
+#: the file written beside the documents by :func:`write_all`
+MANIFEST = "MANIFEST.json"
+
+
+def inputs_hash(name: str) -> str:
+    """A hash of every file the document of law ``name`` is made from; equal hashes mean the
+    document need not be rendered again to know it is current (a test checks it cheaply)."""
+    import hashlib
+
+    from symsys import kernels
+
+    package = Path(__file__).resolve().parent
+    files = [package / f for f in kernels.law_sources(name)]
+    for pattern in _DOCUMENT_SOURCES:
+        files += sorted(package.glob(pattern))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def manifest(out_dir: Path, fmt: str = "md") -> dict:
+    """What :func:`write_all` records: per law, the hash of its inputs and of its document."""
+    import hashlib
+
+    return {name: {"inputs": inputs_hash(name), "document": hashlib.sha256(
+        (out_dir / f"{name}.{fmt}").read_bytes()).hexdigest()[:16]} for name in ALL}
+
+
 def write_all(out_dir: Path, fmt: str = "md") -> list[Path]:
-    """Write one document per law into ``out_dir``; returns the paths written."""
+    """Write one document per law into ``out_dir`` (only those whose text changed are
+    rewritten), and ``MANIFEST.json`` with the hashes of each one's inputs and text; returns
+    the paths of the documents."""
+    import json
+
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name in ALL:
         path = out_dir / f"{name}.{fmt}"
-        path.write_text(render(name, fmt))
+        text = render(name, fmt)
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
         written.append(path)
+    (out_dir / MANIFEST).write_text(json.dumps(manifest(out_dir, fmt), indent=1) + "\n")
     return written

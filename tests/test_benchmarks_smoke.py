@@ -17,6 +17,8 @@ sys.path.insert(0, str(BENCH))
 
 import alternatives  # noqa: E402
 import chunked  # noqa: E402
+import report_markdown  # noqa: E402
+from _common import ratio_stats  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +54,14 @@ def test_quick_run_writes_json_with_every_figure(quick_run):
     assert sym["case"]["latency_ms"] == pytest.approx(4.4806, rel=1e-4)
     for name in ("mlsysim", "llm-analysis"):
         assert results["alternatives"][name]["status"].startswith("skipped")
+    compare = results["compare"]  # symsys's side of the side by side, round-robin
+    assert compare["imports"]["seconds"]["symsys"]["median"] > 0
+    assert compare["inprocess"]["seconds"]["solve"]["symsys"]["median"] > 0
+    meta = results["meta"]  # one run, stamped
+    assert meta["single_run"] and meta["run_id"] and meta["loadavg_after"]
+    assert meta["versions"]["numpy"] and meta["git"] and meta["run_seconds"] > 0
+    assert report_markdown.problems(results) == ["a --quick run (tiny sizes)"]
+    assert report_markdown.problems(results, allow_quick=True) == []
     assert all(check["agree"] for check in results["agreement"]["checks"])
     assert {t["status"] for t in results["targets"]} <= {"PASS", "FAIL", "n/a"}
 
@@ -77,14 +87,24 @@ def test_quick_run_measures_cold_start_per_command(quick_run):
 def test_markdown_of_the_quick_run_has_the_cold_cli_table(quick_run, tmp_path):
     saved = tmp_path / "quick.json"
     saved.write_text(json.dumps(quick_run[0]))
-    done = subprocess.run([sys.executable, str(BENCH / "run.py"), "--markdown", str(saved)],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    refused = subprocess.run([sys.executable, str(BENCH / "run.py"), "--markdown", str(saved)],
+                             cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "--quick run" in refused.stderr
+    done = subprocess.run([sys.executable, str(BENCH / "run.py"), "--markdown", str(saved),
+                           "--allow-quick"], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     text = done.stdout
     assert text.startswith("<!-- performance:start -->")
     assert text.rstrip().endswith("<!-- performance:end -->")
     assert "cold CLI per command" in text and "sympy imported" in text
     assert "<= 1.5x symsys solve" in text
+    readme = tmp_path / "README.md"  # the rewrite replaces the section and nothing else
+    readme.write_text("before\n\n<!-- performance:start -->\nold\n<!-- performance:end -->\n"
+                      "\nafter\n")
+    report_markdown.rewrite_readme(quick_run[0], readme, allow_quick=True)
+    assert readme.read_text() == "before\n\n" + text + "\nafter\n"
+    assert report_markdown.readme_block(readme.read_text()) == text
 
 
 def test_quick_run_prints_the_tables(quick_run):
@@ -121,8 +141,48 @@ def test_chunked_reduction_equals_one_sweep():
 def test_alternatives_report_not_installed(monkeypatch):
     assert alternatives.installed("no_such_module_for_symsys_bench", "no-such-dist") is None
     monkeypatch.setattr(alternatives, "installed", lambda module, distribution: None)
-    assert alternatives.mlsysim_case(1, 1) == {"status": "not installed"}
-    assert alternatives.llm_analysis_case(1, 1) == {"status": "not installed"}
+    assert alternatives.mlsysim_case() == {"status": "not installed"}
+    assert alternatives.llm_analysis_case() == {"status": "not installed"}
     out = alternatives.agreement(alternatives.symsys_case(), {"status": "not installed"},
                                  {"status": "not installed"})
     assert [c["agree"] for c in out["checks"]] == [True]
+
+
+def test_ratios_are_paired_round_by_round():
+    # the other tool 10x slower in every round while the load doubles between rounds: the
+    # paired ratio is 10 in every round, whatever the load
+    symsys = {"runs": [1.0, 2.0, 4.0], "cpu_runs": [1.0, 1.0, 1.0]}
+    other = {"runs": [10.0, 20.0, 40.0], "cpu_runs": [9.0, 10.0, 11.0]}
+    stats = ratio_stats(other, symsys)
+    assert stats["median"] == stats["p25"] == stats["p75"] == 10.0
+    assert stats["ratios"] == [10.0, 10.0, 10.0]
+    assert (stats["cpu_median"], stats["cpu_min"], stats["cpu_max"]) == (10.0, 9.0, 11.0)
+
+
+def test_readme_renderer_refuses_what_is_not_one_complete_run():
+    merged = {"meta": {"single_run": True, "run_id": "x", "loadavg_after": [0, 0, 0]},
+              "symsys": {"explore": {"measured": {"timestamp": "2026-11-28T08:48"}}}}
+    found = report_markdown.problems(merged)
+    assert any("merged in from other runs: explore" in p for p in found)
+    assert any(p.startswith("sections missing") for p in found)
+    old = {"meta": {"quick": False}, "symsys": {}}  # written by the former --update runner
+    assert any("not stamped as one complete run" in p for p in report_markdown.problems(old))
+    partial = {"meta": {"only": "compare", "run_id": "x"}, "symsys": {}}
+    assert "a partial run (--only compare)" in report_markdown.problems(partial)
+    with pytest.raises(report_markdown.NotPublishable):
+        report_markdown.markdown(partial)
+
+
+def test_readme_performance_section_is_rendered_from_the_committed_run():
+    """README.md's Performance section is exactly what the renderer makes of the committed
+    run (benchmarks/performance.json): the README and its JSON cannot drift apart, and no
+    figure in the section is typed by hand. Regenerate both with
+    ``python benchmarks/run.py --readme`` (a full run, ~10 min on 2 cores)."""
+    published = report_markdown.PUBLISHED
+    if not published.exists():
+        pytest.skip(f"{published.relative_to(REPO)} not committed yet: run "
+                    "`python benchmarks/run.py --readme` on a quiet machine")
+    results = json.loads(published.read_text())
+    assert report_markdown.problems(results) == []
+    readme = (REPO / "README.md").read_text()
+    assert report_markdown.readme_block(readme) == report_markdown.markdown(results)

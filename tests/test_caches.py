@@ -126,6 +126,7 @@ def test_an_unwritable_or_full_cache_home_costs_only_time(tmp_path, home):
         assert all(kernels._checked_source(p.stem, p.read_bytes()) for p in kernel_files)
 
 
+@pytest.mark.slow
 def test_thirty_two_concurrent_cold_starts_on_an_empty_cache(tmp_path):
     """Before: 4 of 48 concurrent cold starts crashed with EOFError reading pint's cache
     while another process was writing it."""

@@ -29,6 +29,8 @@ from symsys.cli import main
 from symsys.errors import ClusterError, SymsysError
 from symsys.solvers import progress, reduce, sweep_dask
 
+pytestmark = pytest.mark.slow  # starts and kills Dask clusters
+
 distributed = pytest.importorskip("distributed")
 
 #: ~36M configurations in 1,803 blocks of 20,000: over 10 s on one worker

@@ -38,6 +38,7 @@ def site(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_docs_build_strict(site):
     for page in ("index.html", "readme/index.html", "tutorial/index.html", "tutorial.ipynb",
                  "derivations/index.html", "derivations/decode/index.html",
@@ -47,6 +48,7 @@ def test_docs_build_strict(site):
     assert "Engine.solve" in tutorial and "plot_roofline" in tutorial  # the notebook's cells
 
 
+@pytest.mark.slow
 def test_api_reference_renders_the_public_api(site):
     html = "".join(p.read_text() for p in (site / "api").glob("*/index.html"))
     anchors = set(re.findall(r'id="(symsys[\w.]*)"', html))
@@ -61,6 +63,7 @@ def test_api_reference_renders_the_public_api(site):
     assert "symsys.units.Q_" in anchors
 
 
+@pytest.mark.slow
 def test_every_law_is_on_the_laws_page_with_its_derivation(site):
     html = (site / "api" / "laws" / "index.html").read_text()
     for name in ALL:

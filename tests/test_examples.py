@@ -13,6 +13,8 @@ import pytest
 from symsys import Engine, render
 from symsys.registry import Hardware, Models
 
+pytestmark = pytest.mark.slow  # every example runs in its own process: the full suite runs them
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 #: example -> files it must write under --out

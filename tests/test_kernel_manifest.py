@@ -1,6 +1,6 @@
 """Issue 25: kernels are keyed per law. Changing one law regenerates that law's shipped kernels
 only, and adding a law (with a new symbol) regenerates none: the manifests of
-``symsys/_kernels`` before and after ``python -m symsys.solvers.warm_up`` are compared."""
+``symsys/_kernels`` before and after ``python -m symsys.shipping`` are compared."""
 
 import hashlib
 import os
@@ -52,7 +52,7 @@ def test_changing_one_law_and_adding_another_rewrites_only_the_changed_law(tmp_p
                                  "from symsys.laws.toy_law import toy\n")
                     .replace("                training)\n", "                training, toy)\n"))
     env = dict(os.environ, PYTHONPATH=str(copy), SYMSYS_CACHE_DIR=str(tmp_path / "cache"))
-    result = subprocess.run([sys.executable, "-m", "symsys.solvers.warm_up"], env=env,
+    result = subprocess.run([sys.executable, "-m", "symsys.shipping"], env=env,
                             cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "written: 1 law(s): fixed_workload" in result.stdout, result.stdout

@@ -27,6 +27,7 @@ LAYERS = {
     "symsys.solvers": 6,
     "symsys.show": 7, "symsys.render": 7, "symsys.viz": 7, "symsys.worked_examples": 7,
     "symsys.commands": 8, "symsys.cli": 8, "symsys.__main__": 8,
+    "symsys.shipping": 8,  # builds the shipped kernels by running the CLI's examples
     # The package itself is the public facade: it re-exports every layer, so importing it
     # from inside the package is an upward import. Matched exactly, never as a prefix.
     "symsys": 9,

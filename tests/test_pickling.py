@@ -439,6 +439,7 @@ def test_a_dask_sweep_given_a_client_pickles_as_its_scheduler_address():
         "H100", "A100"}
 
 
+@pytest.mark.slow  # two spawned interpreters
 def test_results_cross_a_spawn_process_pool():
     """Results made in worker processes come back whole, and results sent to them answer
     there (a fresh process: kernels found again by name) as they do here."""

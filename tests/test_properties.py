@@ -252,6 +252,7 @@ def _close(a: float, b: float, rel: float, scale: float = 0.0) -> bool:
     return abs(a - b) <= rel * max(abs(a), abs(b), scale)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", LAWS)
 @examples(8)
 @given(data=st.data())
@@ -311,6 +312,7 @@ CHECKED: dict[str, int] = {}
 PAIRS_PER_EXAMPLE = 40
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("law_name", LAWS)
 @examples(2)  # each example checks up to PAIRS_PER_EXAMPLE derivatives at 50 digits
 @given(data=st.data())

@@ -10,53 +10,25 @@ EXAMPLES = """  symsys serve Llama3_8B H100 --prompt-len 512 --output-len 256 --
 
 
 def add_arguments(parser):
-    from symsys.commands._common import (
-        efficiency_argument,
-        memory_fraction_argument,
-        runtime_argument,
-    )
+    from symsys.commands._common import add_step_arguments
 
-    parser.add_argument("model", help="model name, alias or Hugging Face id (symsys zoo models)")
-    parser.add_argument("hardware", help="device name or alias (symsys zoo hardware)")
+    # the phase and context of each step follow from the prompt and output lengths
+    add_step_arguments(parser, exclude=("phase", "seq_len"),
+                       helps={"batch_size": "requests served together"})
     parser.add_argument("--prompt-len", type=int, required=True,
                         help="prompt tokens per request (the prefill that gives the TTFT)")
     parser.add_argument("--output-len", type=int, required=True,
                         help="tokens generated per request; the first comes from the prefill, "
                              "each further one from a decode step")
-    parser.add_argument("--batch-size", "-b", type=int, default=1,
-                        help="requests served together (default 1)")
-    parser.add_argument("--precision", "-p", default="auto",
-                        help="compute precision (default auto: the device's native 16-bit format)")
-    parser.add_argument("--weight-precision", default=None,
-                        help="weight-only precision, e.g. int8, int4 (default: --precision)")
-    parser.add_argument("--kv-precision", default=None,
-                        help="K/V cache precision (default: --precision)")
-    parser.add_argument("--tp", "--tensor-parallel", dest="tensor_parallel", type=int,
-                        default=1, help="devices the model is split over (tensor parallel)")
-    parser.add_argument("--ep", "--expert-parallel", dest="expert_parallel", type=int,
-                        default=1, help="devices an MoE model's routed experts are split over "
-                                        "(E/e each), e/tp replicas of the tensor-parallel group")
-    parser.add_argument("--dp", "--data-parallel", dest="data_parallel", type=int, default=1,
-                        help="independent replicas of the whole parallel group: tokens/s x dp")
-    efficiency_argument(parser)
-    memory_fraction_argument(parser)
-    runtime_argument(parser)
 
 
 def run(args):
-    from symsys.commands._common import capacity
+    from symsys.commands._common import capacity, step_options
     from symsys.show import info
     from symsys.solvers.serving import ServingModel
 
     r = ServingModel().solve(args.model, args.hardware, prompt_len=args.prompt_len,
-                             output_len=args.output_len, batch_size=args.batch_size,
-                             precision=args.precision, weight_precision=args.weight_precision,
-                             kv_precision=args.kv_precision, efficiency=args.efficiency,
-                             tensor_parallel=args.tensor_parallel,
-                             expert_parallel=args.expert_parallel,
-                             data_parallel=args.data_parallel, runtime=args.runtime,
-                             **({} if args.memory_fraction is None
-                                else {"memory_fraction": args.memory_fraction}))
+                             output_len=args.output_len, **step_options(args))
     data = r.to_dict()
     step = r.prefill.inputs
     precisions = step.precision + "".join(
@@ -70,6 +42,8 @@ def run(args):
         Hardware=f"{r.hardware.name} ({r.hardware.key})"
                  + (f", {args.tensor_parallel} devices in tensor parallel"
                     if args.tensor_parallel != 1 else "")
+                 + (f", {args.pipeline_parallel} pipeline stages"
+                    if args.pipeline_parallel != 1 else "")
                  + (f", experts over {args.expert_parallel} devices (expert parallel)"
                     if args.expert_parallel != 1 else "")
                  + (f", {args.data_parallel} data-parallel replicas ({r.devices} devices)"

@@ -17,7 +17,8 @@ from symsys.errors import InvalidParameter
 from symsys.kernels import LawRef
 from symsys.solvers import COST_LAWS, validate
 from symsys.solvers.inference import STEP_SPECS, InferenceResult
-from symsys.solvers.inputs import step_inputs
+from symsys.solvers.inputs import request_inputs
+from symsys.solvers.options import StepRequest, step_solver
 from symsys.solvers.result import Output
 from symsys.solvers.sensitivity import sensitivities
 
@@ -111,10 +112,10 @@ def with_economics(inputs, price=None, power=None, power_fraction=1.0):
                                values=values, options=options)
 
 
-def solve(model, hardware, *, price=None, power=None, power_fraction=1.0,
-          **options) -> CostResult:
-    """See :meth:`CostModel.solve`."""
-    scenario = with_economics(step_inputs(model, hardware, **options), price, power,
+def solve(model, hardware, request: StepRequest, price=None, power=None,
+          power_fraction=1.0) -> CostResult:
+    """See :meth:`CostModel.solve` (``request``: the step's checked options)."""
+    scenario = with_economics(request_inputs(model, hardware, request), price, power,
                               power_fraction)
     return CostResult(scenario, scenario.call(STEP_SPECS))
 
@@ -122,47 +123,35 @@ def solve(model, hardware, *, price=None, power=None, power_fraction=1.0,
 class CostModel:
     """Cost and energy per token of a serving step (``symsys.CostModel().solve``)."""
 
-    @validate.keywords
-    def solve(self, model, hardware, *, batch_size=1, precision="auto", phase="decode",
-              seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
-              logits="last", tensor_parallel=1, link_latency=None, pipeline_parallel=1,
-              expert_parallel=1, data_parallel=1, price=None, power=None,
-              power_fraction=1.0, memory_fraction=1.0, runtime=None) -> CostResult:
+    @step_solver
+    def solve(self, model, hardware, *, price=None, power=None, power_fraction=1.0,
+              **options) -> CostResult:
         """Dollars and joules per token of one step, with the step itself.
+
+        The step is the one :meth:`Engine.solve` answers for the step options, priced on
+        every device of its group (tensor_parallel x pipeline_parallel, or expert_parallel x
+        pipeline_parallel with expert parallelism) over the group's rate. data_parallel
+        replicas cost r times the devices for r times the rate, so the cost and energy per
+        token are one replica's; ``cost_per_hour``, ``power`` and ``throughput`` are all r
+        replicas'.
 
         Parameters
         ----------
-        model, hardware, batch_size, precision, phase, seq_len, weight_precision,
-        kv_precision, efficiency, logits, tensor_parallel, link_latency : as
-            :meth:`Engine.solve`.
-        pipeline_parallel, expert_parallel : int, as :meth:`Engine.solve`: the step is
-            priced on every device of its group (tensor_parallel x pipeline_parallel, or
-            expert_parallel x pipeline_parallel with expert parallelism) over the group's
-            rate.
-        data_parallel : int, independent replicas of the group, as :meth:`Engine.solve`:
-            r times the devices for r times the rate, so the cost and energy per token are
-            one replica's; ``cost_per_hour``, ``power`` and ``throughput`` are all r
-            replicas'.
+        model, hardware : registry entries or their names.
         price : Quantity or string (currency per time), one device's price; default the
             registry's on-demand cloud price (``symsys show DEVICE`` names the cloud and
             date).
         power : Quantity or string (W), one device's power; default its TDP.
         power_fraction : the fraction of ``power`` drawn during the step, in (0, 1];
             default 1, which makes the energy an upper bound.
-        memory_fraction : the share of each device's memory the engine may use, in (0, 1];
-            default 1.0; as :meth:`Engine.solve` (vLLM's gpu_memory_utilization is 0.9).
-        runtime : a serving runtime's measured non-GEMM kernels, as :meth:`Engine.solve`.
+        <step options>
 
-        Returns a :class:`CostResult`: ``cost_per_million_tokens``, ``energy_per_token``,
-        ``tokens_per_joule``, ``cost_per_hour`` and every output of the step;
-        ``.sensitivities("cost")`` gives exact elasticities of cost to every lever, price and
-        power included.
+        Returns
+        -------
+        CostResult
+            ``cost_per_million_tokens``, ``energy_per_token``, ``tokens_per_joule``,
+            ``cost_per_hour`` and every output of the step; ``.sensitivities("cost")`` gives
+            exact elasticities of cost to every lever, price and power included.
         """
-        return solve(model, hardware, batch_size=batch_size, precision=precision,
-                     phase=phase, seq_len=seq_len, weight_precision=weight_precision,
-                     kv_precision=kv_precision, efficiency=efficiency, logits=logits,
-                     tensor_parallel=tensor_parallel, link_latency=link_latency,
-                     pipeline_parallel=pipeline_parallel, expert_parallel=expert_parallel,
-                     data_parallel=data_parallel, price=price,
-                     power=power, power_fraction=power_fraction,
-                     memory_fraction=memory_fraction, runtime=runtime)
+        return solve(model, hardware, StepRequest.from_options(**options), price, power,
+                     power_fraction)

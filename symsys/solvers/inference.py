@@ -9,8 +9,9 @@ in the tens of microseconds).
 from __future__ import annotations
 
 from symsys.errors import InfeasibleConfiguration
-from symsys.solvers import balance, parallel, validate
-from symsys.solvers.inputs import StepInputs, network_bandwidth, step_inputs
+from symsys.solvers import balance, parallel
+from symsys.solvers.inputs import StepInputs, network_bandwidth, request_inputs
+from symsys.solvers.options import StepRequest, step_solver
 from symsys.solvers.result import Output, Result
 from symsys.units import format_value
 
@@ -372,10 +373,10 @@ class InferenceResult(Result):
                 f"{self.bottleneck}-bound{'' if self.feasible else ', INFEASIBLE'}")
 
 
-def solve(model, hardware, **options) -> InferenceResult:
-    """Solve one inference step; see :meth:`Engine.solve` for the options."""
-    raise_if_infeasible = options.pop("raise_if_infeasible", False)
-    inputs = step_inputs(model, hardware, **options)
+def solve(model, hardware, request: StepRequest,
+          raise_if_infeasible: bool = False) -> InferenceResult:
+    """Solve one inference step for a checked ``request``; see :meth:`Engine.solve`."""
+    inputs = request_inputs(model, hardware, request)
     result = InferenceResult(inputs, evaluate_step(inputs))
     return result.raise_if_infeasible() if raise_if_infeasible else result
 
@@ -384,14 +385,12 @@ class Engine:
     """The seeds' entry point: ``Engine.solve(model=, hardware=, batch_size=, precision=)``."""
 
     @staticmethod
-    @validate.keywords
-    def solve(model, hardware, *, batch_size=1, precision="auto", phase="decode",
-              seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
-              overhead=None, workspace=None, logits="last", tensor_parallel=1,
-              link_latency=None, pipeline_parallel=1, expert_parallel=1, data_parallel=1,
-              memory_fraction=1.0, runtime=None, network_latency=None,
-              raise_if_infeasible=False) -> InferenceResult:
+    @step_solver
+    def solve(model, hardware, *, raise_if_infeasible=False, **options) -> InferenceResult:
         """Latency, throughput, bottleneck and footprint of one inference step.
+
+        Every step solver takes the same step options (:mod:`symsys.solvers.options`); this
+        one answers the step itself.
 
         Parameters
         ----------
@@ -401,91 +400,26 @@ class Engine:
             largest group. ``tensor_parallel`` stays 1 unless given, on a system too, so a
             call means the same in every solver; a step that does not fit says which degree
             would hold it (``min_tensor_parallel``).
-        batch_size : int, sequences (samples) processed together; default 1.
-        precision : str, compute precision (fp16, bf16, fp8, int8...; "FP16", "bfloat16" and
-            other common spellings accepted); default "auto": the device's native 16-bit
-            format (fp16 where the device has it, else bf16), reported in the result.
-        phase : "decode" (one new token per sequence after ``seq_len`` cached tokens; with no
-            ``seq_len`` there is no cached context: the weights-only roofline) or "prefill"
-            (``seq_len`` prompt tokens).
-        seq_len : int, cached context (decode) or prompt length (prefill).
-        weight_precision, kv_precision : str, weight-only and K/V cache precisions (default:
-            ``precision``).
-        efficiency : a number in (0, 1] for both compute and memory, ``(compute, memory)``,
-            ``"calibrated"`` or a CalibrationProfile; default 1 (speed of light).
-        overhead : Quantity (time) added to every step.
-        workspace : Quantity (bytes) held.
-        logits : "last" (default: a prefill computes logits at the last prompt position, as
-            serving engines do) or "all" (every position: scoring, training).
-        tensor_parallel : int, devices the model is split over (Megatron-style); the step's
-            figures are per device, the communication is two ring all-reduces per layer over
-            the fast-domain link (the system's, else the device's; per direction, from the
-            registry).
-            On a system with a scale-out network (e.g. "DGX_H100_SU") a group may span fast
-            domains, up to the system's devices: a group larger than one domain holds whole
-            domains (N = n / domain size) and its all-reduces are hierarchical (a ring in
-            each domain, a ring of the shards across the N domains over the network, each
-            device at its share of its node's NICs).
-        link_latency : Quantity (time) per message step of those all-reduces and sends;
-            default 0.
-        pipeline_parallel : int, stages the layers are split over, each a tensor-parallel
-            group. The latency is a token's p stages in sequence with p - 1 sends of its
-            activations; the throughput and footprint are with p microbatches of
-            ``batch_size`` in flight. The stages fill fast domains one after the other;
-            where tensor_parallel x pipeline_parallel exceeds one, tensor_parallel must
-            divide the domain size, and the sends that cross from one domain to the next
-            (``network_sends``) go over the system's scale-out network.
-        expert_parallel : int, devices the routed experts of an MoE model are split over
-            (E/e whole experts each; E must be divisible by e). The expert-parallel group is
-            e/tensor_parallel replicas of the tensor-parallel group (tensor_parallel must
-            divide e): tensor_parallel=e is expert parallelism over the tensor-parallel group
-            (vLLM's --enable-expert-parallel, SGLang's --ep-size), tensor_parallel=1 is
-            attention data parallel. ``batch_size`` is per replica of the tensor-parallel
-            group; the throughput is the group's. Each MoE layer pays two all-to-alls
-            (dispatch and combine) of the routed tokens over the e devices. A dense model
-            has no experts to split (an error).
-        data_parallel : int, independent replicas of the whole parallel group (tensor x
-            expert x pipeline), each serving its own requests: the latency and the
-            per-device figures are one replica's, the throughput is ``data_parallel`` times
-            it, and ``devices`` counts every replica. On a system with fewer devices the
-            result is infeasible, with the reason.
-        memory_fraction : the share of each device's physical memory the engine may use, a
-            number in (0, 1] or text such as "90%"; default 1.0 (all of it). The footprint is
-            checked against memory_fraction x the physical capacity: ``memory_capacity``,
-            ``feasible``, ``max_batch_size`` and ``min_tensor_parallel`` all use that usable
-            capacity, the result's options carry the fraction, and an infeasible result's
-            reason names it. Serving engines reserve the rest for the CUDA context,
-            activations and allocator fragmentation: vLLM's ``gpu_memory_utilization``
-            (``--gpu-memory-utilization``, default 0.9;
-            https://docs.vllm.ai/en/latest/models/engine_args.html) is this fraction.
-        network_latency : Quantity (time) per message step over the scale-out network (the
-            sends and all-reduce steps between fast domains); default 0. With
-            ``efficiency="calibrated"`` the network has no fitted profile: it stays at speed
-            of light (plus this latency), and the result's ``caveat`` says so.
-        runtime : the serving runtime whose non-GEMM kernels (attention launches, norms,
-            rotary, residual adds, activation, casts) the step pays besides its roofline: a
-            known runtime's name (``symsys.calibration.runtimes.RUNTIMES``:
-            "torch_eager", profiled on an H200; "tensorrt_llm_v0.5" and
-            "tensorrt_llm_v0.6.1", fitted to TensorRT-LLM's published GPT-J 6B requests;
-            ``symsys zoo runtimes``) or a dict of ``n_aux`` (kernels per layer),
-            ``t_aux`` (s, the floor of one) and ``q_act`` (B moved per token, layer and model
-            dimension). Default None: none (everything fused, the speed of light).
         raise_if_infeasible : raise InfeasibleConfiguration when the footprint does not fit.
+        <step options>
         """
-        return solve(model, hardware, batch_size=batch_size, precision=precision, phase=phase,
-                     seq_len=seq_len, weight_precision=weight_precision,
-                     kv_precision=kv_precision, efficiency=efficiency, overhead=overhead,
-                     workspace=workspace, logits=logits, tensor_parallel=tensor_parallel,
-                     link_latency=link_latency, pipeline_parallel=pipeline_parallel,
-                     expert_parallel=expert_parallel, data_parallel=data_parallel,
-                     memory_fraction=memory_fraction, runtime=runtime,
-                     network_latency=network_latency,
-                     raise_if_infeasible=raise_if_infeasible)
+        return solve(model, hardware, StepRequest.from_options(**options),
+                     raise_if_infeasible)
 
 
 class SingleNodeModel:
     """Object form of :meth:`Engine.solve`, as the wafer-scale seed uses it."""
 
-    def solve(self, model, hardware, **options) -> InferenceResult:
-        """See :meth:`Engine.solve`: the same options, keyword-only."""
-        return Engine.solve(model, hardware, **options)
+    @step_solver
+    def solve(self, model, hardware, *, raise_if_infeasible=False,
+              **options) -> InferenceResult:
+        """See :meth:`Engine.solve`: the same options, keyword-only.
+
+        Parameters
+        ----------
+        model, hardware : a registry entry or its name, or a Workload.
+        raise_if_infeasible : raise InfeasibleConfiguration when the footprint does not fit.
+        <step options>
+        """
+        return solve(model, hardware, StepRequest.from_options(**options),
+                     raise_if_infeasible)

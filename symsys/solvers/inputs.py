@@ -1,9 +1,11 @@
 """From user arguments to the numeric inputs of a law.
 
-``step_inputs`` resolves the model and hardware (objects or names), checks every argument,
-and returns a :class:`~symsys.solvers.scenario.Scenario` of the law to use (decode, prefill or
-fixed workload) with its inputs as canonical magnitudes keyed by symbol name. Solvers, sweeps
-and sensitivities all start here, so an argument is validated in one place.
+``request_inputs`` resolves the model and hardware (objects or names), checks a
+:class:`~symsys.solvers.options.StepRequest` (whose values were checked when it was built)
+against them, and returns a :class:`~symsys.solvers.scenario.Scenario` of the law to use
+(decode, prefill or fixed workload) with its inputs as canonical magnitudes keyed by symbol
+name; ``step_inputs`` does the same for options given by keyword. Solvers, sweeps and
+sensitivities all start here, so an argument is validated in one place.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from symsys.registry.hardware import (
     PRECISION_BYTES,
     Device,
     Hardware,
-    check_precision,
     is_auto,
     resolve_precision,
 )
@@ -34,12 +35,12 @@ from symsys.solvers import (
     EXPERT_PARALLEL_LAWS,
     EXPERT_PIPELINE_LAWS,
     FORWARD,
-    PHASES,
     PIPELINE_PARALLEL_LAWS,
     STEP_LAWS,
     TENSOR_PARALLEL_LAWS,
     validate,
 )
+from symsys.solvers.options import OPTIONS, StepRequest
 from symsys.solvers.scenario import Option, Scenario, device_inputs
 
 
@@ -139,11 +140,14 @@ def calibration_profile(hw: Device, precision: str, efficiency, weight_precision
     return None
 
 
-def hardware_values(hw: Device, precision: str, efficiency, overhead,
+def hardware_values(hw: Device, precision: str, efficiency, overhead: float | None,
                     weight_precision=None) -> dict:
     """Roofline inputs of the device. A calibration profile gives eta_c, eta_m and the
     overhead per kernel launch t_kern (the laws count a step's launches), since the profiles
-    are fitted on single GEMM kernels; a user's ``overhead`` is the fixed t_o per step."""
+    are fitted on single GEMM kernels; a user's ``overhead`` is the fixed t_o per step.
+
+    ``efficiency`` and ``overhead`` are a :class:`StepRequest`'s (checked): None, 'calibrated',
+    a profile or the pair (eta_c, eta_m); None or seconds."""
     device = device_numbers(hw, precision)
     profile = calibration_profile(hw, precision, efficiency, weight_precision)
     if profile is not None:
@@ -152,13 +156,12 @@ def hardware_values(hw: Device, precision: str, efficiency, overhead,
                                    "per-kernel overhead; give one or the other")
         return {**device, "eta_c": profile.eta_c, "eta_m": profile.eta_m, "t_o": 0.0,
                 "t_kern": profile.t_o}
-    eta_c, eta_m = validate.efficiencies(efficiency)
-    return {**device, "eta_c": eta_c, "eta_m": eta_m, "t_kern": 0.0,
-            "t_o": validate.nonnegative_quantity("overhead", overhead, "s")}
+    eta_c, eta_m = (1.0, 1.0) if efficiency is None else efficiency
+    return {**device, "eta_c": eta_c, "eta_m": eta_m, "t_kern": 0.0, "t_o": overhead or 0.0}
 
 
 #: where a prefill computes logits: at the last prompt position (serving engines) or at all
-LOGITS = ("last", "all")
+LOGITS = OPTIONS["logits"].choices
 
 
 @functools.lru_cache(maxsize=256)
@@ -261,15 +264,16 @@ def _across_domains(n: int, stages: int, experts: int, domain: int, link: str,
     return node_span(n, stages, domain)
 
 
-def tensor_parallel_inputs(model, hw: Device, n: int, link_latency, precision: str,
-                           system: System | None = None, stages: int = 1,
-                           experts: int = 1, network_latency=None) -> dict:
+def tensor_parallel_inputs(model, hw: Device, n: int, link_latency: float | None,
+                           precision: str, system: System | None = None, stages: int = 1,
+                           experts: int = 1, network_latency: float | None = None) -> dict:
     """The inputs a tensor-parallel step adds: the group size, the fast-domain link per
     direction (the system's, else the device's), the message latency (0 unless given: the
     registry has no sourced alpha), the K/V heads and the activation element size, and the
     scale-out network: the fast domains the group spans (N), the pipeline sends that cross
     between domains (p_net, with ``stages`` > 1), the network bandwidth per device and its
-    message latency (``network_latency``, 0 unless given).
+    message latency (``network_latency``, 0 unless given). The latencies are seconds (a
+    :class:`StepRequest`'s, checked) or None.
 
     The K/V heads must split evenly. The n x ``stages`` devices fill fast domains one after
     the other; beyond one domain they need a system with a scale-out network and at least
@@ -282,7 +286,7 @@ def tensor_parallel_inputs(model, hw: Device, n: int, link_latency, precision: s
         nodes, crossings = _across_domains(n, stages, experts, domain, link, system)
     network = network_bandwidth(system)
     values = {"n_g": n, "beta_x": bandwidth, "h_kv": model.shape.kv_heads, "z_comm": 0,
-              "alpha_x": validate.nonnegative_quantity("link_latency", link_latency, "s"),
+              "alpha_x": link_latency or 0.0,
               "alpha_c": 0.0,  # no sourced per-call latency: calibrated link profiles carry one
               "bytes_act": PRECISION_BYTES[precision], "n_node": nodes,
               # without a scale-out network nothing crosses one (N = 1, p_net = 0) and the
@@ -290,8 +294,7 @@ def tensor_parallel_inputs(model, hw: Device, n: int, link_latency, precision: s
               # bandwidth stands in, of the magnitude of the other terms, so that closed-form
               # inverses which expand (N - 1) x (...) lose no digits to a huge zero term
               "beta_n": bandwidth if network is None else network,
-              "alpha_n": validate.nonnegative_quantity("network_latency", network_latency,
-                                                       "s")}
+              "alpha_n": network_latency or 0.0}
     if stages > 1:
         values["p_net"] = crossings
     return values
@@ -363,125 +366,133 @@ def check_expert_split(model, e: int, n: int) -> int:
     return e
 
 
-def step_inputs(model, hardware, *, batch_size=1, precision="auto", phase="decode",
-                seq_len=None, weight_precision=None, kv_precision=None, efficiency=None,
-                overhead=None, workspace=None, logits="last", tensor_parallel=1,
-                link_latency=None, pipeline_parallel=1, expert_parallel=1, data_parallel=1,
-                memory_fraction=1.0, runtime=None, network_latency=None) -> StepInputs:
+def step_inputs(model, hardware, **options) -> StepInputs:
+    """The scenario of one step for ``options`` given by keyword (see
+    :data:`symsys.solvers.options.STEP_OPTIONS`)."""
+    return request_inputs(model, hardware, StepRequest.from_options(**options))
+
+
+def request_inputs(model, hardware, request: StepRequest) -> StepInputs:
+    """The scenario of one step of ``model`` on ``hardware``: the law to use and its inputs.
+
+    ``request``'s values were checked when it was built; here they are checked against the
+    model and device (precisions the device has, a prefill's prompt, parallel degrees the
+    model and fabric allow) and mapped to the law's symbols."""
     model = resolve_model(model)
     hw, system = resolve_placement(hardware)
-    auto = is_auto(precision)
-    precision = resolve_precision(hw, precision)
-    weight_precision = check_precision(precision if weight_precision is None
-                                       else weight_precision, "weight_precision")
-    kv_precision = check_precision(precision if kv_precision is None else kv_precision,
-                                   "kv_precision")
-    # 'forward' is how results label a fixed workload's step, so it is accepted back for one
-    validate.choice("phase", phase, (*PHASES, FORWARD))
-    logits_all = LOGITS.index(validate.choice("logits", logits, LOGITS))
-    b = validate.positive_int("batch_size", batch_size)
-    values = hardware_values(hw, precision, efficiency, overhead, weight_precision)
+    r = request
+    auto = is_auto(r.precision)
+    precision = resolve_precision(hw, r.precision)
+    weight_precision = r.weight_precision or precision
+    kv_precision = r.kv_precision or precision
+    phase, seq_len = r.phase, r.seq_len
+    values = hardware_values(hw, precision, r.efficiency, r.overhead, weight_precision)
     # the capacity the footprint is checked against: the usable share of the physical memory
-    fraction = validate.memory_fraction(memory_fraction)
-    values["C_mem"] *= fraction
-    values["W_ws"] = validate.nonnegative_quantity("workspace", workspace, "B")
+    values["C_mem"] *= r.memory_fraction
+    values["W_ws"] = r.workspace or 0.0
     values["bytes_w"] = PRECISION_BYTES[weight_precision]
-    values["b"] = b
-    profile = calibration_profile(hw, precision, efficiency, weight_precision)
-
+    values["b"] = r.batch_size
+    profile = calibration_profile(hw, precision, r.efficiency, weight_precision)
     if isinstance(model, Transformer):
-        if phase == FORWARD:
-            raise InvalidParameter(f"phase='forward' is the step of a fixed workload (CNN, "
-                                   f"ViT); {model.key} is a transformer: phase='decode' or "
-                                   "'prefill'")
-        if seq_len is None:
-            if phase == "prefill":
-                raise InvalidParameter("phase='prefill' needs seq_len (the prompt length)")
-            s = 0
-        else:
-            s = validate.positive_int("seq_len", seq_len, allow_zero=phase == "decode")
-            warn_beyond_max_context(model, s + (phase == "decode"))  # decode holds s + 1
-        summary = model.summary
-        values.update({name: summary[name] for name in
-                       ("N_dense", "N_expert", "N_embed", "N_total", "e_kv", "a_attn", "a_dec",
-                        "L_w", "w_sw")})
-        # the serving runtime's non-GEMM kernels (zero unless a runtime is given)
-        from symsys.calibration.runtimes import runtime_inputs  # the package loads numpy fits
-
-        values.update(runtime_inputs(runtime, precision))
-        values.update(L=model.shape.layers, V=model.shape.vocab, z_logit=logits_all,
-                      E=model.shape.experts,
-                      k=model.shape.active_experts, d=model.shape.d_model,
-                      bytes_kv=PRECISION_BYTES[kv_precision], s=s)
-        tp = validate.positive_int("tensor_parallel", tensor_parallel)
-        pp = validate.positive_int("pipeline_parallel", pipeline_parallel)
-        ep = check_expert_split(model, validate.positive_int("expert_parallel",
-                                                             expert_parallel), tp)
-        law = LawRef(parallel_law(phase, tp, pp, link_latency, ep, network_latency)
-                     or STEP_LAWS[phase])
-        link_profile = None
-        if law.name != STEP_LAWS[phase]:
-            values.update(tensor_parallel_inputs(model, hw, tp, link_latency, precision,
-                                                 system, pp, ep, network_latency))
-            link_profile = calibrated_link(values, hw, system, profile, link_latency)
-        if pp > 1:
-            values["n_pp"] = _stages(model, pp)
-        if ep > 1:
-            values.update(n_ep=ep, L_d=model.shape.dense_layers or 0)
+        law, link_profile = _transformer_step(model, hw, system, r, precision, kv_precision,
+                                              values, profile)
     else:
-        if runtime is not None:
-            raise InvalidParameter(f"{model.key} is a fixed workload: runtime= (a serving "
-                                   "runtime's non-GEMM kernels) applies to transformers only")
-        if tensor_parallel != 1 or pipeline_parallel != 1 or expert_parallel != 1:
-            raise InvalidParameter(f"{model.key} is a fixed workload: tensor_parallel, "
-                                   "pipeline_parallel and expert_parallel apply to "
-                                   "transformers only")
-        if phase not in ("decode", FORWARD) or seq_len is not None:
-            raise InvalidParameter(
-                f"{model.key} is a fixed workload (FLOPs per sample): phase and seq_len apply "
-                "to transformers only"
-            )
-        if isinstance(model, Workload):
-            values["F_1"] = validate.nonnegative_quantity("flops_per_sample",
-                                                          model.flops_per_sample, "FLOP")
-            values["Q_1"] = validate.nonnegative_quantity("bytes_per_sample",
-                                                          model.bytes_per_sample, "B")
-            weight_bytes = validate.nonnegative_quantity("weight_bytes", model.weight_bytes, "B")
-            values["N_total"] = weight_bytes / values["bytes_w"]
-            if values["Q_1"] == 0 and weight_bytes == 0:
-                raise InvalidParameter(
-                    f"Workload {model.name!r} moves no bytes (bytes_per_sample and weight_bytes "
-                    "are both 0 or absent): its time on memory and its intensity F/Q are "
-                    "undefined; give bytes_per_sample or weight_bytes (a Quantity in B)")
-        else:
-            values.update(F_1=model.flops_per_inference, Q_1=0.0, N_total=model.parameters_count)
-        law = LawRef("fixed_workload")
+        law, link_profile = _fixed_workload_step(model, r, values), None
     options = {"precision": precision, "weight_precision": weight_precision,
                "kv_precision": kv_precision,
-               "phase": phase if isinstance(model, Transformer) else FORWARD, "batch_size": b,
-               "seq_len": seq_len}
+               "phase": phase if isinstance(model, Transformer) else FORWARD,
+               "batch_size": r.batch_size, "seq_len": seq_len}
     if auto:
         options["precision_chosen"] = AUTO_NOTE
     if phase == "prefill":
-        options["logits"] = logits
-    if runtime is not None:
-        options["runtime"] = runtime if isinstance(runtime, str) else dict(runtime)
-    if tensor_parallel != 1:
-        options["tensor_parallel"] = tensor_parallel
-    if pipeline_parallel != 1:
-        options["pipeline_parallel"] = pipeline_parallel
-    if expert_parallel != 1:
-        options["expert_parallel"] = expert_parallel
-    replicas = validate.positive_int("data_parallel", data_parallel)
-    if replicas != 1:
-        options["data_parallel"] = replicas
+        options["logits"] = r.logits
+    if r.runtime is not None:
+        options["runtime"] = r.runtime if isinstance(r.runtime, str) else dict(r.runtime)
+    # the degrees and the memory share given (defaults leave results as they were)
+    for name in ("tensor_parallel", "pipeline_parallel", "expert_parallel", "data_parallel",
+                 "memory_fraction"):
+        if getattr(r, name) != 1:
+            options[name] = getattr(r, name)
     if system is not None:
         options["system"] = system.key
-    if fraction != 1:  # the default (all of the physical memory) leaves results as they were
-        options["memory_fraction"] = fraction
-    if isinstance(model, Transformer) and law.name != STEP_LAWS[phase] and link_profile:
+    if link_profile:
         options["link_calibration"] = link_profile.describe()
     variant = "dense" if values.get("E") == 1 else None  # a transformer with no experts
     return StepInputs(law, values, model, hw, options, variant, profile)
 
 
+def _transformer_step(model, hw: Device, system, r: StepRequest, precision: str,
+                      kv_precision: str, values: dict, profile):
+    """The law of a transformer's step (single device, tensor, pipeline or expert parallel)
+    and its calibrated link profile (or None), with the step's inputs added to ``values``."""
+    phase = r.phase
+    if phase == FORWARD:
+        raise InvalidParameter(f"phase='forward' is the step of a fixed workload (CNN, "
+                               f"ViT); {model.key} is a transformer: phase='decode' or "
+                               "'prefill'")
+    if r.seq_len is None and phase == "prefill":
+        raise InvalidParameter("phase='prefill' needs seq_len (the prompt length)")
+    s = r.seq_len or 0
+    if phase == "prefill" and s == 0:
+        raise InvalidParameter("seq_len=0: must be >= 1 (a prefill's prompt length)")
+    if r.seq_len is not None:
+        warn_beyond_max_context(model, s + (phase == "decode"))  # decode holds s + 1
+    summary = model.summary
+    values.update({name: summary[name] for name in
+                   ("N_dense", "N_expert", "N_embed", "N_total", "e_kv", "a_attn", "a_dec",
+                    "L_w", "w_sw")})
+    # the serving runtime's non-GEMM kernels (zero unless a runtime is given)
+    from symsys.calibration.runtimes import runtime_inputs  # the package loads numpy fits
+
+    values.update(runtime_inputs(r.runtime, precision))
+    values.update(L=model.shape.layers, V=model.shape.vocab, z_logit=LOGITS.index(r.logits),
+                  E=model.shape.experts, k=model.shape.active_experts, d=model.shape.d_model,
+                  bytes_kv=PRECISION_BYTES[kv_precision], s=s)
+    tp, pp = r.tensor_parallel, r.pipeline_parallel
+    ep = check_expert_split(model, r.expert_parallel, tp)
+    law = LawRef(parallel_law(phase, tp, pp, r.link_latency, ep, r.network_latency)
+                 or STEP_LAWS[phase])
+    link_profile = None
+    if law.name != STEP_LAWS[phase]:
+        values.update(tensor_parallel_inputs(model, hw, tp, r.link_latency, precision,
+                                             system, pp, ep, r.network_latency))
+        link_profile = calibrated_link(values, hw, system, profile, r.link_latency)
+    if pp > 1:
+        values["n_pp"] = _stages(model, pp)
+    if ep > 1:
+        values.update(n_ep=ep, L_d=model.shape.dense_layers or 0)
+    return law, link_profile
+
+
+def _fixed_workload_step(model, r: StepRequest, values: dict) -> LawRef:
+    """The fixed-workload law (FLOPs per sample), with its inputs added to ``values``; the
+    transformer-only options are errors that name them."""
+    if r.runtime is not None:
+        raise InvalidParameter(f"{model.key} is a fixed workload: runtime= (a serving "
+                               "runtime's non-GEMM kernels) applies to transformers only")
+    if r.tensor_parallel != 1 or r.pipeline_parallel != 1 or r.expert_parallel != 1:
+        raise InvalidParameter(f"{model.key} is a fixed workload: tensor_parallel, "
+                               "pipeline_parallel and expert_parallel apply to "
+                               "transformers only")
+    if r.phase not in ("decode", FORWARD) or r.seq_len is not None:
+        raise InvalidParameter(
+            f"{model.key} is a fixed workload (FLOPs per sample): phase and seq_len apply "
+            "to transformers only")
+    if r.link_latency is not None or r.network_latency is not None:
+        raise InvalidParameter(f"{model.key} is a fixed workload on one device: link_latency "
+                               "and network_latency apply to parallel transformer steps only")
+    if isinstance(model, Workload):
+        values["F_1"] = validate.nonnegative_quantity("flops_per_sample",
+                                                      model.flops_per_sample, "FLOP")
+        values["Q_1"] = validate.nonnegative_quantity("bytes_per_sample",
+                                                      model.bytes_per_sample, "B")
+        weight_bytes = validate.nonnegative_quantity("weight_bytes", model.weight_bytes, "B")
+        values["N_total"] = weight_bytes / values["bytes_w"]
+        if values["Q_1"] == 0 and weight_bytes == 0:
+            raise InvalidParameter(
+                f"Workload {model.name!r} moves no bytes (bytes_per_sample and weight_bytes "
+                "are both 0 or absent): its time on memory and its intensity F/Q are "
+                "undefined; give bytes_per_sample or weight_bytes (a Quantity in B)")
+    else:
+        values.update(F_1=model.flops_per_inference, Q_1=0.0, N_total=model.parameters_count)
+    return LawRef("fixed_workload")

@@ -15,13 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from symsys.errors import InvalidParameter, suggest
-from symsys.solvers import balance, validate
+from symsys.solvers import balance
+from symsys.solvers.options import StepRequest, step_solver
 from symsys.solvers.result import Result
 from symsys.units import to_quantity
 
 #: readable output names beyond the law's roles and its own symbols
 ALIASES = {"crossover_batch": "balance:b:{regime0}:{regime1}", "optimal_batch": "B_star",
            "max_batch": "b_max", "max_batch_size": "fit:b"}
+#: the step options weight streaming takes (the rest apply to Engine.solve's steps only)
+STREAMING_OPTIONS = ("batch_size", "precision", "seq_len", "phase", "efficiency")
 #: relative difference under which two elasticities tie (the first-declared lever wins)
 _TIE_DIGITS = 9
 
@@ -236,14 +239,18 @@ class SensitivitySolver:
     """Exact sensitivities of a model on a device: ``SensitivitySolver().solve(model,
     hardware, output="latency", uncertainty={lever: relative 1-sigma}, ...)``."""
 
-    @validate.keywords
-    def solve(self, model, hardware, *, output="latency", uncertainty=None, batch_size=1,
-              precision="auto", seq_len=None, phase="decode", weight_precision=None,
-              kv_precision=None, efficiency=None, overhead=None, workspace=None,
-              overlap=None, logits="last", tensor_parallel=1, link_latency=None,
-              pipeline_parallel=1, expert_parallel=1, data_parallel=1, memory_fraction=1.0,
-              runtime=None) -> SensitivityResult:
+    @step_solver
+    def solve(self, model, hardware, *, output="latency", uncertainty=None, overlap=None,
+              **options) -> SensitivityResult:
         """Elasticities of ``output`` to every lever of the law that answers the question.
+
+        The baseline is the step :meth:`Engine.solve` answers for the step options (with
+        tensor_parallel > 1 the levers include link_bandwidth, link_latency,
+        collective_latency and group_size, across fast domains network_bandwidth and
+        network_latency; pipeline stages add pipeline_stages (n_pp), expert parallelism
+        expert_parallel (n_ep), a runtime aux_kernel_time and activation_traffic). With
+        data_parallel=r the throughput's value and partials are the r replicas' (r times the
+        law's rate, ``InferenceResult.throughput``); its elasticities are the law's.
 
         Parameters
         ----------
@@ -252,52 +259,28 @@ class SensitivitySolver:
             largest batch that fits), or for weight streaming "optimal_batch" (B*) and
             "max_batch" (b_max); any output symbol of the law also works ("U_c").
         uncertainty : {lever: relative 1-sigma}, propagated to first order.
-        batch_size, precision, seq_len, phase, weight_precision, kv_precision, efficiency,
-        overhead, workspace, logits, tensor_parallel, link_latency, memory_fraction,
-        runtime : as for :meth:`Engine.solve` (with tensor_parallel > 1 the levers include
-        link_bandwidth, link_latency, collective_latency and group_size; with a runtime,
-        aux_kernel_time and activation_traffic).
-        pipeline_parallel, expert_parallel, data_parallel : int, as for
-            :meth:`Engine.solve`. Pipeline stages add the lever pipeline_stages (n_pp) and
-            expert parallelism the lever expert_parallel (n_ep), besides the tensor-parallel
-            levers. With data_parallel=r the throughput's value and partials are the r
-            replicas' (r times the law's rate, ``InferenceResult.throughput``); its
-            elasticities are the law's.
-        overlap : weight streaming only (see :class:`WeightStreamingModel`).
+        overlap : weight streaming only (see :class:`WeightStreamingModel`), which takes
+            batch_size, precision, seq_len, phase and efficiency of the step options; any
+            other given there is an error that names it.
+        <step options>
         """
-        step = dict(batch_size=batch_size, precision=precision, seq_len=seq_len, phase=phase)
+        request = StepRequest.from_options(**options)
         # the weight-streaming laws' results; anything not a name is refused by sensitivities()
         if isinstance(output, str) and output in ("optimal_batch", "max_batch"):
             from symsys.solvers.streaming import WeightStreamingModel
 
-            other = {k: v for k, v in dict(weight_precision=weight_precision,
-                                           kv_precision=kv_precision, overhead=overhead,
-                                           workspace=workspace,
-                                           link_latency=link_latency).items() if v is not None}
-            if validate.memory_fraction(memory_fraction) != 1:
-                other["memory_fraction"] = memory_fraction
-            if runtime is not None:
-                other["runtime"] = runtime
-            other.update({k: v for k, v in dict(
-                tensor_parallel=tensor_parallel, pipeline_parallel=pipeline_parallel,
-                expert_parallel=expert_parallel, data_parallel=data_parallel).items() if v != 1})
+            other = [name for name in request.changed() if name not in STREAMING_OPTIONS]
             if other:
                 raise InvalidParameter(f"{', '.join(other)}: not an option of weight streaming "
                                        f"(output={output!r}), which takes overlap and efficiency")
             baseline = WeightStreamingModel().solve(
-                model, hardware, efficiency=efficiency,
-                overlap=True if overlap is None else overlap, **step)
+                model, hardware, overlap=True if overlap is None else overlap,
+                **{name: value for name, value in options.items() if name in STREAMING_OPTIONS})
         else:
             if overlap is not None:
                 raise InvalidParameter("overlap applies to weight streaming (output="
                                        "'optimal_batch' or 'max_batch') only")
             from symsys.solvers.inference import solve
 
-            baseline = solve(model, hardware, weight_precision=weight_precision,
-                             kv_precision=kv_precision, efficiency=efficiency,
-                             overhead=overhead, workspace=workspace, logits=logits,
-                             tensor_parallel=tensor_parallel, link_latency=link_latency,
-                             pipeline_parallel=pipeline_parallel,
-                             expert_parallel=expert_parallel, data_parallel=data_parallel,
-                             memory_fraction=memory_fraction, runtime=runtime, **step)
+            baseline = solve(model, hardware, request)
         return sensitivities(baseline, output, uncertainty)

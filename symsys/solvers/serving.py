@@ -11,8 +11,10 @@ import math
 from dataclasses import dataclass
 
 from symsys import kernels
+from symsys.errors import InvalidParameter
 from symsys.solvers import validate
 from symsys.solvers.inference import InferenceResult, solve
+from symsys.solvers.options import StepRequest, step_solver
 from symsys.solvers.result import Result
 from symsys.units import to_quantity
 
@@ -96,8 +98,9 @@ class ServingResult(Result):
                 "hardware": self.hardware.key, "batch_size": step["batch_size"],
                 "precision": step["precision"], "prompt_len": self.prompt_len,
                 "output_len": self.output_len,
-                **{name: step[name] for name in ("tensor_parallel", "expert_parallel",
-                                                  "data_parallel", "memory_fraction")
+                **{name: step[name] for name in ("tensor_parallel", "pipeline_parallel",
+                                                  "expert_parallel", "data_parallel",
+                                                  "memory_fraction")
                    if name in step}}
 
     @property
@@ -149,10 +152,11 @@ class ServingResult(Result):
     @property
     def replicas(self) -> int:
         """Batches served at once: the attention replicas of an expert-parallel group
-        (expert_parallel / tensor_parallel), times the data-parallel replicas."""
+        (expert_parallel / tensor_parallel), times the data-parallel replicas, times the
+        pipeline's microbatches in flight (one per stage, as the step law holds them)."""
         v = self.prefill.inputs.values
         return int(round(v.get("n_ep", 1) / v.get("n_g", 1)) if "n_ep" in v else 1) \
-            * self.prefill.data_parallel
+            * self.prefill.data_parallel * int(v.get("n_pp", 1))
 
     @property
     def devices(self) -> int:
@@ -190,42 +194,44 @@ class ServingModel:
     """Serving a batch of requests: ``ServingModel().solve(model, hardware, prompt_len=,
     output_len=, batch_size=, ...)``."""
 
-    @validate.keywords
-    def solve(self, model, hardware, *, prompt_len, output_len, batch_size=1,
-              precision="auto", weight_precision=None, kv_precision=None, efficiency=None,
-              overhead=None, workspace=None, tensor_parallel=1, expert_parallel=1,
-              data_parallel=1, memory_fraction=1.0, runtime=None) -> ServingResult:
+    @step_solver
+    def solve(self, model, hardware, *, prompt_len, output_len, **options) -> ServingResult:
         """TTFT, inter-token latency, end-to-end latency and tokens/s of one batch.
+
+        The prefill is the step of ``phase="prefill"`` at ``seq_len=prompt_len`` and each
+        further token a decode step at a growing context, so ``phase`` and ``seq_len`` are
+        set by ``prompt_len`` and ``output_len``: giving either is an error. Every other step
+        option applies to each step as in :meth:`Engine.solve`; the footprint of the last
+        decode step (the largest K/V cache) is checked against memory_fraction x the
+        physical capacity. ``batch_size`` is per replica; ``tokens_per_sec`` counts every
+        batch served at once (expert_parallel / tensor_parallel attention replicas x
+        data_parallel replicas x pipeline_parallel microbatches in flight, one per stage, as
+        :meth:`Engine.solve` counts them), the latencies are one request's.
 
         Parameters
         ----------
         model, hardware : registry entries or their names.
         prompt_len : int, prompt tokens per request (the prefill).
         output_len : int, generated tokens per request (the first comes from the prefill).
-        batch_size, precision, weight_precision, kv_precision, efficiency, overhead,
-        workspace, tensor_parallel, expert_parallel, data_parallel, memory_fraction,
-        runtime : as
-            for :meth:`Engine.solve` (the footprint of the last decode step is checked
-            against memory_fraction x the physical capacity, e.g. 0.9 as vLLM's
-            gpu_memory_utilization). ``batch_size`` is per replica; ``tokens_per_sec`` counts
-            every replica (expert_parallel / tensor_parallel attention replicas x
-            data_parallel), the latencies are one request's.
+        <step options>
         """
         prompt_len = validate.positive_int("prompt_len", prompt_len)
         output_len = validate.positive_int("output_len", output_len)
-        options = dict(batch_size=batch_size, precision=precision,
-                       weight_precision=weight_precision, kv_precision=kv_precision,
-                       efficiency=efficiency, overhead=overhead, workspace=workspace,
-                       tensor_parallel=tensor_parallel, expert_parallel=expert_parallel,
-                       data_parallel=data_parallel, memory_fraction=memory_fraction,
-                       runtime=runtime)
-        prefill = solve(model, hardware, phase="prefill", seq_len=prompt_len, **options)
-        last = solve(model, hardware, phase="decode", seq_len=prompt_len + output_len - 1,
-                     **options)
+        for name in ("phase", "seq_len"):
+            if name in options:
+                raise InvalidParameter(
+                    f"{name}={options[name]!r}: ServingModel solves a request's prefill and "
+                    "each of its decode steps, whose phase and context follow from "
+                    "prompt_len and output_len; give those instead (Engine.solve answers "
+                    "one step at a given phase and seq_len)")
+        request = StepRequest.from_options(**options)
+        prefill = solve(model, hardware, request.replace(phase="prefill", seq_len=prompt_len))
+        last = solve(model, hardware, request.replace(phase="decode",
+                                                      seq_len=prompt_len + output_len - 1))
         # one output token: no decode step runs, and none past it is solved (its context
         # could exceed the model's positions and warn about a step that never happens)
-        first = last if output_len == 1 else solve(model, hardware, phase="decode",
-                                                   seq_len=prompt_len + 1, **options)
+        first = last if output_len == 1 else solve(
+            model, hardware, request.replace(phase="decode", seq_len=prompt_len + 1))
         if first.scenario.law.name == "decode":  # the single-device law: closed-form sums
             seconds, memory_steps = decode_total(first.inputs.values, prompt_len,
                                                  output_len - 1, first.scenario.variant)

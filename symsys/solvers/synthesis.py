@@ -22,6 +22,7 @@ import numpy as np
 from symsys.errors import InvalidParameter, UnitError, suggest
 from symsys.kernel_source import TARGET
 from symsys.solvers import balance, validate
+from symsys.solvers.options import StepRequest, step_solver
 from symsys.solvers.result import Result, binding
 from symsys.units import format_value, parse_quantity, to_magnitude, to_quantity
 
@@ -267,14 +268,16 @@ class SynthesisSolver:
     """Inverse design: ``SynthesisSolver().solve(model, hardware, target="3 ms",
     lever="memory_bandwidth", ...)``."""
 
-    @validate.keywords
-    def solve(self, model, hardware, *, target, lever="memory_bandwidth", batch_size=1,
-              precision="auto", seq_len=None, phase="decode", weight_precision=None,
-              kv_precision=None, efficiency=None, overhead=None, workspace=None,
-              logits="last", tensor_parallel=1, link_latency=None, pipeline_parallel=1,
-              expert_parallel=1, data_parallel=1, memory_fraction=1.0,
-              runtime=None) -> SynthesisResult:
+    @step_solver
+    def solve(self, model, hardware, *, target, lever="memory_bandwidth",
+              **options) -> SynthesisResult:
         """The value of ``lever`` that meets ``target``, and whether the design is achievable.
+
+        The baseline is the step :meth:`Engine.solve` answers for the step options. With
+        data_parallel=r a throughput target is all r replicas' (as
+        ``InferenceResult.throughput``): each replica must serve 1/r of it, so the lever is
+        solved on the law for target / r, and ``achieved`` is r times the law's rate; a
+        latency target is one replica's, unchanged by r.
 
         Parameters
         ----------
@@ -290,25 +293,12 @@ class SynthesisSolver:
             bytes_per_weight, bytes_per_kv, memory_capacity (the capacity the step needs).
             A parallel step (tensor_parallel > 1, link_latency given, pipeline_parallel > 1
             or expert_parallel > 1) adds link_bandwidth (per direction), link_latency,
-            collective_latency and group_size; pipeline stages add pipeline_stages, expert
-            parallelism expert_parallel.
-        batch_size, precision, seq_len, phase, weight_precision, kv_precision, efficiency,
-        overhead, workspace, logits, tensor_parallel, link_latency, pipeline_parallel,
-        expert_parallel, memory_fraction, runtime : the baseline, as for
-            :meth:`Engine.solve`.
-        data_parallel : int, independent replicas of the parallel group, as for
-            :meth:`Engine.solve`. A throughput target is all r replicas' (as
-            ``InferenceResult.throughput``): each replica must serve 1/r of it, so the
-            lever is solved on the law for target / r, and ``achieved`` is r times the
-            law's rate. A latency target is one replica's, unchanged by r.
+            collective_latency and group_size; across fast domains network_bandwidth and
+            network_latency; pipeline stages add pipeline_stages, expert parallelism
+            expert_parallel.
+        <step options>
         """
         from symsys.solvers.inference import solve
 
-        baseline = solve(model, hardware, batch_size=batch_size, precision=precision,
-                         seq_len=seq_len, phase=phase, weight_precision=weight_precision,
-                         kv_precision=kv_precision, efficiency=efficiency, overhead=overhead,
-                         workspace=workspace, logits=logits, tensor_parallel=tensor_parallel,
-                         link_latency=link_latency, pipeline_parallel=pipeline_parallel,
-                         expert_parallel=expert_parallel, data_parallel=data_parallel,
-                         memory_fraction=memory_fraction, runtime=runtime)
+        baseline = solve(model, hardware, StepRequest.from_options(**options))
         return synthesize(baseline, target, lever)

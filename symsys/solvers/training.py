@@ -35,6 +35,12 @@ ATTENTION = ("fused", "unfused")
 ZERO_STAGES = (0, 1, 2, 3)
 #: what a training solve evaluates: every output of the law
 SPECS = ("*",)
+#: the training law's defaults for the optimizer's bytes per parameter (mixed-precision Adam:
+#: fp32 master weights and two moments held, 28 B read and written per step). The law's
+#: ``defaults`` are the source; a cold solve reads no law (no sympy) and the kernels' card
+#: does not carry defaults, so they are bound here and tests/test_options.py checks that they
+#: equal the law's
+LAW_DEFAULTS = {"bytes_o": 12.0, "bytes_u": 28.0}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -179,8 +185,8 @@ def training_inputs(model, hardware, *, global_batch_size, seq_len, tensor_paral
         "Pi": numbers["Pi"], "beta": numbers["beta"], "C_mem": numbers["C_mem"],
         "eta_c": eta_c, "eta_m": eta_m, "b": micro, "s": s, "B_g": batch,
         "n_t": tp, "n_p": pp, "n_dp": dp, "v_il": v, "z_il": int(v > 1),
-        "bytes_w": element, "bytes_act": element, "bytes_g": element, "bytes_o": 12.0,
-        "bytes_u": 28.0, "z_fa": int(attention == "fused"),
+        "bytes_w": element, "bytes_act": element, "bytes_g": element, **LAW_DEFAULTS,
+        "z_fa": int(attention == "fused"),
         "r_sel": int(recompute == "selective"), "r_full": int(recompute == "full"),
         "z_sp": int(sequence_parallel), "f_opt": int(zero_stage >= 1),
         "f_gr": int(zero_stage >= 2), "f_w": int(zero_stage == 3),

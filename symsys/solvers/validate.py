@@ -170,6 +170,65 @@ def choice(name: str, value, options) -> str:
     return value
 
 
+# --- the step options' checks: named by their declarations (symsys.solvers.options), each
+# called as check(option, value) and returning the canonical value ---------------------------
+def count(option, value) -> int:
+    """A count option (batch, parallel degrees): an integer in [1, 2**53]."""
+    return positive_int(option.name, value)
+
+
+def context(option, value) -> int | None:
+    """``seq_len``: None, or an integer in [0, 2**53] (a prefill's must be >= 1: checked with
+    the phase, where the step is built)."""
+    return None if value is None else positive_int(option.name, value, allow_zero=True)
+
+
+def one_of(option, value) -> str:
+    """A choice among ``option.choices``."""
+    return choice(option.name, value, option.choices)
+
+
+def precision_name(option, value) -> str | None:
+    """None (the compute precision), or a precision's canonical name."""
+    if value is None:
+        return None
+    from symsys.registry.hardware import check_precision
+
+    return check_precision(value, option.name)
+
+
+def efficiency(option, value):
+    """``efficiency``: None (speed of light), 'calibrated' or a CalibrationProfile (resolved
+    with the device), else the pair (compute, memory) of fractions in (0, 1]."""
+    if value is None or type(value).__name__ == "CalibrationProfile":
+        return value
+    if isinstance(value, str):
+        if value != "calibrated":
+            raise InvalidParameter(f"efficiency={value!r}: expected a number in (0, 1], "
+                                   "(compute, memory), 'calibrated' or a CalibrationProfile")
+        return value
+    return efficiencies(value)
+
+
+def quantity(option, value) -> float | None:
+    """None (not given), or a Quantity >= 0 in ``option.unit``'s dimension, as a canonical
+    magnitude (text is the command line's to read: :func:`quantity_text`)."""
+    return None if value is None else nonnegative_quantity(option.name, value, option.unit)
+
+
+def quantity_text(option, text: str, where: str):
+    """A quantity option typed on the command line ("5 us", "2 GiB") as a Quantity, read by
+    the one quantity reader; ``where`` is the flag, named in its errors."""
+    from symsys.units import parse_quantity
+
+    return parse_quantity(text, option.unit, where, error=InvalidParameter, positive=False)
+
+
+def share(option, value) -> float:
+    """``memory_fraction``: a number in (0, 1] or text such as '90%'."""
+    return memory_fraction(value)
+
+
 def keywords(function):
     """Make a ``solve(model, hardware, *, ...)`` reject a misspelled keyword or a third
     positional argument with an :class:`InvalidParameter` that names it and suggests the
@@ -185,11 +244,12 @@ def keywords(function):
              p.kind is p.POSITIONAL_OR_KEYWORD]
     positional = [p.name for p in parameters if p.kind is p.POSITIONAL_OR_KEYWORD]
     where = function.__qualname__ + "()"
+    known = frozenset(names)
 
     @functools.wraps(function)
     def checked(*args, **kwargs):
         for name in kwargs:
-            if name not in names:
+            if name not in known:
                 options = [n for n in names if n not in ("self",)]
                 raise InvalidParameter(f"{where} has no option {name!r}; its options are "
                                        f"{', '.join(options)}." + suggest(name, options))

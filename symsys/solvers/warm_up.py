@@ -1,6 +1,6 @@
-"""Compile every kernel the commands and public solvers need for the registry, and ship them
-in the package: ``python -m symsys.solvers.warm_up`` brings ``symsys/_kernels/`` up to date,
-rewriting only the folders of laws that changed (``--all``: compile everything afresh).
+"""The solves whose kernels ship in the package besides those of the CLI's own examples:
+``python -m symsys.shipping`` runs them (and every example of ``symsys CMD --help``) and
+brings ``symsys/_kernels/`` up to date.
 
 Each call below is an ordinary solve; what it compiles is whatever the solvers ask the one
 compile path for, so the shipped set cannot drift from what they use.
@@ -9,15 +9,7 @@ compile path for, so the shipped set cannot drift from what they use.
 from __future__ import annotations
 
 import itertools
-import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
-from symsys import kernels
 from symsys.solvers import PHASES
 
 #: one dense model, one MoE, one MLA, one fixed workload: every law and variant
@@ -123,73 +115,30 @@ def warm_up() -> None:
             for output in ("optimal_batch", "max_batch"):
                 SensitivitySolver().solve(model, "Cerebras_CS3", seq_len=128, phase=phase,
                                           output=output)
+    _parallel_designs()
 
 
-def dump(folder: str) -> None:
-    """Write every kernel of a law of the package this process holds to
-    ``folder/<law>/<key>.kernel`` (what :func:`build_shipped` ships)."""
-    for key, law in kernels._SHIPPABLE.items():
-        target = Path(folder) / law / f"{key}.kernel"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(kernels.file_bytes(kernels._MEMORY[key]))
+def _parallel_designs() -> None:
+    """What symsys sensitivity and synthesize can ask of a parallel layout beyond their help's
+    examples: both outputs of a pipeline and an expert-parallel step, the link bandwidth for
+    either kind of target with pipeline stages, and the network's latency on a group that
+    spans nodes (symsys synthesize --lever network_latency)."""
+    from symsys.solvers.sensitivity import SensitivitySolver
+    from symsys.solvers.synthesis import SynthesisSolver
+    from symsys.units import Q_
 
-
-def _record(law) -> dict:
-    """What ``SOURCES.json`` says of a law's shipped kernels: the hashes they were built under."""
-    return {"law": law.name, "sources": kernels.law_hash(law.name),
-            "symbols": kernels.symbols_hash(law), "files": list(kernels.law_sources(law.name))}
-
-
-def _current(law) -> bool:
-    try:
-        recorded = json.loads((kernels.SHIPPED / law.name / "SOURCES.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return recorded == _record(law)
-
-
-def build_shipped(everything: bool = False) -> dict[str, str]:
-    """Bring ``symsys/_kernels/`` up to date with :func:`warm_up`, law by law.
-
-    A law whose sources and symbols are unchanged keeps its shipped kernels (a scratch run of
-    the warm-up reads them instead of compiling); a law that changed, or whose requested
-    kernels changed, gets its folder rewritten from a fresh compile; a law no longer requested
-    loses its folder. ``everything=True`` compiles every kernel afresh. Returns what happened
-    to each law: "kept", "written" or "removed"."""
-    from symsys.laws import ALL
-
-    stale = [name for name, law in ALL.items() if everything or not _current(law)]
-    with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch) / "out"
-        code = ("from symsys import kernels; from symsys.solvers.warm_up import warm_up, dump; "
-                f"kernels._SHIPPED_CURRENT.update(dict.fromkeys({stale!r}, False)); "
-                f"warm_up(); dump({str(out)!r})")
-        env = dict(os.environ, SYMSYS_CACHE_DIR=str(Path(scratch) / "cache"))
-        subprocess.run([sys.executable, "-c", code], env=env, check=True)
-        wanted = {folder.name: {p.name: p.read_bytes() for p in folder.glob("*.kernel")}
-                  for folder in out.iterdir()}
-    outcome = {}
-    for name, files in sorted(wanted.items()):
-        folder = kernels.SHIPPED / name
-        shipped = {p.name: p.read_bytes() for p in folder.glob("*.kernel")}
-        if shipped == files and _current(ALL[name]):
-            outcome[name] = "kept"
-            continue
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        for file_name, data in files.items():
-            (folder / file_name).write_bytes(data)
-        (folder / "SOURCES.json").write_text(json.dumps(_record(ALL[name]), indent=1) + "\n")
-        outcome[name] = "written"
-    for folder in kernels.SHIPPED.iterdir():
-        if folder.is_dir() and folder.name not in wanted:
-            shutil.rmtree(folder)
-            outcome[folder.name] = "removed"
-    return outcome
-
-
-if __name__ == "__main__":
-    result = build_shipped(everything="--all" in sys.argv[1:])
-    for state in ("written", "removed", "kept"):
-        laws = sorted(name for name, done in result.items() if done == state)
-        print(f"{state}: {len(laws)} law(s)" + (f": {', '.join(laws)}" if laws else ""))
+    for output in ("latency", "throughput"):
+        SensitivitySolver().solve("Mixtral_8x7B", "DGX_H100", expert_parallel=8,
+                                  data_parallel=2, batch_size=64, seq_len=1024, output=output)
+        SensitivitySolver().solve("Llama3_70B", "DGX_H100", tensor_parallel=2,
+                                  pipeline_parallel=2, data_parallel=2, output=output)
+    for target in (Q_(12, "ms"), Q_(5000, "token/s")):
+        SynthesisSolver().solve("Llama3_70B", "DGX_H100", tensor_parallel=4,
+                                pipeline_parallel=2, batch_size=32, seq_len=1024,
+                                target=target, lever="link_bandwidth")
+    across_nodes = {"precision": "fp8", "tensor_parallel": 16}
+    SensitivitySolver().solve("Llama3_1_405B", "DGX_H100_SU", **across_nodes,
+                              network_latency=Q_(5, "us"))
+    SynthesisSolver().solve("Llama3_1_405B", "DGX_H100_SU", **across_nodes,
+                            network_latency=Q_(5, "us"), target=Q_(60, "ms"),
+                            lever="network_latency")

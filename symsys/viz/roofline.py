@@ -50,15 +50,18 @@ def _point(result, unit: str) -> tuple[float, float]:
 
 
 def _ceiling(hw, precision, intensity, eta, unit):
-    """The law's attainable performance over ``intensity`` (FLOP/B) for one device."""
-    from symsys.solvers.evaluate import evaluate
+    """The law's attainable performance over ``intensity`` (FLOP/B) for one device (the
+    roofline law's compiled kernel, called on canonical magnitudes: no sympy in a cold plot)."""
+    from symsys import kernels
     from symsys.units import Q_
 
-    out = evaluate("roofline", ["P_att", "I_ridge"], Pi=hw.compute.peak(precision),
-                   beta=hw.memory.bandwidth, F=Q_(intensity, "FLOP"), Q=Q_(1.0, "B"),
-                   eta_c=eta[0], eta_m=eta[1])
-    ridge = np.ravel(out["I_ridge"].m_as(_FLOP_PER_BYTE))[0]  # every output is broadcast
-    return out["P_att"].m_as(unit), float(ridge)
+    kernel = kernels.kernel("roofline", ("P_att", "I_ridge"))
+    values = {"Pi": hw.compute.peak(precision).m_as("FLOP/s"),
+              "beta": hw.memory.bandwidth.m_as("B/s"), "F": np.asarray(intensity, float),
+              "Q": 1.0, "eta_c": eta[0], "eta_m": eta[1], "t_o": 0.0}
+    attainable, ridge = kernel(*(values[name] for name in kernel.args))
+    ridge = np.ravel(ridge)[0]  # every output is broadcast
+    return Q_(attainable, "FLOP/s").m_as(unit), float(Q_(ridge, "FLOP/B").m_as(_FLOP_PER_BYTE))
 
 
 def _limits(devices, solved, trajectories, precision, unit):
