@@ -357,17 +357,19 @@ def check_range(quantity: pint.Quantity, expected: str | tuple[str, ...], where:
     expected = (expected,) if isinstance(expected, str) else tuple(expected)
     target = next((e for e in expected if quantity.dimensionality == unit(e).dimensionality),
                   expected[0])
-    shown = shown or _shown(quantity)
     try:
-        value = float(quantity.m_as(unit(target)))
+        value = _in_unit(quantity, target)
     except OverflowError:  # a Python int beyond any float
         value = math.inf
     except pint.DimensionalityError:
-        raise error(f"{where}: {shown} is not a quantity in {unit(target):~P}; expected a "
-                    f"value such as '{_example(target)}'") from None
+        raise error(f"{where}: {shown or _shown(quantity)} is not a quantity in "
+                    f"{unit(target):~P}; expected a value such as '{_example(target)}'") from None
     except (TypeError, ValueError):  # an array, a complex number
-        raise error(f"{where}: {shown} is not one real number; expected one number with "
-                    f"units, e.g. '{_example(target)}'") from None
+        raise error(f"{where}: {shown or _shown(quantity)} is not one real number; expected "
+                    f"one number with units, e.g. '{_example(target)}'") from None
+    if math.isfinite(value) and (value > 0 or not positive):
+        return value  # the common case: no message to build
+    shown = shown or _shown(quantity)
     limit = f"{np.finfo(float).max:.3g} {unit(target):~P}"
     if math.isnan(value):
         raise error(f"{where}: {shown} is not a number; expected a finite value, e.g. "
@@ -380,6 +382,25 @@ def check_range(quantity: pint.Quantity, expected: str | tuple[str, ...], where:
         raise error(f"{where}: {shown} must be positive and finite (> 0 {unit(target):~P}, "
                     f"below {limit})")
     return value
+
+
+def _in_unit(quantity: pint.Quantity, target: str) -> float:
+    """``quantity``'s magnitude in ``target`` as a float: by a cached scale factor where the
+    conversion is one (registry files read ~550 quantities at start-up), else by pint."""
+    magnitude = quantity.magnitude
+    if isinstance(magnitude, numbers.Real) and not isinstance(magnitude, bool):
+        scale = _scale(quantity.units, target)
+        if scale is not None:
+            return float(magnitude) * scale
+    return float(quantity.m_as(unit(target)))
+
+
+@functools.lru_cache(maxsize=512)
+def _scale(units: pint.Unit, target: str) -> float | None:
+    """The factor from ``units`` to ``target`` if the conversion is a pure scaling (None for
+    an offset unit such as degC)."""
+    one = Q_(1.0, units).m_as(unit(target))
+    return one if Q_(2.0, units).m_as(unit(target)) == 2 * one else None
 
 
 def _shown(quantity: pint.Quantity) -> str:
