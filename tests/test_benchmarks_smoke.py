@@ -177,11 +177,10 @@ def test_readme_performance_section_is_rendered_from_the_committed_run():
     """README.md's Performance section is exactly what the renderer makes of the committed
     run (benchmarks/performance.json): the README and its JSON cannot drift apart, and no
     figure in the section is typed by hand. Regenerate both with
-    ``python benchmarks/run.py --readme`` (a full run, ~10 min on 2 cores)."""
+    ``python benchmarks/run.py --readme`` (a full run, 3.5 min on 2 cores)."""
     published = report_markdown.PUBLISHED
-    if not published.exists():
-        pytest.skip(f"{published.relative_to(REPO)} not committed yet: run "
-                    "`python benchmarks/run.py --readme` on a quiet machine")
+    assert published.exists(), (f"{published.relative_to(REPO)} is missing: run "
+                                "`python benchmarks/run.py --readme` on a quiet machine")
     results = json.loads(published.read_text())
     assert report_markdown.problems(results) == []
     readme = (REPO / "README.md").read_text()
