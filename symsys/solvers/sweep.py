@@ -33,6 +33,33 @@ __all__ = ["sweep", "COLUMNS", "QUANTITIES", "BACKENDS"]
 BACKENDS = ("numpy", "dask")
 
 
+def _declared_options(function):
+    """Reject a keyword the sweep does not take with a clear error: a step option it does not
+    sweep yet names the solvers that take it, any other names the closest of its own (as
+    every ``solve`` does), never Python's TypeError."""
+    import functools
+    import inspect
+
+    from symsys.solvers.options import STEP_OPTIONS
+
+    checked = validate.keywords(function)
+    own = set(inspect.signature(function).parameters)
+    unswept = [o.name for o in STEP_OPTIONS if o.name not in own]
+
+    @functools.wraps(function)
+    def sweep_checked(*args, **kwargs):
+        for name in kwargs:
+            if name in unswept:
+                raise InvalidParameter(
+                    f"symsys.sweep does not take {name!r} yet (it sweeps "
+                    f"{', '.join(o.name for o in STEP_OPTIONS if o.name in own)}); "
+                    f"Engine.solve and the other step solvers take {name}=")
+        return checked(*args, **kwargs)
+
+    return sweep_checked
+
+
+@_declared_options
 def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="decode",
           weight_precision=None, kv_precision=None, efficiency=None, columns=None,
           chunk_size=None, peak=None, bandwidth=None, capacity=None, backend="numpy",
