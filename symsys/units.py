@@ -152,17 +152,18 @@ def to_magnitude(value, expected: str, name: str):
         if value._REGISTRY is not ureg:
             value = Q_(value.magnitude, str(value.units))
         try:
-            return value.m_as(target)
+            magnitude = value.m_as(target)
+            # an integer stays exact through pint: one beyond any float must stop here, not
+            # as an OverflowError inside a law
+            return float(magnitude) if isinstance(magnitude, int) else magnitude
         except pint.DimensionalityError:
             raise UnitError(
                 f"{name}: got {value:~P} ({value.dimensionality}), expected a quantity in "
                 f"{target:~P} ({target.dimensionality})"
             ) from None
-        except OverflowError:  # a Python int beyond any float
-            digits = str(value.magnitude)
-            shown = digits if len(digits) < 20 else f"{digits[:6]}... ({len(digits)} digits)"
-            raise InvalidParameter(f"{name}: {shown} {value.units:~P} is beyond the range of "
-                                   "a float") from None
+        except OverflowError:
+            raise InvalidParameter(f"{name}: {shown(value.magnitude)} {value.units:~P} is "
+                                   "beyond the range of a float") from None
     if target.dimensionless:
         return value
     if isinstance(value, str):
@@ -403,12 +404,21 @@ def _scale(units: pint.Unit, target: str) -> float | None:
     return one if Q_(2.0, units).m_as(unit(target)) == 2 * one else None
 
 
+def shown(value, limit: int = 60) -> str:
+    """``repr(value)`` for an error message, shortened: a huge integer by its size (repr fails
+    beyond 4300 digits), any long text by its start."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**20:
+        digits = int(abs(value).bit_length() * math.log10(2)) + 1
+        return f"an integer of about {digits} digits"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _shown(quantity: pint.Quantity) -> str:
     """A quantity as an error shows it: a huge integer by its number of digits."""
     magnitude = quantity.magnitude
-    if isinstance(magnitude, int) and abs(magnitude) > 10**20:  # str() fails past 4300 digits
-        digits = int(abs(magnitude).bit_length() * math.log10(2)) + 1
-        return f"an integer of about {digits} digits in {quantity.units:~P}"
+    if isinstance(magnitude, int) and not isinstance(magnitude, bool) and abs(magnitude) > 10**20:
+        return f"{shown(magnitude)} in {quantity.units:~P}"
     return f"{quantity:~P}"
 
 

@@ -42,3 +42,22 @@ def test_round_trip_and_seed_spellings():
 def test_quantities_pickle():
     q = Q_(3.35, "TB/s")
     assert pickle.loads(pickle.dumps(q)) == q
+
+
+def test_an_integer_quantity_beyond_any_float_is_an_error_naming_the_option():
+    """pint keeps an int exact through a conversion; before, 10**400 bytes of workspace reached
+    the law and raised a bare OverflowError."""
+    import pytest
+
+    import symsys
+    from symsys.errors import InvalidParameter
+    from symsys.units import Q_
+
+    with pytest.raises(InvalidParameter, match=r"workspace: an integer of about 401 digits B"):
+        symsys.Engine.solve("Llama3_8B", "H100", workspace=Q_(10**400, "B"))
+    with pytest.raises(InvalidParameter, match=r"overhead: an integer of about 5001 digits s"):
+        symsys.Engine.solve("Llama3_8B", "H100", overhead=Q_(10**5000, "s"))
+    # 2 GiB given as an int is 2 * 2**30 bytes held, exactly
+    held = symsys.Engine.solve("Llama3_8B", "H100", workspace=Q_(2, "GiB")).memory_footprint
+    bare = symsys.Engine.solve("Llama3_8B", "H100").memory_footprint
+    assert held.m_as("B") - bare.m_as("B") == 2 * 2**30

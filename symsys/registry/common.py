@@ -20,6 +20,7 @@ from symsys.errors import (
     fold,
     suggest,
 )
+from symsys.units import shown
 
 DATA = Path(__file__).with_name("data")
 
@@ -372,16 +373,6 @@ def _json_kind(value) -> str:
     if isinstance(value, list):
         return f"a list of {len(value)} items"
     return f"{type(value).__name__} {shown(value)}"
-
-
-def shown(value, limit: int = 60) -> str:
-    """``repr(value)`` for an error message, shortened: a huge integer by its size (repr fails
-    beyond 4300 digits), any long text by its start."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**20:
-        digits = int(abs(value).bit_length() * math.log10(2)) + 1
-        return f"an integer of about {digits} digits"
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def entry_key(table) -> str:
