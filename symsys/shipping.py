@@ -124,7 +124,17 @@ def build_shipped(everything: bool = False) -> dict[str, str]:
         if folder.is_dir() and folder.name not in wanted:
             shutil.rmtree(folder)
             outcome[folder.name] = "removed"
+    write_step_roles()
     return outcome
+
+
+def write_step_roles() -> None:
+    """Write the step laws' roles, which the front ends choose laws by without sympy
+    (:data:`symsys.solvers.steps.INDEX`)."""
+    from symsys.laws import ALL
+    from symsys.solvers.steps import INDEX, roles_of_laws
+
+    INDEX.write_text(json.dumps(roles_of_laws(ALL), indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -32,14 +32,17 @@ def run(args):
     fields = dict(
         Model=f"{r.model.name} ({r.model.key})", Hardware=_hardware(r),
         Step=f"{r.phase}, batch {r.batch_size}, {_precision(r)}, {context}",
+        **({"Law": _law(r)} if {"step_law", "inputs"} & set(r.scenario.options) else {}),
         Latency=r.latency, Bottleneck=r.bottleneck, Throughput=r.throughput,
         Compute_time=r.latency_compute, Memory_time=r.latency_memory,
-        **(_parallel(r) if "t_comm" in r.raw else {}),
+        **(_parallel(r) if r.step_output("communication") else {}),
         **(_replicas(r) if r.data_parallel != 1 else {}),
         Intensity=r.arithmetic_intensity, Ridge_point=r.ridge_point,
         Memory_footprint=r.memory_footprint, Capacity=capacity(r),
         Feasible=r.feasible if r.feasible else f"no: {r.reason}",
-        MFU=f"{r.mfu:.1%}", MBU=f"{r.mbu:.1%}", Efficiency=r.efficiency_source,
+        **{name: f"{value:.1%}" for name, value in (("MFU", r.mfu), ("MBU", r.mbu))
+           if value is not None},
+        Efficiency=r.efficiency_source,
         Crossover_batch=_crossover(r),
         **({"Note": r.caveat} if r.caveat else {}),
     )
@@ -52,6 +55,13 @@ def run(args):
     return text, r.to_dict()
 
 
+def _law(r) -> str:
+    """The step law asked for by name, with the inputs given."""
+    given = r.scenario.options.get("inputs") or {}
+    return r.card["law"] + (" with " + ", ".join(f"{k} = {v}" for k, v in given.items())
+                            if given else "")
+
+
 def _hardware(r) -> str:
     device = f"{r.hardware.name} ({r.hardware.key})"
     system = r.system
@@ -61,22 +71,25 @@ def _hardware(r) -> str:
 def _parallel(r) -> dict:
     """The communication lines of a tensor- or pipeline-parallel step."""
     v = r.scenario.values
-    fields = {"Communication_time": f"{r.quantity('t_comm').to('us'):.4g~P} "
+    comm, dispatch, stage = (r.step_output(role) for role in ("communication", "dispatch",
+                                                              "stage"))
+    fields = {"Communication_time": f"{r.quantity(comm).to('us'):.4g~P} "
                                     f"({r.communication_share:.1%} of the step)",
               "Tensor_parallel": f"{v['n_g']} device{'s' if v['n_g'] != 1 else ''}, "
                                  f"{r.quantity('beta_x').to('GB/s'):.4g~P} per direction"}
-    if "n_ep" in v:
+    if dispatch is not None:
         e, n = int(v["n_ep"]), int(v["n_g"])
         per_device = int(v["E"]) // e
         replicas = (f"{e // n} attention replicas of the tensor-parallel group, batch "
                     f"{r.batch_size} each" if e > n else "over the tensor-parallel group")
         fields["Expert_parallel"] = (
             f"{e} devices, {per_device} of {int(v['E'])} experts each ({replicas}); "
-            f"all-to-all {r.quantity('t_disp').to('us'):.4g~P}, 2 per MoE layer")
-    if "n_pp" in v:
-        stage, send = r.quantity("t_stage").to("ms"), r.quantity("t_send").to("us")
-        fields["Pipeline_parallel"] = f"{v['n_pp']} stages of {stage:.4g~P}, sends {send:.4g~P}"
-    if "n_ep" in v:
+            f"all-to-all {r.quantity(dispatch).to('us'):.4g~P}, 2 per MoE layer")
+    if stage is not None:
+        sends = (f", sends {r.quantity('t_send').to('us'):.4g~P}" if "t_send" in r.raw else "")
+        fields["Pipeline_parallel"] = (f"{v['n_pp']} stages of "
+                                       f"{r.quantity(stage).to('ms'):.4g~P}{sends}")
+    if dispatch is not None:
         need = r.min_expert_parallel
         fields["Min_expert_parallel"] = need or "none in the fast domain"
         return fields

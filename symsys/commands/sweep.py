@@ -209,6 +209,12 @@ def add_arguments(parser):
                         default=1, help="one expert-parallel degree for an MoE model's routed "
                                         "experts (not an axis; default 1)")
     parser.add_argument("--phase", default="decode", choices=PHASES)
+    parser.add_argument("--law", default=None, metavar="NAME",
+                        help="the step law by name (default: the package's for the phase and "
+                             "degrees; a registered or installed package's law too)")
+    parser.add_argument("--set", action="append", default=None, metavar="NAME=VALUES",
+                        help="any input of the step law by symbol name, one value or a sweep "
+                             "axis, repeatable: a_acc=0.6,0.7,0.8 or t_o='0,5,10 us'")
     efficiency_argument(parser)
     memory_fraction_argument(parser)
     for name, example in (("peak", "500:2000:250TFLOP/s"), ("bandwidth", "1:10:0.5TB/s"),
@@ -265,6 +271,29 @@ def _economics(args) -> dict:
     return {"columns": [*DEFAULT_COLUMNS, *ECONOMICS], "price": price, "power": args.power}
 
 
+def law_inputs(texts) -> dict | None:
+    """``--set NAME=VALUES`` texts as ``inputs=``: numbers ("0.6,0.8") for a dimensionless
+    input, else a list or range with a unit ("0,5,10 us", "1:4:1TB/s"), which the law's unit
+    checks."""
+    if not texts:
+        return None
+    from symsys.errors import InvalidParameter
+
+    out = {}
+    for text in texts:
+        name, sep, values = text.partition("=")
+        name, values = name.strip(), values.strip()
+        if not sep or not name or not values:
+            raise InvalidParameter(f"--set {text!r}: expected NAME=VALUES, e.g. a_acc=0.6,0.8")
+        if name in out:
+            raise InvalidParameter(f"--set: {name} is given twice")
+        try:
+            out[name] = [float(v) for v in values.split(",")]
+        except ValueError:
+            out[name] = _quantities(values, f"--set {name}")
+    return out
+
+
 def run(args):
     from symsys.errors import InvalidParameter
     from symsys.registry import Hardware
@@ -294,7 +323,7 @@ def run(args):
                       quantities(getattr(args, name), f"--{name}")
                       for name in ("peak", "bandwidth", "capacity")},
                    backend=args.backend, scheduler=args.scheduler,
-                   **_economics(args),
+                   **_economics(args), law=args.law, inputs=law_inputs(args.set),
                    chunk_size=args.chunk_size if (reducing or args.backend == "dask") else None,
                    progress=progress)
     if not reducing:

@@ -34,6 +34,15 @@ class Derived:
     #: the result as printed, when it reads better over the law's own outputs than over its
     #: inputs (None: print the flattened result)
     shown: Callable[[Law], sp.Expr] | None = None
+    #: the factory call that made it (``("balance", args)``): its ``build`` is a closure,
+    #: which pickle cannot name, so it pickles as that call
+    recipe: tuple | None = field(default=None, compare=False, repr=False)
+
+    def __reduce_ex__(self, protocol):
+        if self.recipe is None:
+            return object.__reduce_ex__(self, protocol)
+        factory, args = self.recipe
+        return getattr(Derived, factory), args
 
     @staticmethod
     def balance(symbol, lhs, rhs, unknown, given=None) -> Derived:
@@ -47,7 +56,8 @@ class Derived:
                 raise ValueError(f"{law.name}: {lhs} = {rhs} has {len(solutions)} solutions")
             return sp.simplify(solutions[0])
 
-        return Derived(symbol, build, (lhs, rhs), unknown, given)
+        return Derived(symbol, build, (lhs, rhs), unknown, given,
+                       recipe=("balance", (symbol, lhs, rhs, unknown, given)))
 
     @staticmethod
     def solve(symbol, lhs, rhs, unknown, whole, given=None) -> Derived:
@@ -84,7 +94,69 @@ class Derived:
         def build(law: Law) -> sp.Expr:
             return shown(law).xreplace({w: law.expr(w) for w in whole}).xreplace(given)
 
-        return Derived(symbol, build, (lhs, rhs), unknown, given, shown)
+        return Derived(symbol, build, (lhs, rhs), unknown, given, shown,
+                       recipe=("solve", (symbol, lhs, rhs, unknown, tuple(whole), given)))
+
+
+#: the parallel degrees a step law may model, as the step options name them
+PARALLELISMS = ("tensor", "pipeline", "expert")
+
+
+@dataclass(frozen=True)
+class StepRole:
+    """How the registry's front ends use a law: as one step of a transformer on hardware.
+
+    ``Engine.solve``, the cost, sensitivity, synthesis and serving solvers, the registry sweep
+    and the command line choose the law of a request from these declarations (never from its
+    name): the law of the request's ``phase`` whose ``parallel`` degrees are the fewest that
+    cover the degrees asked for (a degree above 1, or a link latency for ``"tensor"``); a
+    law asked for by name (``law="my_step"``) must cover them. A front end fills the inputs
+    the registry and the options give (the model's summaries, the device, ``n_g`` and the
+    link for ``"tensor"``, ``n_pp`` for ``"pipeline"``, ``n_ep`` for ``"expert"``); the
+    law's other inputs come from its defaults or the request's ``inputs``.
+
+    Parameters
+    ----------
+    phase : str
+        ``"decode"`` or ``"prefill"``: the step the law answers.
+    parallel : tuple of str
+        The degrees it models, of :data:`PARALLELISMS` (empty: one device).
+    devices : sympy expression, optional
+        The devices the step occupies, over its inputs (``n_g``, ``n_g n_pp``); its cost
+        extension prices that many (None: one device, or an input ``n_dev``).
+    communication, dispatch, stage : sympy Symbol, optional
+        The outputs that are the step's communication time, its all-to-all time and one
+        pipeline stage's time: results report them (``latency_communication``...), and the
+        communication share is communication over the stage (else the latency).
+    prices : str, optional
+        Set on a cost-and-energy extension: the name of the step law it prices.
+    """
+
+    phase: str
+    parallel: tuple[str, ...] = ()
+    devices: sp.Expr | None = None
+    communication: sp.Symbol | None = None
+    dispatch: sp.Symbol | None = None
+    stage: sp.Symbol | None = None
+    prices: str | None = None
+
+    def __post_init__(self):
+        unknown = set(self.parallel) - set(PARALLELISMS)
+        if unknown:
+            raise ValueError(f"StepRole parallel {sorted(unknown)}: choose from "
+                             f"{', '.join(PARALLELISMS)}")
+        object.__setattr__(self, "parallel",
+                           tuple(p for p in PARALLELISMS if p in self.parallel))
+
+    def card(self) -> dict:
+        """The role as plain data (symbol names), for the law's card."""
+
+        def name(symbol):
+            return None if symbol is None else symbol.name
+
+        return {"phase": self.phase, "parallel": self.parallel,
+                "communication": name(self.communication), "dispatch": name(self.dispatch),
+                "stage": name(self.stage), "prices": self.prices}
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,7 +170,8 @@ class Law:
     ``levers`` (inputs a user can invest in; their readable names come from the symbol table)
     and its ``integers`` (inputs that are counts: batch, context, devices). ``variants`` name
     exact specialisations of every expression (``"dense"``: E = k = 1) that kernels may be
-    compiled for.
+    compiled for. ``step`` (a :class:`StepRole`) makes it a step the registry's front ends
+    choose by its declared phase and parallel degrees.
     """
 
     name: str
@@ -117,6 +190,7 @@ class Law:
     levers: tuple[sp.Symbol, ...] = ()
     integers: tuple[sp.Symbol, ...] = ()
     variants: dict = field(default_factory=dict)
+    step: StepRole | None = None
 
     def __post_init__(self):
         if not (isinstance(self.name, str) and self.name.isidentifier()
@@ -151,6 +225,15 @@ class Law:
         for symbol in (*self.levers, *self.integers):
             if symbol not in inputs:
                 raise ValueError(f"law {self.name}: {symbol} is not an input")
+        if self.step is not None:
+            for role in ("communication", "dispatch", "stage"):
+                symbol = getattr(self.step, role)
+                if symbol is not None and symbol not in outputs:
+                    raise ValueError(f"law {self.name}: step {role} {symbol} is not one of "
+                                     "its outputs")
+            if self.step.devices is not None and not self.step.devices.free_symbols <= inputs:
+                raise ValueError(f"law {self.name}: step devices {self.step.devices} is not "
+                                 "an expression of its inputs")
         for symbol in self.levers:
             if not S.info(symbol).lever:
                 raise ValueError(f"law {self.name}: lever {symbol} has no lever name in the "
@@ -174,7 +257,11 @@ class Law:
             "levers": tuple((S.info(x).lever, x.name) for x in self.levers),
             "integers": tuple(s.name for s in self.integers),
             "units": {s.name: S.info(s).unit for s in symbols},
+            # numeric defaults, so a cold front end binds them without reading the law
+            "defaults": {s.name: float(v) for s, v in self.defaults.items()
+                         if isinstance(v, int | float | sp.Number)},
             "notes": tuple(self.notes),
+            "step": None if self.step is None else self.step.card(),
         }
 
     # --- structure ------------------------------------------------------------------------

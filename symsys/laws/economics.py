@@ -19,6 +19,8 @@ cost and energy per token are one group's (the solvers scale the bill and the po
 
 from __future__ import annotations
 
+import dataclasses
+
 from symsys.laws.base import Law
 from symsys.laws.inference import decode, prefill
 from symsys.laws.parallel import (
@@ -40,9 +42,6 @@ from symsys.symbols import (
     eta_E,
     f_P,
     n_dev,
-    n_ep,
-    n_g,
-    n_pp,
     p_dev,
 )
 
@@ -55,10 +54,13 @@ _ECONOMICS = (
 )
 
 
-def with_economics(step: Law, name: str, devices=None) -> Law:
-    """``step`` with its cost and energy per token; ``devices``: the expression counting the
-    devices the step occupies (an input n_dev by default; n_g for a tensor-parallel group,
-    n_g n_pp for its pipeline, n_ep for an expert-parallel group)."""
+def with_economics(step: Law, name: str | None = None) -> Law:
+    """``step`` with its cost and energy per token, named ``<step>_cost`` unless ``name``
+    says. It prices the devices its step role declares (``StepRole.devices``: n_g for a
+    tensor-parallel group, n_g n_pp for its pipeline, n_ep for an expert-parallel group), else
+    an input n_dev (one device by default). Any step law gets it this way, a user's too."""
+    name = name or f"{step.name}_cost"
+    devices = None if step.step is None else step.step.devices
     rename = {} if devices is None else {n_dev: devices}
     extra_inputs = (P_dev, f_P, p_dev) + (() if devices is not None else (n_dev,))
     return Law(
@@ -77,17 +79,17 @@ def with_economics(step: Law, name: str, devices=None) -> Law:
         latency=step.latency, rate=R_tok, footprint=step.footprint, capacity=step.capacity,
         levers=(*step.levers, p_dev, P_dev, f_P), integers=step.integers,
         variants=step.variants,
+        step=None if step.step is None else dataclasses.replace(step.step, prices=step.name),
     )
 
 
-decode_cost = with_economics(decode, "decode_cost")
-prefill_cost = with_economics(prefill, "prefill_cost")
-decode_tp_cost = with_economics(decode_tp, "decode_tp_cost", devices=n_g)
-prefill_tp_cost = with_economics(prefill_tp, "prefill_tp_cost", devices=n_g)
-decode_pp_cost = with_economics(decode_pp, "decode_pp_cost", devices=n_g * n_pp)
-prefill_pp_cost = with_economics(prefill_pp, "prefill_pp_cost", devices=n_g * n_pp)
-# an expert-parallel group is its e devices (e/n attention replicas of n devices each)
-decode_ep_cost = with_economics(decode_ep, "decode_ep_cost", devices=n_ep)
-prefill_ep_cost = with_economics(prefill_ep, "prefill_ep_cost", devices=n_ep)
-decode_ep_pp_cost = with_economics(decode_ep_pp, "decode_ep_pp_cost", devices=n_ep * n_pp)
-prefill_ep_pp_cost = with_economics(prefill_ep_pp, "prefill_ep_pp_cost", devices=n_ep * n_pp)
+decode_cost = with_economics(decode)
+prefill_cost = with_economics(prefill)
+decode_tp_cost = with_economics(decode_tp)
+prefill_tp_cost = with_economics(prefill_tp)
+decode_pp_cost = with_economics(decode_pp)
+prefill_pp_cost = with_economics(prefill_pp)
+decode_ep_cost = with_economics(decode_ep)
+prefill_ep_cost = with_economics(prefill_ep)
+decode_ep_pp_cost = with_economics(decode_ep_pp)
+prefill_ep_pp_cost = with_economics(prefill_ep_pp)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symsys.laws.base import Derived, Law
+from symsys.laws.base import Derived, Law, StepRole
 from symsys.laws.roofline import RIDGE, roofline
 from symsys.symbols import (
     C_mem,
@@ -209,6 +209,7 @@ decode = Law(
     derived=(RIDGE, _CROSSOVER),
     regimes=roofline.regimes,
     **_ROLES,
+    step=StepRole("decode"),
     defaults={**roofline.defaults, t_kern: sp.Integer(0), W_ws: sp.Integer(0), s: sp.Integer(0),
               **_NO_WINDOW, **_NO_RUNTIME},
     notes=_NOTES,
@@ -240,6 +241,7 @@ prefill = Law(
     derived=(RIDGE, _CROSSOVER),
     regimes=roofline.regimes,
     **_ROLES,
+    step=StepRole("prefill"),
     defaults={**roofline.defaults, t_kern: sp.Integer(0), W_ws: sp.Integer(0),
               z_logit: sp.Integer(0), **_NO_WINDOW, **_NO_RUNTIME},
     notes=_NOTES,

@@ -61,7 +61,7 @@ import dataclasses
 
 import sympy as sp
 
-from symsys.laws.base import Derived, Law
+from symsys.laws.base import Derived, Law, StepRole
 from symsys.laws.collectives import collectives
 from symsys.laws.inference import decode, prefill
 from symsys.symbols import (
@@ -214,6 +214,7 @@ def tensor_parallel(step: Law, name: str, title: str) -> Law:
         capacity=step.capacity,
         levers=(*step.levers, beta_x, alpha_x, alpha_c, beta_n, alpha_n, n_g),
         integers=(*step.integers, n_g, n_node), variants=step.variants,
+        step=StepRole(step.step.phase, ("tensor",), devices=n_g, communication=t_comm),
     )
 
 
@@ -265,6 +266,8 @@ def pipeline_parallel(step: Law, name: str, title: str) -> Law:
         latency=step.latency, rate=step.rate, footprint=step.footprint,
         capacity=step.capacity, levers=(*step.levers, n_pp),
         integers=(*step.integers, n_pp, p_net), variants=step.variants,
+        step=dataclasses.replace(step.step, parallel=(*step.step.parallel, "pipeline"),
+                                 devices=step.step.devices * n_pp, stage=t_stage),
     )
 
 
@@ -335,6 +338,9 @@ def expert_parallel(step: Law, name: str, title: str) -> Law:
         latency=step.latency, rate=step.rate, footprint=step.footprint,
         capacity=step.capacity, levers=(*step.levers, n_ep),
         integers=(*step.integers, n_ep), variants=step.variants,
+        # an expert-parallel group is its e devices (e/n attention replicas of n devices each)
+        step=dataclasses.replace(step.step, parallel=(*step.step.parallel, "expert"),
+                                 devices=n_ep, dispatch=t_disp),
     )
 
 
@@ -357,7 +363,8 @@ prefill_ep_pp = pipeline_parallel(prefill_ep, "prefill_ep_pp",
 def with_fastest_degree(law: Law) -> Law:
     """``law`` with n* (FASTEST_DEGREE) as its one derived result. Kept off the registered
     laws: n* is infinite at alpha = 0, the default, where every other output is finite."""
-    return dataclasses.replace(law, name=f"{law.name}_fastest", derived=(FASTEST_DEGREE,))
+    return dataclasses.replace(law, name=f"{law.name}_fastest", derived=(FASTEST_DEGREE,),
+                               step=None)
 
 
 #: the parallel step laws with n*, by the name of the law they extend

@@ -14,9 +14,8 @@ from __future__ import annotations
 import dataclasses
 
 from symsys.errors import InvalidParameter
-from symsys.kernels import LawRef
-from symsys.solvers import COST_LAWS, validate
-from symsys.solvers.inference import STEP_SPECS, InferenceResult
+from symsys.solvers import steps, validate
+from symsys.solvers.inference import InferenceResult, evaluate_step
 from symsys.solvers.inputs import request_inputs
 from symsys.solvers.options import StepRequest, step_solver
 from symsys.solvers.result import Output
@@ -108,7 +107,7 @@ def with_economics(inputs, price=None, power=None, power_fraction=1.0):
     options = {**inputs.options, "price": "given" if price is not None else "registry",
                "power": "given" if power is not None else "registry (TDP)",
                "power_fraction": fraction}
-    return dataclasses.replace(inputs, law=LawRef(COST_LAWS[inputs.law.name]),
+    return dataclasses.replace(inputs, law=steps.cost_law(inputs.law),
                                values=values, options=options)
 
 
@@ -117,7 +116,7 @@ def solve(model, hardware, request: StepRequest, price=None, power=None,
     """See :meth:`CostModel.solve` (``request``: the step's checked options)."""
     scenario = with_economics(request_inputs(model, hardware, request), price, power,
                               power_fraction)
-    return CostResult(scenario, scenario.call(STEP_SPECS))
+    return CostResult(scenario, evaluate_step(scenario))
 
 
 class CostModel:

@@ -8,19 +8,35 @@ in the tens of microseconds).
 
 from __future__ import annotations
 
+from symsys import kernels
 from symsys.errors import InfeasibleConfiguration
+from symsys.kernels import LawRef
 from symsys.solvers import balance, parallel
 from symsys.solvers.inputs import StepInputs, network_bandwidth, request_inputs
 from symsys.solvers.options import StepRequest, step_solver
 from symsys.solvers.result import Output, Result
-from symsys.units import format_value
+from symsys.units import format_value, to_quantity
 
 #: what a single step reports: every output of its law and the ridge point
 STEP_SPECS = ("*", "I_ridge")
 
 
+def step_specs(law) -> tuple[str, ...]:
+    """What a step solve evaluates: every output, and the ridge point where the law derives
+    it (the package's step laws do; a law of another package need not)."""
+    if isinstance(law, LawRef) or any(d.symbol.name == "I_ridge" for d in law.derived):
+        return STEP_SPECS
+    return ("*",)
+
+
 def evaluate_step(inputs: StepInputs) -> dict[str, float]:
-    return inputs.call(STEP_SPECS)
+    """Every output of the step's law, and the device's ridge point (the roofline law's, at
+    the step's peak, bandwidth and efficiencies, where the law does not derive it)."""
+    out = inputs.call(step_specs(inputs.law))
+    if "I_ridge" not in out:
+        ridge = kernels.kernel("roofline", ("I_ridge",), scalar=True)
+        out["I_ridge"] = float(ridge.named(inputs.values)["I_ridge"])
+    return out
 
 
 class InferenceResult(Result):
@@ -97,14 +113,21 @@ class InferenceResult(Result):
         rate)."""
         return self.quantity(self.card["rate"])
 
+    def step_output(self, role: str) -> str | None:
+        """The output the step law declares for ``role`` (``"communication"``,
+        ``"dispatch"``, ``"stage"``: :class:`~symsys.laws.base.StepRole`), or None."""
+        declared = self.card.get("step")
+        return None if declared is None else declared[role]
+
     @property
     def communication_share(self) -> float | None:
         """Share of the step's latency that is communication, t_comm / T (a pipeline's
         t_comm / t_stage: each of its p stages communicates for t_comm; None for a step
-        without collectives)."""
-        if "t_comm" not in self.raw:
+        without collectives). The outputs are those the law's step role declares."""
+        comm = self.step_output("communication")
+        if comm is None:
             return None
-        return self.raw["t_comm"] / self.raw.get("t_stage", self.raw["T"])
+        return self.raw[comm] / self.raw[self.step_output("stage") or self.card["latency"]]
 
     @property
     def nodes(self) -> int:
@@ -126,12 +149,14 @@ class InferenceResult(Result):
         all-reduces' steps between domains and the sends between them (None for a step
         without collectives; 0 inside one fast domain). The cross-domain part is the
         communication less what it is with the network free (beta_n infinite, alpha_n 0)."""
-        if "t_comm" not in self.raw or not self.raw["t_comm"]:
-            return None if "t_comm" not in self.raw else 0.0
+        comm = self.step_output("communication")
+        if comm is None or not self.raw[comm]:
+            return None if comm is None else 0.0
         if self.nodes == 1:
             return 0.0
-        local = self.scenario.call(STEP_SPECS, beta_n=float("inf"), alpha_n=0.0)["t_comm"]
-        return (self.raw["t_comm"] - local) / self.raw["t_comm"]
+        local = self.scenario.call(step_specs(self.scenario.law), beta_n=float("inf"),
+                                   alpha_n=0.0)[comm]
+        return (self.raw[comm] - local) / self.raw[comm]
 
     def _network_caveat(self) -> str:
         """Why a calibrated answer across fast domains is looser than it says ('' when not)."""
@@ -187,17 +212,26 @@ class InferenceResult(Result):
     bytes_moved = Output("Q", "Bytes moved between memory and the device.")
     weight_bytes = Output("W_read", "Weight bytes read in the step.")
     arithmetic_intensity = Output("I", "FLOP per byte moved.")
-    ridge_point = Output("I_ridge", "Intensity at which compute and memory bounds meet.")
+    @property
+    def ridge_point(self):
+        """Intensity at which compute and memory bounds meet (the roofline law's ridge point
+        where the step law does not derive one)."""
+        units = self.card["units"]
+        if "I_ridge" not in units:
+            units = kernels.kernel("roofline", ("I_ridge",), scalar=True).meta["units"]
+        return to_quantity(self.raw["I_ridge"], units["I_ridge"])
 
     @property
-    def mfu(self) -> float:
-        """Model FLOPs utilisation: achieved FLOP/s over the device's peak at this precision."""
-        return self.raw["U_c"]
+    def mfu(self) -> float | None:
+        """Model FLOPs utilisation: achieved FLOP/s over the device's peak at this precision
+        (the law's U_c; None for a law without one)."""
+        return self.raw.get("U_c")
 
     @property
-    def mbu(self) -> float:
-        """Memory bandwidth utilisation: achieved bytes/s over the device's peak bandwidth."""
-        return self.raw["U_m"]
+    def mbu(self) -> float | None:
+        """Memory bandwidth utilisation: achieved bytes/s over the device's peak bandwidth
+        (the law's U_m; None for a law without one)."""
+        return self.raw.get("U_m")
 
     def raise_if_infeasible(self) -> InferenceResult:
         if not self.feasible:
@@ -294,7 +328,7 @@ class InferenceResult(Result):
         if self.phase == "forward":
             return text
         where = f"{self.system.key}'s" if self.system is not None else "the"
-        if "n_ep" in self.inputs.values:
+        if self.step_output("dispatch") is not None:  # an expert-parallel step
             need = self.min_expert_parallel
             return text + (f"; fits with expert_parallel={need}" if need is not None
                            else f"; no expert-parallel degree within {where} fast domain "
@@ -320,33 +354,37 @@ class InferenceResult(Result):
                 "max_batch_size": self.max_batch_size, "efficiency": self.efficiency_source,
                 **self._parallel_summary(),
                 **({"min_tensor_parallel": self.min_tensor_parallel}
-                   if not self.feasible and "t_comm" not in self.raw else {}),
+                   if not self.feasible and self.step_output("communication") is None
+                   else {}),
                 **({"caveat": self.caveat} if self.caveat else {})}
 
     def _parallel_summary(self) -> dict:
         replicas = ({"data_parallel": self.data_parallel, "devices": self.devices,
                      "throughput_per_replica": self.throughput_per_replica}
                     if self.data_parallel != 1 else {})
-        if "t_comm" not in self.raw:
+        comm, dispatch = self.step_output("communication"), self.step_output("dispatch")
+        if comm is None:
             return replicas
-        if "t_disp" in self.raw:  # expert parallel: the degrees of a tensor-parallel law
+        if dispatch is not None:  # expert parallel: the degrees of a tensor-parallel law
             out = {"devices": self.devices, "expert_parallel": int(self.inputs.values["n_ep"]),
-                   "latency_communication": self.quantity("t_comm"),
+                   "latency_communication": self.quantity(comm),
                    "communication_share": self.communication_share,
-                   "latency_all_to_all": self.quantity("t_disp"),
+                   "latency_all_to_all": self.quantity(dispatch),
                    "min_expert_parallel": self.min_expert_parallel}
         else:
             out = {"devices": self.devices,
-                   "latency_communication": self.quantity("t_comm"),
+                   "latency_communication": self.quantity(comm),
                    "min_tensor_parallel": self.min_tensor_parallel,
                    "fastest_tensor_parallel": self.fastest_tensor_parallel,
                    "fastest_tensor_parallel_exact": self.fastest_tensor_parallel_exact}
         out.update(replicas)
         if self.nodes > 1:
             out.update(nodes=self.nodes, network_share=self.network_share)
-        if "t_stage" in self.raw:
-            out.update(latency_stage=self.quantity("t_stage"),
-                       latency_send=self.quantity("t_send"))
+        stage = self.step_output("stage")
+        if stage is not None:
+            out.update(latency_stage=self.quantity(stage))
+            if "t_send" in self.raw:  # the package's pipeline laws' sends
+                out.update(latency_send=self.quantity("t_send"))
             if self.network_sends:
                 out.update(network_sends=self.network_sends,
                            latency_send_network=self.quantity("t_send_net"))

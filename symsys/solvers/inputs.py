@@ -17,6 +17,7 @@ from symsys.errors import (
     InvalidParameter,
     UnknownHardware,
     did_you_mean,
+    suggest,
     warn_beyond_max_context,
 )
 from symsys.kernels import LawRef
@@ -31,16 +32,8 @@ from symsys.registry.hardware import (
 from symsys.registry.links import Link
 from symsys.registry.models import FixedWorkload, Models, Transformer
 from symsys.registry.systems import System, Systems
-from symsys.solvers import (
-    EXPERT_PARALLEL_LAWS,
-    EXPERT_PIPELINE_LAWS,
-    FORWARD,
-    PIPELINE_PARALLEL_LAWS,
-    STEP_LAWS,
-    TENSOR_PARALLEL_LAWS,
-    validate,
-)
-from symsys.solvers.options import OPTIONS, StepRequest
+from symsys.solvers import FORWARD, steps, validate
+from symsys.solvers.options import OPTIONS, SET_BY, StepRequest
 from symsys.solvers.scenario import Option, Scenario, device_inputs
 
 
@@ -320,17 +313,16 @@ def calibrated_link(values: dict, hw: Device, system: System | None, profile,
     return link
 
 
-def parallel_law(phase: str, tensor: int, stages: int, link_latency,
-                 experts: int = 1, network_latency=None) -> str | None:
-    """The law of a step on ``tensor`` x ``stages`` devices, its experts split over
-    ``experts`` (None: the single-device law; a latency given asks for the parallel law)."""
-    if experts > 1:
-        return (EXPERT_PIPELINE_LAWS if stages > 1 else EXPERT_PARALLEL_LAWS)[phase]
-    if stages > 1:
-        return PIPELINE_PARALLEL_LAWS[phase]
-    if tensor > 1 or link_latency is not None or network_latency is not None:
-        return TENSOR_PARALLEL_LAWS[phase]
-    return None
+def degrees_asked(tensor: int, stages: int, link_latency, experts: int = 1,
+                  network_latency=None) -> set[str]:
+    """The parallel degrees a step asks for (names of ``StepRole.parallel``): each above 1,
+    and ``"tensor"`` for a link or network latency given (they ask for the parallel law even
+    on one device)."""
+    asked = {name for name, degree in (("tensor", tensor), ("pipeline", stages),
+                                       ("expert", experts)) if degree > 1}
+    if link_latency is not None or network_latency is not None:
+        asked.add("tensor")
+    return asked
 
 
 def _stages(model, p: int) -> int:
@@ -417,7 +409,15 @@ def request_inputs(model, hardware, request: StepRequest) -> StepInputs:
         options["system"] = system.key
     if link_profile:
         options["link_calibration"] = link_profile.describe()
-    variant = "dense" if values.get("E") == 1 else None  # a transformer with no experts
+    bind_law_inputs(law, values, r.inputs)
+    if r.law is not None:
+        options["step_law"] = r.law
+    if r.inputs:  # as bound: canonical magnitudes
+        options["inputs"] = {name: values[name] for name, _ in r.inputs}
+    # a transformer with no experts, on a law that has the dense specialisation (the
+    # package's step laws all do)
+    dense = values.get("E") == 1 and (isinstance(law, LawRef) or "dense" in law.variants)
+    variant = "dense" if dense else None
     return StepInputs(law, values, model, hw, options, variant, profile)
 
 
@@ -450,23 +450,88 @@ def _transformer_step(model, hw: Device, system, r: StepRequest, precision: str,
                   bytes_kv=PRECISION_BYTES[kv_precision], s=s)
     tp, pp = r.tensor_parallel, r.pipeline_parallel
     ep = check_expert_split(model, r.expert_parallel, tp)
-    law = LawRef(parallel_law(phase, tp, pp, r.link_latency, ep, r.network_latency)
-                 or STEP_LAWS[phase])
+    law, role = steps.choose(phase, degrees_asked(tp, pp, r.link_latency, ep,
+                                                  r.network_latency), r.law)
+    parallel = set(role["parallel"])
     link_profile = None
-    if law.name != STEP_LAWS[phase]:
+    if "tensor" in parallel:
         values.update(tensor_parallel_inputs(model, hw, tp, r.link_latency, precision,
                                              system, pp, ep, r.network_latency))
         link_profile = calibrated_link(values, hw, system, profile, r.link_latency)
-    if pp > 1:
+    if "pipeline" in parallel:
         values["n_pp"] = _stages(model, pp)
-    if ep > 1:
+        values.setdefault("p_net", 0)
+    if "expert" in parallel:
         values.update(n_ep=ep, L_d=model.shape.dense_layers or 0)
     return law, link_profile
+
+
+def bind_law_inputs(law, values: dict, given) -> None:
+    """Complete ``values`` for ``law``: the request's ``inputs`` (``given``, pairs of symbol
+    name and value, checked against the law's units) replace what the model, device and
+    options gave, and an input still missing takes the law's default; one with neither is
+    an error naming it and how to give it. An input a step option decides is an error naming
+    the option."""
+    if not given and isinstance(law, LawRef):
+        return  # the package's laws get every input from the front end
+    card = law.card() if not isinstance(law, LawRef) else kernel_card(law)
+    units = card["units"]
+    for name, value in given or ():
+        if name not in card["inputs"]:
+            raise InvalidParameter(
+                f"inputs: the {card['law']} law has no input {name!r}; its inputs are "
+                f"{', '.join(card['inputs'])}." + suggest(name, card["inputs"]))
+        if name in SET_BY:
+            raise InvalidParameter(f"inputs: {name} is decided by the option "
+                                   f"{SET_BY[name]}=; give that instead")
+        values[name] = law_input_value(name, value, units[name])
+    missing = [n for n in card["inputs"] if n not in values and n not in card["defaults"]]
+    if missing:
+        raise InvalidParameter(
+            f"the {card['law']} law needs {', '.join(missing)}, which neither the model, the "
+            "device, the options nor its defaults give: pass inputs={"
+            + ", ".join(f"{n!r}: ..." for n in missing) + "} (on the command line --set "
+            + " --set ".join(f"{n}=VALUE" for n in missing) + "), in "
+            + ", ".join(f"{n}: {units[n]}" for n in missing))
+    for name in card["inputs"]:
+        values.setdefault(name, card["defaults"].get(name))
+
+
+def law_input_value(name: str, value, unit: str):
+    """One value of ``inputs`` as a canonical magnitude in ``unit`` (text as the command
+    line gives it is read with the one quantity reader)."""
+    from symsys.units import parse_quantity, to_magnitude
+
+    if isinstance(value, list | tuple | range | dict) or getattr(value, "ndim", 0):
+        raise InvalidParameter(f"inputs: {name}={value!r}: expected one value (symsys.sweep "
+                               "takes a list of them)")
+    if isinstance(value, str):
+        if unit == "1":
+            try:
+                return validate.finite_number(f"inputs: {name}", float(value))
+            except ValueError:
+                raise InvalidParameter(f"inputs: {name}={value!r}: expected a number "
+                                       "(it is dimensionless)") from None
+        value = parse_quantity(value, unit, f"inputs: {name}", error=InvalidParameter,
+                               positive=False)
+    magnitude = to_magnitude(value, unit, f"inputs: {name}")
+    return validate.finite_number(f"inputs: {name}", magnitude)
+
+
+def kernel_card(law: LawRef) -> dict:
+    """The card of a law of the package (read from its shipped kernel: no sympy)."""
+    from symsys import kernels
+
+    return kernels.kernel(law, "*", None, True).meta
 
 
 def _fixed_workload_step(model, r: StepRequest, values: dict) -> LawRef:
     """The fixed-workload law (FLOPs per sample), with its inputs added to ``values``; the
     transformer-only options are errors that name them."""
+    if r.law is not None or r.inputs:
+        raise InvalidParameter(f"{model.key} is a fixed workload (FLOPs per sample): law= and "
+                               "inputs= choose and feed a transformer's step law; bind another "
+                               "law to it with symsys.bind")
     if r.runtime is not None:
         raise InvalidParameter(f"{model.key} is a fixed workload: runtime= (a serving "
                                "runtime's non-GEMM kernels) applies to transformers only")

@@ -55,6 +55,9 @@ class Option:
         The valid values of a choice.
     flags : tuple of str
         Its command-line spellings (empty: not on the command line).
+    sets : tuple of str
+        The law inputs (symbol names) it decides: a request's ``inputs`` may not set them
+        (the error names this option instead).
     cli : dict
         Further ``argparse`` keywords (``type``, ``choices``, ``metavar``). Without a
         ``type`` the text goes to the solver, whose check reads it, except for a quantity
@@ -71,6 +74,7 @@ class Option:
     choices: tuple = ()
     flags: tuple[str, ...] = ()
     cli: dict = field(default_factory=dict)
+    sets: tuple[str, ...] = ()
 
     def validated(self, value):
         """``value`` checked and made canonical (a count an int, a quantity a magnitude in
@@ -108,7 +112,7 @@ def efficiency_text(text: str):
 #: every step option, in the order signatures and the command line show them
 STEP_OPTIONS = (
     Option("batch_size", "int", 1, "sequences (samples) processed together", check="count",
-           flags=("--batch-size", "-b"), cli={"type": int}),
+           flags=("--batch-size", "-b"), cli={"type": int}, sets=("b",)),
     Option("precision", "str", "auto",
            "compute precision (fp16, bf16, fp8, int8...; 'FP16', 'bfloat16' and other common "
            "spellings accepted)",
@@ -122,12 +126,13 @@ STEP_OPTIONS = (
            check="one_of", choices=(*PHASES, FORWARD), flags=("--phase",),
            cli={"choices": PHASES, "type": str.lower}),
     Option("seq_len", "int or None", None, "cached context (decode) or prompt length (prefill)",
-           check="context", flags=("--seq-len", "-s"), cli={"type": int}),
+           check="context", flags=("--seq-len", "-s"), cli={"type": int}, sets=("s",)),
     Option("weight_precision", "str or None", None, "weight-only precision, e.g. int8, int4",
            "None: the compute precision.", check="precision_name",
-           flags=("--weight-precision",)),
+           flags=("--weight-precision",), sets=("bytes_w",)),
     Option("kv_precision", "str or None", None, "K/V cache precision, e.g. fp8",
-           "None: the compute precision.", check="precision_name", flags=("--kv-precision",)),
+           "None: the compute precision.", check="precision_name", flags=("--kv-precision",),
+           sets=("bytes_kv",)),
     Option("efficiency", "float, tuple, dict, str or None", None,
            "achieved fraction of peak compute and memory bandwidth, in (0, 1]: one number for "
            "both, a (compute, memory) pair or 'calibrated' (none given: 1, the speed-of-light "
@@ -136,39 +141,44 @@ STEP_OPTIONS = (
            "'calibrated' takes the fitted profile of the device and "
            "precision, with its per-kernel overhead (and on a parallel step, its link "
            "profile).",
-           check="efficiency", flags=("--efficiency",), cli={"type": efficiency_text}),
+           check="efficiency", flags=("--efficiency",), cli={"type": efficiency_text},
+           sets=("eta_c", "eta_m")),
     Option("overhead", "Quantity or None", None, "fixed time added to every step",
            "None: 0. A calibration profile carries its own per-kernel overhead: give one or "
            "the other.", unit="s", check="quantity", flags=("--overhead",),
-           cli={"metavar": "TIME"}),
+           cli={"metavar": "TIME"}, sets=("t_o",)),
     Option("workspace", "Quantity or None", None,
            "memory held besides weights and K/V (activations, buffers)", "None: 0.",
-           unit="B", check="quantity", flags=("--workspace",), cli={"metavar": "BYTES"}),
+           unit="B", check="quantity", flags=("--workspace",), cli={"metavar": "BYTES"},
+           sets=("W_ws",)),
     Option("logits", "str", "last",
            "'last' (a prefill computes logits at the last prompt position, as serving engines "
            "do) or 'all' (every position: scoring, training)",
            check="one_of", choices=("last", "all"), flags=("--logits",),
-           cli={"choices": ("last", "all"), "type": str.lower}),
+           cli={"choices": ("last", "all"), "type": str.lower}, sets=("z_logit",)),
     Option("tensor_parallel", "int", 1, "devices the model is split over (Megatron-style)",
            "The figures are per device; each layer pays two ring all-reduces over the fast "
            "domain's link (the system's, else the device's; per direction). On a system with "
            "a scale-out network (e.g. 'DGX_H100_SU') a group may span fast domains, holding "
            "whole ones, and its all-reduces are hierarchical (a ring in each domain, a ring "
            "of the shards across domains over the network).",
-           check="count", flags=("--tp", "--tensor-parallel"), cli={"type": int}),
+           check="count", flags=("--tp", "--tensor-parallel"), cli={"type": int},
+           sets=("n_g", "n_node")),
     Option("link_latency", "Quantity or None", None,
            "time per message step of the all-reduces and sends over the fast domain",
            "None: 0 (the registry has no sourced latency); a calibrated link profile carries "
            "its fitted latency: give one or the other. Given, it asks for the parallel law "
            "even at tensor_parallel=1.",
-           unit="s", check="quantity", flags=("--link-latency",), cli={"metavar": "TIME"}),
+           unit="s", check="quantity", flags=("--link-latency",), cli={"metavar": "TIME"},
+           sets=("alpha_x",)),
     Option("pipeline_parallel", "int", 1,
            "pipeline stages the layers are split over, each a tensor-parallel group",
            "The latency is a token's p stages in sequence with p - 1 sends of its "
            "activations; the throughput and footprint are with p microbatches of batch_size "
            "in flight. Stages fill fast domains one after the other; sends that cross from "
            "one domain to the next go over the scale-out network.",
-           check="count", flags=("--pp", "--pipeline-parallel"), cli={"type": int}),
+           check="count", flags=("--pp", "--pipeline-parallel"), cli={"type": int},
+           sets=("n_pp", "p_net")),
     Option("expert_parallel", "int", 1,
            "devices the routed experts of an MoE model are split over (E/e whole experts each)",
            "The expert-parallel group is e/tensor_parallel replicas of the tensor-parallel "
@@ -176,7 +186,8 @@ STEP_OPTIONS = (
            "over the tensor-parallel group (vLLM's --enable-expert-parallel), "
            "tensor_parallel=1 attention data parallel. batch_size is per replica; each MoE "
            "layer pays two all-to-alls. A dense model has no experts to split (an error).",
-           check="count", flags=("--ep", "--expert-parallel"), cli={"type": int}),
+           check="count", flags=("--ep", "--expert-parallel"), cli={"type": int},
+           sets=("n_ep",)),
     Option("data_parallel", "int", 1,
            "independent replicas of the whole parallel group, each serving its own requests",
            "Latency and per-device figures are one replica's, the throughput is "
@@ -198,16 +209,36 @@ STEP_OPTIONS = (
            "'tensorrt_llm_v0.5', 'tensorrt_llm_v0.6.1'; symsys zoo runtimes) or a dict of "
            "n_aux (kernels per layer), t_aux (s each) and q_act (B per token, layer and model "
            "dimension). None: none (everything fused, the speed of light).",
-           flags=("--runtime",), cli={"metavar": "NAME"}),
+           flags=("--runtime",), cli={"metavar": "NAME"}, sets=("n_aux", "t_aux", "q_act")),
     Option("network_latency", "Quantity or None", None,
            "time per message step over the scale-out network (the sends and all-reduce steps "
            "between fast domains)",
            "None: 0. With efficiency='calibrated' the network has no fitted profile: it stays "
            "at the NICs' line rate (plus this latency), and the result's caveat says so.",
-           unit="s", check="quantity", flags=("--network-latency",), cli={"metavar": "TIME"}),
+           unit="s", check="quantity", flags=("--network-latency",), cli={"metavar": "TIME"},
+           sets=("alpha_n",)),
+    Option("law", "str or None", None,
+           "the step law by name: the package's, a registered one (symsys.laws.register) "
+           "or an installed package's (entry point group 'symsys.laws')",
+           "None: the law its declared role makes the package's for the phase and the "
+           "parallel degrees (decode, decode_tp, decode_pp, decode_ep...). A named law must "
+           "declare a StepRole of that phase covering the degrees asked for; its inputs "
+           "that no model, device or option gives come from its defaults or ``inputs``.",
+           check="law_name", flags=("--law",), cli={"metavar": "NAME"}),
+    Option("inputs", "dict or None", None,
+           "values of the step law's inputs by symbol name, beside or instead of what the "
+           "model and device give (Quantities; plain numbers for dimensionless inputs)",
+           "E.g. {'a_acc': 0.7} for a law's own input, or {'beta': Q_(4, 'TB/s')} for a "
+           "hypothetical device. An input a step option decides (b: batch_size, eta_c: "
+           "efficiency...) is an error naming the option. On the command line "
+           "``--set NAME=VALUE``, repeated ('--set a_acc=0.7 --set t_d=\"30 us\"').",
+           check="law_inputs", flags=("--set",),
+           cli={"action": "append", "metavar": "NAME=VALUE"}),
 )
 #: the declarations by name
 OPTIONS = {option.name: option for option in STEP_OPTIONS}
+#: law input (symbol name) -> the option that decides it
+SET_BY = {symbol: option.name for option in STEP_OPTIONS for symbol in option.sets}
 
 #: every step solver ("module:qualified name"): each takes every option of STEP_OPTIONS
 STEP_SOLVERS = (

@@ -17,9 +17,8 @@ import dataclasses
 import math
 
 from symsys.errors import InvalidParameter
-from symsys.kernels import LawRef
 from symsys.registry.systems import Systems
-from symsys.solvers import PIPELINE_PARALLEL_LAWS, TENSOR_PARALLEL_LAWS
+from symsys.solvers import steps
 from symsys.solvers.inputs import (
     link_numbers,
     network_bandwidth,
@@ -35,20 +34,20 @@ def parallel_scenario(scenario):
     """``scenario`` on a tensor-parallel law: itself if it is one, else the same step on the
     tensor-parallel law at n = 1 (equal to it exactly) over the device's or system's link;
     None for a fixed workload or hardware without a link in the registry."""
-    if "n_ep" in scenario.values:  # degrees of an expert-parallel step: min_expert_degree
-        return None
-    if "n_g" in scenario.values:
+    declared = steps.role(scenario.law)
+    if declared is None or "expert" in declared["parallel"]:
+        return None  # no step, or degrees of an expert-parallel step: min_expert_degree
+    if "tensor" in declared["parallel"]:
         return scenario
-    phase = scenario.options.get("phase")
-    if phase not in TENSOR_PARALLEL_LAWS:
-        return None
+    if scenario.options.get("step_law") is not None:
+        return None  # a law asked for by name is never swapped for another
     try:
         extra = tensor_parallel_inputs(scenario.model, scenario.hardware, 1, None,
                                        scenario.options["precision"], system_of(scenario))
     except InvalidParameter:
         return None
-    return dataclasses.replace(scenario, law=LawRef(TENSOR_PARALLEL_LAWS[phase]),
-                               values={**scenario.values, **extra})
+    law, _ = steps.choose(declared["phase"], {"tensor"})
+    return dataclasses.replace(scenario, law=law, values={**scenario.values, **extra})
 
 
 def system_of(scenario):
@@ -165,7 +164,7 @@ def min_expert_degree(scenario) -> int | None:
     """The smallest expert-parallel degree (at this tensor-parallel degree and pipeline depth)
     whose per-device footprint fits, checked on the compiled law; None for a step without
     expert parallelism, or when no allowed degree within the fast domain fits."""
-    if "n_ep" not in scenario.values:
+    if "expert" not in steps.parallel(scenario.law):
         return None
     footprint = scenario.card["footprint"]
     capacity = scenario.values[scenario.card["capacity"]]
@@ -181,15 +180,15 @@ def min_pipeline_degree(scenario) -> int | None:
     fits, checked on the compiled law: how many wafers or chips hold a model whose weights
     stay in their on-chip memory. None for a step without pipeline parallelism, or when no
     depth within the system (one stage per layer at most) fits."""
-    if "n_ep" in scenario.values:
+    degrees = steps.parallel(scenario.law)
+    if "expert" in degrees:
         return None
-    if "n_pp" not in scenario.values:  # a step on one stage: the same on the pipeline law
+    if "pipeline" not in degrees:  # a step on one stage: the same on the pipeline law
         tp = parallel_scenario(scenario)
-        if tp is None:
+        if tp is None or tp.options.get("step_law") is not None:
             return None
-        scenario = dataclasses.replace(
-            tp, law=LawRef(PIPELINE_PARALLEL_LAWS[tp.options["phase"]]),
-            values={**tp.values, "n_pp": 1, "p_net": 0})
+        law, _ = steps.choose(tp.options["phase"], {"tensor", "pipeline"})
+        scenario = dataclasses.replace(tp, law=law, values={**tp.values, "n_pp": 1, "p_net": 0})
     footprint = scenario.card["footprint"]
     capacity = scenario.values[scenario.card["capacity"]]
     system, n = system_of(scenario), int(scenario.values["n_g"])

@@ -7,19 +7,17 @@ A result holds its scenario, and a scenario holds its law: a law of the package 
 - a law of the package pickles by name and comes back as the very law registered, as
   registry devices and models do (one source of truth, a few bytes; its kernels are found
   again by name by :func:`symsys.kernels.kernel`);
-- any other law (a user's) pickles by value, with its derived results rebuilt by the factory
-  that made them: ``Derived.balance`` and ``Derived.solve`` build closures, which pickle
-  cannot name, so such a result is pickled as the factory and its arguments.
+- any other law (a user's) pickles by value; its derived results pickle as the factory call
+  that made them (``Derived.recipe``: their ``build`` is a closure pickle cannot name).
 
-The reducers live here, not beside :class:`Law`, because the law modules are part of the
-kernels' fingerprint (:mod:`symsys.kernels`): editing them invalidates every shipped kernel.
+The reducer is registered here, on first pickling, so a cold solve never imports sympy.
 """
 
 from __future__ import annotations
 
 import copyreg
 
-from symsys.laws.base import Derived, Law
+from symsys.laws.base import Law
 
 __all__ = ["registered_law"]
 
@@ -40,25 +38,4 @@ def _reduce_law(law: Law):
     return object.__reduce_ex__(law, 2)
 
 
-def _closure(function) -> dict:
-    """The variables a nested function closes over, by name."""
-    cells = function.__closure__ or ()
-    return dict(zip(function.__code__.co_freevars, (cell.cell_contents for cell in cells)))
-
-
-def _reduce_derived(derived: Derived):
-    """A derived result made by ``Derived.balance`` or ``Derived.solve`` as that call (its
-    ``build`` is a closure); any other (a module-level ``build``) by value."""
-    lhs, rhs = derived.solves
-    made_by = derived.build.__qualname__
-    if made_by == "Derived.balance.<locals>.build":
-        return Derived.balance, (derived.symbol, lhs, rhs, derived.unknown, derived.given)
-    if made_by == "Derived.solve.<locals>.build":
-        whole = _closure(derived.build)["whole"]
-        return Derived.solve, (derived.symbol, lhs, rhs, derived.unknown, whole,
-                               derived.given)
-    return object.__reduce_ex__(derived, 2)
-
-
 copyreg.pickle(Law, _reduce_law)
-copyreg.pickle(Derived, _reduce_derived)

@@ -41,13 +41,16 @@ def regime_codes(regimes, values: dict):
 
 class Output:
     """A readable name for one law output of a result, as a Quantity in its unit:
-    ``latency_compute = Output("t_compute")``."""
+    ``latency_compute = Output("t_compute")``; None where the result's law has no such output
+    (a step law of another package need not define every output of the package's)."""
 
     def __init__(self, name: str, doc: str = ""):
         self.name, self.__doc__ = name, doc or f"The law's output {name}, with its unit."
 
     def __get__(self, result, owner=None):
-        return self if result is None else result.quantity(self.name)
+        if result is None:
+            return self
+        return result.quantity(self.name) if self.name in result.raw else None
 
 
 class Result:

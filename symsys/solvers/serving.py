@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from symsys import kernels
 from symsys.errors import InvalidParameter
-from symsys.solvers import validate
+from symsys.solvers import steps, validate
 from symsys.solvers.inference import InferenceResult, solve
 from symsys.solvers.options import StepRequest, step_solver
 from symsys.solvers.result import Result
@@ -225,7 +225,15 @@ class ServingModel:
                     "prompt_len and output_len; give those instead (Engine.solve answers "
                     "one step at a given phase and seq_len)")
         request = StepRequest.from_options(**options)
-        prefill = solve(model, hardware, request.replace(phase="prefill", seq_len=prompt_len))
+        if request.law is not None and request.law not in steps.package_steps():
+            raise InvalidParameter(
+                f"law={request.law!r}: ServingModel counts one generated token per decode "
+                "step, as the package's decode laws define it; a law of another package may "
+                "yield more or fewer per step (its rate says how many): solve its steps with "
+                "Engine.solve")
+        # law= names the decode steps' law; the prefill's is the package's for the degrees
+        prefill = solve(model, hardware, request.replace(phase="prefill", seq_len=prompt_len,
+                                                         law=None))
         last = solve(model, hardware, request.replace(phase="decode",
                                                       seq_len=prompt_len + output_len - 1))
         # one output token: no decode step runs, and none past it is solved (its context

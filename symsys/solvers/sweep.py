@@ -4,9 +4,9 @@ The cartesian product of every list-valued keyword is evaluated by broadcast cal
 step law's compiled function, never a Python loop per configuration. A sweep is planned as
 one grid per step law (see :mod:`symsys.solvers.sweep_grid`): models x device variants
 (device, compute, weight and KV precision) x hypothetical peak x bandwidth x capacity x
-price x tensor-parallel degree x batch x context. The calls run over blocks of about 64k
-configurations (arrays that stay in cache are ~2x faster than one huge call), and compute
-only the outputs the result reports.
+price x tensor-parallel degree x the law inputs swept by name x batch x context. The
+calls run over blocks of about 64k configurations (arrays that stay in cache are ~2x faster
+than one huge call), and compute only the outputs the result reports.
 
 ``chunk_size=`` turns the sweep into an iterator of results of at most that many
 configurations, so 1e8 configurations run in bounded memory (a ``range`` batch axis is never
@@ -64,7 +64,7 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
           weight_precision=None, kv_precision=None, efficiency=None, columns=None,
           chunk_size=None, peak=None, bandwidth=None, capacity=None, backend="numpy",
           scheduler=None, progress=None, price=None, power=None, power_fraction=1.0,
-          tensor_parallel=None, memory_fraction=1.0, expert_parallel=1):
+          tensor_parallel=None, memory_fraction=1.0, expert_parallel=1, law=None, inputs=None):
     """Evaluate every combination of the list-valued arguments.
 
     Parameters
@@ -130,6 +130,20 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
         With cost or energy columns: one device's power for every device (default: its TDP).
     power_fraction : float, default 1
         The fraction of that power drawn during the step (1: energy is an upper bound).
+    law : str, optional
+        The step law by name (as ``Engine.solve(..., law=)``: the package's, a registered
+        one, or an installed package's ``symsys.laws`` entry point); it must declare a
+        StepRole of each swept phase covering the tensor- and expert-parallel degrees. None:
+        the law its declared role makes the package's.
+    inputs : dict, optional
+        Any input of the step law by symbol name, each a value or a list of values: a list
+        is a sweep axis (the *inputs* axis is the cartesian product of them), and rows carry
+        a column named for each input given (a Quantity column, or numbers for a
+        dimensionless input). ``inputs={"a_acc": [0.6, 0.7, 0.8]}`` sweeps a law's own
+        input, ``inputs={"t_o": Q_([0, 5, 10], "us")}`` the fixed overhead per step. An
+        input a step option decides (``b``: ``batch_size``, ``n_g``: ``tensor_parallel``...)
+        is an error naming the option; one ``peak``/``bandwidth``/``capacity``/``price``
+        sweeps is an error too (give one).
     memory_fraction : float or str, default 1.0
         The share of each device's physical memory the engine may use, in (0, 1] (as
         ``Engine.solve``; vLLM's ``gpu_memory_utilization`` defaults to 0.9). One value for
@@ -168,7 +182,8 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
             kv_precision=kv_precision, efficiency=efficiency, columns=columns, peak=peak,
             bandwidth=bandwidth, capacity=capacity, price=price, power=power,
             power_fraction=power_fraction, tensor_parallel=tensor_parallel,
-            memory_fraction=memory_fraction, expert_parallel=expert_parallel)
+            memory_fraction=memory_fraction, expert_parallel=expert_parallel, law=law,
+            inputs=inputs)
     for message in dict.fromkeys(str(w.message) for w in caught):  # once each, at the
         category = next(w.category for w in caught if str(w.message) == message)
         warnings.warn(message, category, stacklevel=2)  # caller's line, not the planner's

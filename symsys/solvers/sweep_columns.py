@@ -17,6 +17,7 @@ from symsys.solvers.sweep_grid import (
     BATCH_AXIS,
     COLUMNS,
     HYPOTHETICAL,
+    INPUTS_AXIS,
     OVER_CAPACITY,
     QUANTITIES,
     SEQ_AXIS,
@@ -24,6 +25,7 @@ from symsys.solvers.sweep_grid import (
     VARIANT_LABELS,
     Plan,
     _sliced,
+    resolve,
 )
 from symsys.solvers.sweep_result import SweepResult
 from symsys.units import to_quantity
@@ -62,7 +64,7 @@ class BlockView:
     @property
     def numeric_names(self) -> list[str]:
         return [*(["tensor_parallel"] if self.plan.parallel else []), "batch_size", "seq_len",
-                *self.plan.hypothetical,
+                *self.plan.hypothetical, *self.plan.swept,
                 *(c for c in COLUMNS if c in self.wanted and c != "bottleneck")]
 
     def category(self, name: str, positions=None) -> tuple[np.ndarray, list]:
@@ -134,9 +136,8 @@ class BlockView:
         return footprint <= self._at(self.plan.capacity, positions)
 
     def output_of(self, column: str) -> str:
-        card = self.plan.card
         role = "rate" if column == "throughput" else QUANTITIES[column]
-        return card.get(role) or role
+        return resolve(self.plan.card, role)
 
     def numeric(self, name: str, positions=None) -> np.ndarray:
         if positions is None:
@@ -158,6 +159,8 @@ class BlockView:
             return plan.degrees[self.axis(TP_AXIS, positions)]
         if name in plan.hypothetical:
             return plan.hypothetical[name][self.axis(AXES.index(name), positions)]
+        if name in plan.swept:
+            return plan.swept[name][self.axis(INPUTS_AXIS, positions)]
         if name == "feasible":
             fits = self._fits(positions)
             if plan.forbidden is None:
@@ -179,6 +182,8 @@ class BlockView:
             return self.plan.card["units"][self.output_of(name)]
         if name in HYPOTHETICAL:
             return HYPOTHETICAL[name][1]
+        if name in self.plan.swept_units:
+            return self.plan.swept_units[name]
         return None
 
     def index(self, positions=None) -> np.ndarray:
@@ -224,6 +229,9 @@ def assemble(plans, values, blocks, skipped, wanted) -> SweepResult:
     for name in plans[0].hypothetical:
         lazy[name] = (lambda n=name: to_quantity(joined(lambda v: v.numeric(n)),
                                                  HYPOTHETICAL[n][1]))
+    for name, unit in plans[0].swept_units.items():  # a law input swept by name
+        lazy[name] = (lambda n=name, u=unit: joined(lambda v: v.numeric(n)) if u == "1"
+                      else to_quantity(joined(lambda v: v.numeric(n)), u))
     units = [v.plan.card["units"][v.output_of("throughput")] for v in views]
     if "throughput" in wanted and len(set(units)) == 1:
         lazy["throughput"] = lambda: to_quantity(joined(lambda v: v.numeric("throughput")),

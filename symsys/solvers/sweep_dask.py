@@ -395,4 +395,4 @@ def _stacked_outputs(template, plan, block_info=None):
     return np.stack([values[n].reshape(shape) for n in plan.names])
 
 
-assert len(AXES) == 9  # blocks_of and the plans agree on the grid's axes
+assert len(AXES) == 10  # blocks_of and the plans agree on the grid's axes

@@ -1,15 +1,18 @@
 """The grid of a sweep: planning, blocked evaluation and the columns of any block of it.
 
-A sweep is one :class:`Plan` per step law (decode, prefill, fixed workload), each a 9-D grid
+A sweep is one :class:`Plan` per step law (decode, prefill, fixed workload), each a 10-D grid
 
-    model x variant x peak x bandwidth x capacity x price x tensor_parallel x batch_size
-    x seq_len
+    model x variant x peak x bandwidth x capacity x price x tensor_parallel x inputs
+    x batch_size x seq_len
 
 where a *variant* is a device (or a system: its device and fast domain) with its compute,
 weight and K/V precisions, and the four hypothetical-hardware axes and the tensor-parallel
-axis have length 1 unless swept (price only with cost columns). With a degree above 1 the
-plan's law is the tensor-parallel step law (``decode_tp``/``prefill_tp``) with n_g a
-broadcast input like the batch; at n_g = 1 it is the single-device law. A degree the model's
+axis have length 1 unless swept (price only with cost columns). The *inputs* axis is the
+cartesian product of the values given for any of the step law's inputs by symbol name
+(``inputs={"a_acc": [0.6, 0.8], "t_o": Q_([0, 5], "us")}``; length 1 unless given). The
+law is the one :func:`symsys.solvers.steps.choose` gives (``law=`` asks for one by name):
+with a degree above 1 the tensor-parallel step law with n_g a broadcast input like the batch;
+at n_g = 1 the single-device law. A degree the model's
 K/V heads or the fast domain forbid (``Engine.solve`` raises for it) keeps its rows, with
 ``feasible`` False and the reason ``Engine.solve`` gives in the ``reason`` column. A plan
 holds only the small per-axis input arrays (the batch axis may be a lazy ``range``), so any
@@ -22,6 +25,7 @@ picklable: a worker fetches the kernel from its own cache by (law, outputs, vari
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -33,23 +37,18 @@ from symsys.errors import InvalidParameter, UnsupportedPrecision, warn_beyond_ma
 from symsys.registry.hardware import resolve_precision
 from symsys.registry.models import Transformer
 from symsys.registry.systems import System
-from symsys.solvers import (
-    COST_LAWS,
-    EXPERT_PARALLEL_LAWS,
-    PHASES,
-    STEP_LAWS,
-    TENSOR_PARALLEL_LAWS,
-    validate,
-)
+from symsys.solvers import PHASES, steps, validate
 from symsys.solvers.cost import with_economics
 from symsys.solvers.inputs import (
     calibrated_link,
     check_expert_split,
+    law_input_value,
     resolve_model,
     resolve_placement,
     step_inputs,
     tensor_parallel_inputs,
 )
+from symsys.solvers.options import SET_BY
 from symsys.solvers.sweep_result import OVER_CAPACITY  # noqa: F401 (re-exported)
 from symsys.units import Q_, to_magnitude
 
@@ -57,14 +56,15 @@ from symsys.units import Q_, to_magnitude
 #: (symsys.laws.economics), computed only when asked for (they need a price and a power)
 ECONOMICS = {"cost_per_token": "c_tok", "energy_per_token": "E_tok",
              "tokens_per_joule": "eta_E"}
-#: result column -> the law output it is (roles are read from the law's card)
+#: result column -> the law output it is (roles, the law's and its step role's, are read from
+#: the law's card: :func:`resolve`)
 QUANTITIES = {"latency": "latency", "latency_compute": "t_compute",
               "latency_memory": "t_memory", "arithmetic_intensity": "I",
               "memory_footprint": "footprint", "flops": "F", "bytes": "Q",
-              "latency_communication": "t_comm", **ECONOMICS}
+              "latency_communication": "communication", **ECONOMICS}
 #: result column -> the law outputs (or roles) it needs
 COLUMNS = {**{column: (output,) for column, output in QUANTITIES.items()},
-           "communication_share": ("t_comm", "latency"),
+           "communication_share": ("communication", "latency"),
            "throughput": ("rate",), "bottleneck": ("regimes",), "feasible": ("footprint",)}
 #: the tensor-parallel law's communication time (two ring all-reduces per layer) and its
 #: share of the step's latency: columns of sweeps with a ``tensor_parallel`` axis (0 at
@@ -73,9 +73,9 @@ COMMUNICATION = ("latency_communication", "communication_share")
 #: the columns a sweep computes unless told (plus COMMUNICATION with a tensor_parallel axis)
 DEFAULT_COLUMNS = tuple(c for c in COLUMNS if c not in ECONOMICS and c not in COMMUNICATION)
 AXES = ("model", "variant", "peak", "bandwidth", "capacity", "price", "tensor_parallel",
-        "batch_size", "seq_len")
+        "inputs", "batch_size", "seq_len")
 BATCH_AXIS, SEQ_AXIS = AXES.index("batch_size"), AXES.index("seq_len")
-TP_AXIS = AXES.index("tensor_parallel")
+TP_AXIS, INPUTS_AXIS = AXES.index("tensor_parallel"), AXES.index("inputs")
 
 #: hypothetical hardware axis -> (the symbol it replaces, or the card role; unit)
 HYPOTHETICAL = {"peak": ("Pi", "FLOP/s"), "bandwidth": ("beta", "B/s"),
@@ -115,6 +115,10 @@ class Plan:
     #: the sweep mixes rates (tokens/s and samples/s): throughput is magnitudes, with a
     #: throughput_unit column beside it (as the assembled result has)
     mixed_rates: bool = False
+    #: the law inputs swept by name: each a 1-D array along the inputs axis (the cartesian
+    #: product of the values given, flattened), and its unit
+    swept: dict = field(default_factory=dict)
+    swept_units: dict = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -242,8 +246,12 @@ def _variants(devices, precisions, weights, kvs, skipped) -> list:
 def plan_sweep(*, model, hardware, batch_size, seq_len, precision, phase, weight_precision,
                kv_precision, efficiency, columns, peak, bandwidth, capacity, price=None,
                power=None, power_fraction=1.0, tensor_parallel=None, memory_fraction=1.0,
-               expert_parallel=1):
+               expert_parallel=1, law=None, inputs=None):
     """The plans of a sweep (one per step law), the skipped pairs' reasons, the columns."""
+    from symsys.solvers.options import OPTIONS
+
+    law = OPTIONS["law"].validated(law)
+    by_name = swept_inputs(inputs)
     degrees = degrees_axis(tensor_parallel)
     if np.ndim(expert_parallel) or isinstance(expert_parallel, list | tuple | range):
         raise InvalidParameter(f"expert_parallel={expert_parallel!r}: one degree for the "
@@ -292,13 +300,14 @@ def plan_sweep(*, model, hardware, batch_size, seq_len, precision, phase, weight
     for phase_value in phases:
         groups: dict = {}
         for m in models:
-            groups.setdefault(_law_of(m, phase_value, economics, degrees, experts),
-                              []).append(m)
-        for law, group in groups.items():
-            plan = _plan(law, group, variants, batches, seqs, phase_value, efficiency, wanted,
-                         hypothetical, economics, degrees, fraction, experts)
+            groups.setdefault(_law_of(m, phase_value, economics, degrees, experts, law,
+                                      by_name), []).append(m)
+        for step, group in groups.items():
+            plan = _plan(step, group, variants, batches, seqs, phase_value, efficiency, wanted,
+                         hypothetical, economics, degrees, fraction, experts, law, by_name)
             plan.offset, offset = offset, offset + plan.size
             plans.append(plan)
+    wanted = _answered(wanted, plans, columns is None)
     mixed = len({p.card["units"][p.card["rate"]] for p in plans}) > 1
     for plan in plans:
         plan.mixed_rates = mixed and "throughput" in wanted
@@ -318,13 +327,33 @@ def _parallel(degrees) -> bool:
     return degrees is not None and bool((degrees > 1).any())
 
 
-def _law_of(model, phase, economics=None, degrees=None, experts=1):
-    if experts > 1:
-        step = EXPERT_PARALLEL_LAWS[phase]
-        return kernels.LawRef(COST_LAWS[step] if economics else step)
+def swept_inputs(inputs) -> dict[str, list]:
+    """``inputs=`` of a sweep: symbol name -> its values (a scalar is one value)."""
+    if inputs is None:
+        return {}
+    from collections.abc import Mapping
+
+    if not isinstance(inputs, Mapping):
+        raise InvalidParameter(f"inputs={inputs!r}: expected a dict of symbol name to a value "
+                               "or a list of values, e.g. {'a_acc': [0.6, 0.8]}")
+    for name in inputs:
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise InvalidParameter(f"inputs: {name!r} is not a symbol name")
+    return {name: _listify(value, f"inputs: {name}") for name, value in inputs.items()}
+
+
+def _law_of(model, phase, economics=None, degrees=None, experts=1, law=None, given=None):
     if isinstance(model, Transformer):
-        step = TENSOR_PARALLEL_LAWS[phase] if _parallel(degrees) else STEP_LAWS[phase]
-        return kernels.LawRef(COST_LAWS[step] if economics else step)
+        asked = {name for name, on in (("tensor", _parallel(degrees)), ("expert", experts > 1))
+                 if on}
+        step, _ = steps.choose(phase, asked, law)
+        return steps.cost_law(step) if economics else step
+    if law is not None or given:
+        raise InvalidParameter(f"{model.key} is a fixed workload: law= and inputs= choose and "
+                               "feed a transformer's step law")
+    if experts > 1:
+        raise InvalidParameter(f"{model.key} is a fixed workload: expert_parallel applies to "
+                               "MoE transformers only")
     if _parallel(degrees):
         raise InvalidParameter(f"{model.key} is a fixed workload: tensor_parallel applies to "
                                "transformers only (sweep it with tensor_parallel=1)")
@@ -359,14 +388,22 @@ def _grid(array: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypothetical,
-          economics=None, degrees=None, fraction=1.0, experts=1):
+          economics=None, degrees=None, fraction=1.0, experts=1, named=None, given=None):
     seq_axis = _seq_axis(models, seqs, phase)
     ref_seq = None if seq_axis is None else int(seq_axis[0])
+    given = given or {}
+    # an input a step option decides that the sweep does not take (t_o: overhead) is swept
+    # here directly; the rest are bound (and checked) by step_inputs at their first value
+    direct = {n for n in given if SET_BY.get(n) in _unswept_options()}
+    if not isinstance(models[0], Transformer):
+        named, first = None, None
+    else:
+        first = {n: values[0] for n, values in given.items() if n not in direct} or None
     # inputs come from step_inputs (one per model x variant), so validation and the mapping
     # from registry to symbols are the single ones in inputs.py
     scenarios = [[step_inputs(m, hw, precision=p, phase=phase, seq_len=ref_seq,
                               weight_precision=w, kv_precision=kv, efficiency=efficiency,
-                              memory_fraction=fraction)
+                              memory_fraction=fraction, law=named, inputs=first)
                   for hw, p, w, kv in variants] for m in models]
     forbidden, reasons = None, []
     if _parallel(degrees) or experts > 1:
@@ -382,9 +419,14 @@ def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypot
     fn = kernels.kernel(law, names, variant)
     replaced = {HYPOTHETICAL[a][0] if a != "capacity" else card["capacity"]: a
                 for a in hypothetical}
-    inputs = {}
+    unknown = [n for n in direct if n not in card["inputs"]]
+    if unknown:
+        raise InvalidParameter(f"inputs: the {card['law']} law has no input "
+                               f"{', '.join(map(repr, unknown))}")
+    swept = _swept(given, card, replaced)
+    inputs = {name: _grid(values, INPUTS_AXIS) for name, values in swept.items()}
     for name in fn.args:
-        if name in ("b", "s"):
+        if name in ("b", "s") or name in swept:
             continue
         if name in replaced:
             axis = hypothetical[replaced[name]]
@@ -400,22 +442,51 @@ def _plan(law, models, variants, batches, seqs, phase, efficiency, wanted, hypot
             table = table[:1]
         inputs[name] = table.reshape(table.shape + (1,) * (len(AXES) - 2))
     capacity = (_grid(hypothetical["capacity"] * fraction, AXES.index("capacity"))
-                if "capacity" in hypothetical else
+                if "capacity" in hypothetical else inputs[card["capacity"]]
+                if card["capacity"] in swept else
                 _grid([s.values[card["capacity"]] for s in scenarios[0]], 1))
     seq_values = np.zeros(1) if seq_axis is None else seq_axis.astype(float)
     inputs["s"] = _grid(seq_values, AXES.index("seq_len"))
     tp = np.ones(1, dtype=np.int64) if degrees is None else degrees
     if "n_g" in inputs:
         inputs["n_g"] = _grid(tp, TP_AXIS)
+    combinations = len(next(iter(swept.values()))) if swept else 1
     shape = (len(models), len(variants), *(len(hypothetical.get(a, [0]))
                                            for a in ("peak", "bandwidth", "capacity", "price")),
-             len(tp), len(batches), len(seq_values))
+             len(tp), combinations, len(batches), len(seq_values))
     return Plan(law=law, names=names, variant=variant, card=card, phase=phase,
                 model_keys=[m.key for m in models],
                 variants=[(hw.key, p, w, kv) for hw, p, w, kv in variants], shape=shape,
                 inputs=inputs, batches=batches, seqs=seq_values.astype(np.int64),
                 capacity=capacity, hypothetical=hypothetical, degrees=tp,
-                parallel=degrees is not None, forbidden=forbidden, reasons=reasons)
+                parallel=degrees is not None, forbidden=forbidden, reasons=reasons,
+                swept=swept, swept_units={n: card["units"][n] for n in swept})
+
+
+@functools.cache
+def _unswept_options() -> frozenset:
+    """The step options the sweep does not take (their inputs are swept by name)."""
+    import inspect
+
+    from symsys.solvers.options import OPTIONS
+
+    return frozenset(OPTIONS) - set(inspect.signature(plan_sweep).parameters)
+
+
+def _swept(given: dict, card: dict, replaced: dict) -> dict[str, np.ndarray]:
+    """The inputs axis: each swept input's magnitudes over the cartesian product of the
+    values given (their names were checked against the law by ``step_inputs``)."""
+    twice = [n for n in given if n in replaced]
+    if twice:
+        raise InvalidParameter(f"inputs: {', '.join(twice)} is swept by "
+                               f"{', '.join(replaced[n] for n in twice)}= already; give one")
+    clash = [n for n in given if n in COLUMNS or n in AXES]
+    if clash:
+        raise InvalidParameter(f"inputs: {', '.join(clash)} would name a column of its own")
+    combos = list(itertools.product(*given.values()))
+    return {name: np.array([law_input_value(name, combo[i], card["units"][name])
+                            for combo in combos])
+            for i, name in enumerate(given)}
 
 
 def _tensor_parallel(scenario, entry, degrees, experts=1):
@@ -436,9 +507,10 @@ def _tensor_parallel(scenario, entry, degrees, experts=1):
             "all-reduces over one. Sweep it with tensor_parallel=1 only, or give a system "
             "whose fast domain is sourced (symsys zoo systems, e.g. DGX_H100)") from exc
     calibrated_link(values, hw, system, scenario.profile, None)
-    law = kernels.LawRef(TENSOR_PARALLEL_LAWS[scenario.options["phase"]])
+    law, _ = steps.choose(scenario.options["phase"],
+                          {"tensor", *(("expert",) if experts > 1 else ())},
+                          scenario.options.get("step_law"))
     if experts > 1:
-        law = kernels.LawRef(EXPERT_PARALLEL_LAWS[scenario.options["phase"]])
         values.update(n_ep=experts, L_d=scenario.model.shape.dense_layers or 0)
     return dataclasses.replace(scenario, law=law, values=values)
 
@@ -468,6 +540,36 @@ def _forbidden(models, variants, degrees, experts=1) -> tuple[np.ndarray, list]:
     return codes.reshape(view), reasons
 
 
+#: the roles of a step law's card that name outputs
+_STEP_ROLES = ("communication", "dispatch", "stage")
+
+
+def resolve(card: dict, name: str) -> str | None:
+    """The output a column's entry names: a role of the law (``latency``, ``rate``,
+    ``footprint``) or of its step role (``communication``...; None where the law declares
+    none: a single-device step communicates for 0 s), else the output of that name."""
+    if name in _STEP_ROLES:
+        return (card.get("step") or {}).get(name)
+    return card.get(name) or name
+
+
+def _answered(wanted, plans, defaulted: bool) -> tuple[str, ...]:
+    """The wanted columns every plan's law has outputs for: a default column a law does not
+    define (a law of another package need not define the intensity ``I``) is left out, one
+    asked for is an error naming the law."""
+    def has(card, column):
+        if column in COMMUNICATION:  # 0 on a single-device law, whose degree is 1
+            return True
+        return all(output == "regimes" or resolve(card, output) in card["outputs"]
+                   for output in COLUMNS[column])
+
+    missing = {c: p.card["law"] for c in wanted for p in plans if not has(p.card, c)}
+    if missing and not defaulted:
+        raise InvalidParameter("columns: " + "; ".join(
+            f"the {law} law has no output for {column!r}" for column, law in missing.items()))
+    return tuple(c for c in wanted if c not in missing)
+
+
 def _outputs(card: dict, wanted) -> tuple[str, ...]:
     """The law outputs the wanted columns need, in the law's order (roles resolved)."""
     needed = set()
@@ -476,7 +578,7 @@ def _outputs(card: dict, wanted) -> tuple[str, ...]:
             if output == "regimes":
                 needed |= {term for _, term in card["regimes"]}
             else:
-                needed.add(card.get(output) or output)
+                needed.add(resolve(card, output))
     return tuple(n for n in card["outputs"] if n in needed)
 
 

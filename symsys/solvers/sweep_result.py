@@ -184,8 +184,10 @@ class SweepResult:
             shown_names.append("weight_precision")
         if self._differs("kv_precision"):
             shown_names.append("kv_precision")
+        # a law input swept by name (inputs=) is shown beside the other axes
+        swept = [n for n in self.names if n not in _STANDARD]
         shown_names += ["phase", "peak", "bandwidth", "capacity", "price", "tensor_parallel",
-                        "batch_size", "seq_len",
+                        *swept, "batch_size", "seq_len",
                         "latency", "throughput", "latency_communication", "cost_per_token",
                         "energy_per_token", "memory_footprint", "bottleneck", "feasible"]
         if "tensor_parallel" not in self.names:  # per device only matters on many devices
@@ -211,6 +213,16 @@ class SweepResult:
             if reason not in ("", OVER_CAPACITY):
                 text += f"\ninfeasible: {reason}"
         return text
+
+
+#: every column a sweep has besides the law inputs it sweeps by name
+_STANDARD = frozenset({
+    "model", "hardware", "precision", "weight_precision", "kv_precision", "phase", "peak",
+    "bandwidth", "capacity", "price", "tensor_parallel", "batch_size", "seq_len", "latency",
+    "latency_compute", "latency_memory", "arithmetic_intensity", "memory_footprint", "flops",
+    "bytes", "latency_communication", "communication_share", "throughput", "throughput_unit",
+    "bottleneck", "feasible", "reason", "cost_per_token", "energy_per_token",
+    "tokens_per_joule"})
 
 
 @dataclass(frozen=True, eq=False)

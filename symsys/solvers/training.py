@@ -35,12 +35,18 @@ ATTENTION = ("fused", "unfused")
 ZERO_STAGES = (0, 1, 2, 3)
 #: what a training solve evaluates: every output of the law
 SPECS = ("*",)
-#: the training law's defaults for the optimizer's bytes per parameter (mixed-precision Adam:
-#: fp32 master weights and two moments held, 28 B read and written per step). The law's
-#: ``defaults`` are the source; a cold solve reads no law (no sympy) and the kernels' card
-#: does not carry defaults, so they are bound here and tests/test_options.py checks that they
-#: equal the law's
-LAW_DEFAULTS = {"bytes_o": 12.0, "bytes_u": 28.0}
+#: the training law's inputs bound from its own defaults (the optimizer's bytes per parameter,
+#: mixed-precision Adam: fp32 master weights and two moments held, 28 B read and written per
+#: step), read from its kernels' card: a cold solve reads no law (no sympy)
+LAW_DEFAULTS = ("bytes_o", "bytes_u")
+
+
+def law_defaults() -> dict[str, float]:
+    """The training law's defaults for :data:`LAW_DEFAULTS`, from its card."""
+    from symsys import kernels
+
+    defaults = kernels.kernel("training", SPECS, None, True).meta["defaults"]
+    return {name: defaults[name] for name in LAW_DEFAULTS}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -185,7 +191,7 @@ def training_inputs(model, hardware, *, global_batch_size, seq_len, tensor_paral
         "Pi": numbers["Pi"], "beta": numbers["beta"], "C_mem": numbers["C_mem"],
         "eta_c": eta_c, "eta_m": eta_m, "b": micro, "s": s, "B_g": batch,
         "n_t": tp, "n_p": pp, "n_dp": dp, "v_il": v, "z_il": int(v > 1),
-        "bytes_w": element, "bytes_act": element, "bytes_g": element, **LAW_DEFAULTS,
+        "bytes_w": element, "bytes_act": element, "bytes_g": element, **law_defaults(),
         "z_fa": int(attention == "fused"),
         "r_sel": int(recompute == "selective"), "r_full": int(recompute == "full"),
         "z_sp": int(sequence_parallel), "f_opt": int(zero_stage >= 1),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 import pint
@@ -17,6 +18,15 @@ def _finite(name: str, value) -> None:
     array = np.asarray(value, dtype=float)
     if not np.all(np.isfinite(array)):
         raise InvalidParameter(f"{name}={value!r}: must be a finite number, not NaN or inf")
+
+
+def finite_number(name: str, value) -> float:
+    """One finite real number (a list or an array is an error: a solve takes one value)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidParameter(f"{name}={value!r}: expected one number (symsys.sweep takes a "
+                               "list of them)")
+    _finite(name, value)
+    return float(value)
 
 
 #: the largest count accepted: integers above 2**53 are not exact as floats (and would let
@@ -227,6 +237,45 @@ def quantity_text(option, text: str, where: str):
 def share(option, value) -> float:
     """``memory_fraction``: a number in (0, 1] or text such as '90%'."""
     return memory_fraction(value)
+
+
+def law_name(option, value) -> str | None:
+    """``law``: None, or a law's name (an identifier; whether it exists is checked when the
+    step is built, with the phase and degrees)."""
+    if value is None:
+        return None
+    if not (isinstance(value, str) and value.isidentifier()):
+        raise InvalidParameter(f"{option.name}={value!r}: expected a law's name (symsys "
+                               "derive --list names the package's)")
+    return value
+
+
+def law_inputs(option, value) -> tuple | None:
+    """``inputs``: None, a mapping of symbol name to value, or the command line's
+    ``NAME=VALUE`` texts; returned as ``((name, value), ...)`` (values are checked against
+    the law's units when the step is built)."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        pairs = []
+        for text in value:
+            name, sep, given = text.partition("=")
+            if not sep or not name.strip() or not given.strip():
+                raise InvalidParameter(f"--set {text!r}: expected NAME=VALUE, e.g. a_acc=0.7 "
+                                       "or t_d='30 us'")
+            pairs.append((name.strip(), given.strip()))
+    else:
+        raise InvalidParameter(f"{option.name}={value!r}: expected a dict of symbol name to "
+                               "value, e.g. {'a_acc': 0.7}")
+    names = [name for name, _ in pairs]
+    for name in names:
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise InvalidParameter(f"{option.name}: {name!r} is not a symbol name")
+        if names.count(name) > 1:
+            raise InvalidParameter(f"{option.name}: {name!r} is given twice")
+    return tuple(pairs)
 
 
 def keywords(function):
