@@ -4,7 +4,7 @@ One ``symsys.sweep`` holds every configuration's columns at once (~100-200 bytes
 configurations would need tens of GB. ``symsys.sweep(..., chunk_size=N)`` yields results of at
 most N configurations along the batch axis (a ``range`` is sliced lazily: the 1e8-element axis
 is never built); :func:`sweep_chunked` folds them into a reducer, so peak memory is that of one
-chunk, whatever the total. The reductions are the library's (:mod:`symsys.solvers.reduce`).
+chunk, whatever the total. The reductions are the library's (:mod:`symsys.sweeps.reduce`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from symsys.solvers import reduce
+from symsys.sweeps import reduce
 
 
 class BestConfiguration:

@@ -32,7 +32,7 @@ def grid(batches: int) -> dict:
 
 
 def reducers():
-    from symsys.solvers import reduce
+    from symsys.sweeps import reduce
 
     return (reduce.Best("throughput", per="model"),
             reduce.Pareto({"latency": "min", "throughput": "max"}))

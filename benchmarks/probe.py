@@ -114,12 +114,12 @@ def explore(backend: str, batches: int, subset: int | None = None) -> dict:
     from measure_explore import grid, reducers
 
     import symsys
-    from symsys.solvers import reduce
+    from symsys.sweeps import reduce
 
     symsys.sweep(**{**grid(1), "batch_size": [1]})  # kernels loaded, registry read
     out: dict = {"backend": backend, "batches": batches}
     if backend == "dask":
-        from symsys.solvers.sweep_dask import client_for
+        from symsys.sweeps.on_dask import client_for
 
         client = client_for(None)  # the cluster's start-up is not the sweep's time
         out["workers"] = len(client.scheduler_info()["workers"])

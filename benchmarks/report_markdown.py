@@ -151,7 +151,7 @@ def markdown(results: dict, allow_quick: bool = False) -> str:
     dask = e["dask"]
     text += [prose(
         "Design-space exploration (`symsys.sweep(..., backend=\"dask\")` reduced by "
-        f"`symsys.solvers.reduce`): the numpy path folds chunks of "
+        f"`symsys.sweeps.reduce`): the numpy path folds chunks of "
         f"{_e(e['numpy']['chunk_size'])} in one process; the Dask path runs "
         f"{dask['blocks']:,} blocks of ~{_e(dask['chunk_size'])} on a LocalCluster of this "
         f"machine's cores, the grid never held whole, and gives the same answer on the "

@@ -29,13 +29,13 @@ _EXPORTS = {
     "ServingModel": "symsys.solvers.serving",
     "CostModel": "symsys.solvers.cost",
     "TrainingModel": "symsys.solvers.training",
-    "sweep": "symsys.solvers.sweep",
-    "best": "symsys.solvers.reduce",
-    "pareto": "symsys.solvers.reduce",
-    "boundary": "symsys.solvers.reduce",
-    "top_k": "symsys.solvers.reduce",
-    "feasible_count": "symsys.solvers.reduce",
-    "histogram": "symsys.solvers.reduce",
+    "sweep": "symsys.sweeps.sweep",
+    "best": "symsys.sweeps.reduce",
+    "pareto": "symsys.sweeps.reduce",
+    "boundary": "symsys.sweeps.reduce",
+    "top_k": "symsys.sweeps.reduce",
+    "feasible_count": "symsys.sweeps.reduce",
+    "histogram": "symsys.sweeps.reduce",
     "WeightStreamingModel": "symsys.solvers.streaming",
     "SensitivitySolver": "symsys.solvers.sensitivity",
     "SynthesisSolver": "symsys.solvers.synthesis",
@@ -61,8 +61,8 @@ __all__ = ["__version__", *_EXPORTS]
 
 
 #: submodules reachable as attributes before anything imported them (``symsys.derive.diff``)
-_SUBMODULES = ("derive", "laws", "symbols", "kernels", "render", "registry", "solvers", "units",
-               "calibration", "viz", "errors")
+_SUBMODULES = ("derive", "laws", "symbols", "kernels", "render", "registry", "solvers", "sweeps",
+               "accuracy", "units", "calibration", "viz", "errors")
 
 
 def __getattr__(name: str):

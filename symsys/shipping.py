@@ -1,7 +1,7 @@
 """The kernels shipped in the package: what they are, and how ``symsys/_kernels/`` is rebuilt.
 
 ``python -m symsys.shipping`` runs every example of the commands' help (``symsys CMD --help``:
-what the CLI documents) and the solves of :func:`symsys.solvers.warm_up.warm_up` (what the
+what the CLI documents) and the solves of :func:`symsys.warm_up.warm_up` (what the
 public solvers and the README's examples need), in a scratch cache, and ships every kernel of
 a law of the package they asked for. It rewrites only the folders of laws whose sources,
 symbols or requested kernels changed (``--all``: compile everything afresh), so adding or
@@ -55,7 +55,7 @@ def request_all() -> None:
     """Ask for every kernel that ships: the CLI's examples, then the solver warm-up."""
     import matplotlib
 
-    from symsys.solvers.warm_up import warm_up
+    from symsys.warm_up import warm_up
 
     matplotlib.use("Agg")
     failed = [(argv, code, err) for argv, code, err in run_examples() if code != 0]

@@ -27,7 +27,8 @@ import pytest
 import symsys
 from symsys.cli import main
 from symsys.errors import ClusterError, SymsysError
-from symsys.solvers import progress, reduce, sweep_dask
+from symsys.solvers import progress
+from symsys.sweeps import on_dask, reduce
 
 pytestmark = pytest.mark.slow  # starts and kills Dask clusters
 
@@ -48,7 +49,7 @@ def cluster():
     cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                        dashboard_address=None, host="127.0.0.1")
     yield cluster
-    client = sweep_dask._CLIENTS.pop(cluster.scheduler_address, None)
+    client = on_dask._CLIENTS.pop(cluster.scheduler_address, None)
     if client is not None:
         client.close(timeout=2)
     cluster.close(timeout=5)
@@ -157,7 +158,7 @@ def test_a_block_that_kills_its_workers_names_the_chunk_size():
                         scheduler=cluster.scheduler_address)
     with cluster, pytest.raises(ClusterError) as raised:
         reduce.apply(lazy, Crash(), progress=False)
-    sweep_dask._CLIENTS.pop(cluster.scheduler_address).close(timeout=2)
+    on_dask._CLIENTS.pop(cluster.scheduler_address).close(timeout=2)
     message = str(raised.value)
     assert message.startswith(f"scheduler={cluster.scheduler_address!r}: the Dask workers "
                               "running a block of the sweep died after 0 of ")

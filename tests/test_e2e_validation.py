@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from symsys import cli
+from symsys.accuracy import e2e
 from symsys.calibration import profile_for
 from symsys.calibration.profile import WEIGHT_ONLY_DEQUANT
 from symsys.registry.hardware import Hardware
 from symsys.registry.models import Models
-from symsys.solvers import e2e_validation as e2e
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- accuracy-e2e:start -->", "<!-- accuracy-e2e:end -->"
@@ -145,7 +145,7 @@ def test_readme_end_to_end_table_is_the_generated_one(data):
     text = README.read_text()
     block = text.split(START)[1].split(END)[0]
     assert e2e.markdown(data) in block, (
-        "README end-to-end table is stale: paste symsys.solvers.e2e_validation.markdown("
+        "README end-to-end table is stale: paste symsys.accuracy.e2e.markdown("
         "report()) between the accuracy-e2e markers")
 
 

@@ -12,7 +12,7 @@ from symsys.errors import InvalidParameter
 from symsys.laws import collectives, decode_ep, decode_tp, prefill_ep, prefill_tp
 from symsys.registry.hardware import Hardware
 from symsys.solvers.serving import ServingModel
-from symsys.solvers.sweep import sweep
+from symsys.sweeps.sweep import sweep
 from symsys.symbols import (
     F,
     M,

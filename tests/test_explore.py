@@ -11,8 +11,8 @@ import pytest
 
 import symsys
 from symsys.errors import InvalidParameter, UnitError
-from symsys.solvers import reduce
 from symsys.solvers.sweep_result import SweepResult
+from symsys.sweeps import reduce
 
 Q_ = symsys.Q_
 GRID = dict(model=["Llama3_8B", "Llama3_70B", "ResNet50"], hardware=["H100", "TPUv5p"],

@@ -4,12 +4,12 @@ Llama-2-7B requests (issue 15: every held-out end-to-end row within 35 %)."""
 import numpy as np
 import pytest
 
+from symsys.accuracy import e2e
+from symsys.accuracy.runtime_fit import fit, fit_all, fit_nonnegative
 from symsys.calibration import profile_for
 from symsys.calibration.runtimes import FITS, RUNTIMES, runtime_inputs
 from symsys.errors import InvalidParameter
 from symsys.registry.models import Models
-from symsys.solvers import e2e_validation as e2e
-from symsys.solvers.runtime_fit import fit, fit_all, fit_nonnegative
 
 TRT = ("tensorrt_llm_v0.5", "tensorrt_llm_v0.6.1")
 

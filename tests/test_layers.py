@@ -24,13 +24,16 @@ LAYERS = {
     "symsys.compile": 3, "symsys.kernel_source": 3, "symsys.kernels": 3,
     "symsys.registry": 4,
     "symsys.calibration": 5,
-    "symsys.solvers": 6,
-    "symsys.show": 7, "symsys.render": 7, "symsys.viz": 7, "symsys.worked_examples": 7,
-    "symsys.commands": 8, "symsys.cli": 8, "symsys.__main__": 8,
-    "symsys.shipping": 8,  # builds the shipped kernels by running the CLI's examples
+    "symsys.solvers": 6,  # the generic core and the registry front ends
+    "symsys.sweeps": 7,  # sweeps and their reductions, over the front ends
+    "symsys.accuracy": 7,  # the solvers' answers against measurements
+    "symsys.show": 8, "symsys.render": 8, "symsys.viz": 8, "symsys.worked_examples": 8,
+    "symsys.commands": 9, "symsys.cli": 9, "symsys.__main__": 9,
+    "symsys.shipping": 9,  # builds the shipped kernels by running the CLI's examples
+    "symsys.warm_up": 9,  # the solves whose kernels ship, beside the CLI's examples
     # The package itself is the public facade: it re-exports every layer, so importing it
     # from inside the package is an upward import. Matched exactly, never as a prefix.
-    "symsys": 9,
+    "symsys": 10,
 }
 
 #: Modules that must stay pure sympy: no numbers library, no units, no data.

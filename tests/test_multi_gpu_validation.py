@@ -4,25 +4,25 @@ import json
 
 import pytest
 
+from symsys.accuracy import multi_gpu
 from symsys.cli import main
-from symsys.solvers import multi_gpu_validation
 
 
 @pytest.fixture(scope="module")
 def data():
-    return multi_gpu_validation.report()
+    return multi_gpu.report()
 
 
 def test_speed_of_light_bound_holds_on_every_row(data):
-    assert len(data["rows"]) == len(multi_gpu_validation.rows()) == 14
+    assert len(data["rows"]) == len(multi_gpu.rows()) == 14
     assert data["bound_violations"] == []
     for row in data["rows"]:
         assert row["speed_of_light_tokens_s"] >= row["measured_tokens_s"]
 
 
 def test_reported_errors_equal_recomputation(data):
-    for row, source in zip(data["rows"], multi_gpu_validation.rows()):
-        calibrated = multi_gpu_validation._solve(source, "calibrated")
+    for row, source in zip(data["rows"], multi_gpu.rows()):
+        calibrated = multi_gpu._solve(source, "calibrated")
         predicted = calibrated.latency.m_as("s")
         measured = 1 / float(source["tokens_per_s"])
         assert row["calibrated_error"] == pytest.approx(predicted / measured - 1, rel=1e-9)
@@ -46,7 +46,7 @@ def test_readme_numbers_equal_the_report(data):
     from pathlib import Path
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    assert multi_gpu_validation.readme_tables(data) in readme
+    assert multi_gpu.readme_tables(data) in readme
     tp = data["tensor_parallel"]
     assert (f"Over the tensor-parallel rows the mean error is {tp['mean']:.1%} and the largest "
             f"{tp['max']:.1%}") in readme
@@ -58,7 +58,7 @@ def _engine(data, rid):
 
 def test_tensorrt_llm_rows_are_held_out_and_bounded(data):
     engine = data["tensorrt_llm"]
-    source = multi_gpu_validation.e2e_rows()
+    source = multi_gpu.e2e_rows()
     assert len(engine["rows"]) == len(source) == 14
     assert {r["use"] for r in source} == {"held_out"}
     assert {int(r["tensor_parallel"]) for r in source} == {2, 4}
@@ -91,10 +91,10 @@ def test_readme_claims_on_tensorrt_llm_rows(data):
     short_70b = [abs(r["calibrated_error"]) for r in rows if r["model"] == "Llama2_70B"
                  and r["metric"] != "ttft_ms" and r["output_len"] == 128]
     assert len(short_70b) == 4 and max(short_70b) < 0.24
-    from symsys.solvers import e2e_validation
+    from symsys.accuracy import e2e
 
-    single = {r["id"]: float(r["value"]) for r in e2e_validation.rows()}
-    gptj = next(float(r["value"]) for r in multi_gpu_validation.e2e_rows()
+    single = {r["id"]: float(r["value"]) for r in e2e.rows()}
+    gptj = next(float(r["value"]) for r in multi_gpu.e2e_rows()
                 if r["id"] == "trtllm-a100-gptj-6b-tp2-tput-120-128-2048")
     assert gptj / single["trtllm-a100-l2-7b-tput-60-128-2048"] == pytest.approx(1.14, abs=0.005)
 
@@ -106,16 +106,16 @@ def test_per_query_head_kv_reads_do_not_explain_both_gpus(data):
     import dataclasses
     import warnings
 
+    from symsys.accuracy import e2e
     from symsys.calibration import profile_for
     from symsys.errors import BeyondMaxContext
     from symsys.registry.models import Models
-    from symsys.solvers import e2e_validation
     from symsys.solvers.serving import ServingModel
 
     base = Models["Llama2_70B"]
     reread = dataclasses.replace(base, shape=dataclasses.replace(base.shape, kv_heads=64))
     errors = {}
-    for row in multi_gpu_validation.e2e_rows():
+    for row in multi_gpu.e2e_rows():
         if row["registry_model"] != "Llama2_70B" or row["metric"] == "ttft_ms":
             continue
         with warnings.catch_warnings():
@@ -127,7 +127,7 @@ def test_per_query_head_kv_reads_do_not_explain_both_gpus(data):
                 efficiency=profile_for(row["registry_device"], row["precision"]),
                 runtime=row["runtime"], tensor_parallel=int(row["tensor_parallel"]))
         errors[row["id"]] = (served.e2e_latency.m_as("s")
-                             / e2e_validation.measured_seconds(row) - 1)
+                             / e2e.measured_seconds(row) - 1)
     h100 = [abs(e) for k, e in errors.items() if "h100" in k]
     a100 = [e for k, e in errors.items() if "a100" in k]
     assert len(h100) == 4 and max(h100) < 0.16

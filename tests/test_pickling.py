@@ -33,10 +33,10 @@ from symsys import Q_
 from symsys.calibration import CalibrationProfile, profile_for
 from symsys.laws import Law, get
 from symsys.laws.base import Derived
-from symsys.solvers import reduce
 from symsys.solvers.evaluate import LawResult
 from symsys.solvers.result import Result
 from symsys.solvers.sweep_result import SweepResult
+from symsys.sweeps import reduce
 from symsys.symbols import F, Pi, Q, T, beta, eta_c, eta_m, t_compute, t_memory
 
 # a user's law, with a derived result made by Derived.balance (a closure inside symsys)
@@ -263,11 +263,12 @@ def calibration_fit():
 
 @case
 def validation_reports():
+    from symsys.accuracy import multi_gpu
+    from symsys.accuracy import training as training_accuracy
     from symsys.calibration import validation
-    from symsys.solvers import multi_gpu_validation, training_validation
 
-    return {"multi_gpu": multi_gpu_validation.report(),
-            "training": training_validation.report(), "calibration": validation.report()}
+    return {"multi_gpu": multi_gpu.report(),
+            "training": training_accuracy.report(), "calibration": validation.report()}
 
 
 # --- what a result answers -------------------------------------------------------------------
@@ -327,9 +328,9 @@ def design_answers(r) -> dict:
 
 
 def _answers_table() -> dict:
-    from symsys.solvers.reduce import HistogramResult
-    from symsys.solvers.sweep_dask import DaskSweep
     from symsys.solvers.training_design import Design
+    from symsys.sweeps.on_dask import DaskSweep
+    from symsys.sweeps.reduce import HistogramResult
 
     return {Result: result_answers, SweepResult: sweep_answers, LawResult: law_result_answers,
             DaskSweep: dask_answers, Design: design_answers,
@@ -354,13 +355,18 @@ def test_round_trip_gives_the_same_answers(name, how):
 
 
 def result_types() -> set:
-    """Every result class symsys defines: Result and its subclasses, every class of a solver
-    module named ``*Result``, and the other types the public solvers return."""
-    from symsys.solvers.sweep_dask import DaskSweep
+    """Every result class symsys defines: Result and its subclasses, every class of a solver,
+    sweep or accuracy module named ``*Result``, and the other types the public solvers
+    return."""
     from symsys.solvers.training_design import Design
+    from symsys.sweeps.on_dask import DaskSweep
 
-    modules = [importlib.import_module(f"symsys.solvers.{info.name}")
-               for info in pkgutil.iter_modules(symsys.solvers.__path__)]
+    import symsys.accuracy
+    import symsys.sweeps
+
+    modules = [importlib.import_module(f"{package.__name__}.{info.name}")
+               for package in (symsys.solvers, symsys.sweeps, symsys.accuracy)
+               for info in pkgutil.iter_modules(package.__path__)]
     found = {Result, SweepResult, LawResult, DaskSweep, Design, CalibrationProfile}
     pending = [Result]
     while pending:
@@ -421,7 +427,7 @@ def test_any_solve_round_trips(model, hardware, batch, context, phase):
 def test_a_dask_sweep_given_a_client_pickles_as_its_scheduler_address():
     """A client belongs to its process: the copy connects to the same scheduler again."""
     distributed = pytest.importorskip("distributed")
-    from symsys.solvers import sweep_dask
+    from symsys.sweeps import on_dask
 
     with (distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                    dashboard_address=None) as cluster,
@@ -434,7 +440,7 @@ def test_a_dask_sweep_given_a_client_pickles_as_its_scheduler_address():
             assert clone.scheduler == cluster.scheduler_address and lazy.scheduler is client
             np.testing.assert_equal(sweep_answers(reduce.best(clone, per=("hardware",))),
                                     expected)
-        sweep_dask._CLIENTS.pop(cluster.scheduler_address).close()
+        on_dask._CLIENTS.pop(cluster.scheduler_address).close()
     assert expected["rows"] == 2 and set(expected["to_dict"]["columns"]["hardware"]) == {
         "H100", "A100"}
 

@@ -19,8 +19,8 @@ from symsys.errors import InvalidParameter
 from symsys.laws import ALL, Law, StepRole, register
 from symsys.solvers import steps
 from symsys.solvers.options import SET_BY, STEP_OPTIONS
-from symsys.solvers.sweep_grid import COLUMNS
 from symsys.solvers.sweep_result import _STANDARD
+from symsys.sweeps.grid import COLUMNS
 from symsys.symbols import C_mem, M, N_total, Q, R_tok, T, b, beta, bytes_w, eta_m, t_memory
 
 #: a law of this test alone: the weights read once per step, nothing else (t = 2N / beta)

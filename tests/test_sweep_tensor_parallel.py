@@ -14,7 +14,7 @@ import pytest
 import symsys
 from symsys.cli import main
 from symsys.errors import InvalidParameter
-from symsys.solvers import reduce
+from symsys.sweeps import reduce
 
 REL = 1e-12
 #: result column -> the Engine.solve result attribute it equals

@@ -9,9 +9,9 @@ import pytest
 
 import symsys
 from symsys import TrainingModel
+from symsys.accuracy import training as training_accuracy
 from symsys.cli import main
 from symsys.errors import InvalidParameter
-from symsys.solvers import training_validation
 
 MEGATRON_175B = dict(global_batch_size=64, seq_len=2048, tensor_parallel=8,
                      pipeline_parallel=8, microbatch_size=1, interleave=3,
@@ -91,7 +91,7 @@ def test_korthikanti_activation_memory_per_layer():
 
 
 def test_table5_within_5_percent_mean_and_10_max_and_never_faster_than_measured():
-    data = training_validation.report()
+    data = training_accuracy.report()
     ours = data["table5"]["calibrated"]
     assert ours["n"] == 8 and ours["mean"] <= 0.05 and ours["max"] <= 0.10
     assert not data["bound_violations"]
@@ -176,5 +176,5 @@ def test_readme_validation_table_is_the_generated_one():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     block = readme.split("<!-- begin: symsys validate --training -->")[1].split("<!-- end -->")[0]
-    rendered = training_validation.render(training_validation.report())
+    rendered = training_accuracy.render(training_accuracy.report())
     assert block.strip() == f"```text\n{rendered}\n```"

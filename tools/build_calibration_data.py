@@ -10,7 +10,7 @@ calibration law on the compact copy (so a shipped profile and ``symsys validate`
 same numbers) and writes ``registry/data/calibration_<device>_fp16_<law>.json``; then fits the
 GEMMs timed on the lent H200 (``registry/data/measured/h200/gemm.csv``, written by
 ``benchmarks/device/hopper_measure.py``) at bf16 and fp8; then fits the serving runtimes known
-only from published requests (``symsys.solvers.runtime_fit``) and writes
+only from published requests (``symsys.accuracy.runtime_fit``) and writes
 ``registry/data/runtime_fits.json``.
 The package never reads the source folder at run time. This script writes into the source
 tree (data, its README, profiles), so it lives outside the installed package.
@@ -105,7 +105,7 @@ def fit_device_runs(laws=tuple(LAWS)) -> list[Path]:
 
 def fit_runtimes() -> Path:
     """Fit every fitted runtime on its end-to-end rows and write ``runtime_fits.json``."""
-    from symsys.solvers.runtime_fit import fit_all
+    from symsys.accuracy.runtime_fit import fit_all
 
     FITS.write_text(json.dumps(fit_all(), indent=1, sort_keys=True) + "\n")
     return FITS

@@ -25,7 +25,7 @@ Attention's own work (its FLOPs and K/V bytes) is in the laws' roofline already;
 launch is counted here, as one of the ``n_aux``.
 
 A runtime whose kernels nobody has profiled is known only from its published whole requests:
-a :class:`FittedRuntime` is fitted (:mod:`symsys.solvers.runtime_fit`, shipped in
+a :class:`FittedRuntime` is fitted (:mod:`symsys.accuracy.runtime_fit`, shipped in
 ``registry/data/runtime_fits.json``) to the end-to-end rows marked ``fit`` for it in
 ``registry/data/measured/e2e/single_gpu.csv`` (one model, held out of every other use), for
 the two numbers those requests determine: the time per layer and step beyond the
@@ -148,7 +148,7 @@ def _derived(runtime: Runtime, precision: str) -> tuple:
 class FittedRuntime:
     """A serving runtime known from published whole requests: its terms are fitted to the
     end-to-end rows marked ``use = fit`` with ``runtime = key`` (see the module notes) by
-    :mod:`symsys.solvers.runtime_fit` (it solves requests, a layer above this one) and
+    :mod:`symsys.accuracy.runtime_fit` (it solves requests, a layer above this one) and
     shipped in ``registry/data/runtime_fits.json``; a test refits them."""
 
     key: str

@@ -56,7 +56,7 @@ def step_options(args) -> dict:
         if value is option.default or value == option.default:
             continue
         if option.unit is not None and isinstance(value, str):
-            from symsys.solvers.validate import quantity_text  # loads pint: only when typed
+            from symsys.solvers.checks import quantity_text  # loads pint: only when typed
 
             value = quantity_text(option, value, option.flags[0])
         out[option.name] = value

@@ -174,7 +174,7 @@ def _check_values(quantity, text: str, option: str) -> None:
 
 def _objectives(text: str) -> dict:
     from symsys.errors import InvalidParameter
-    from symsys.solvers.reduce import MAXIMIZE
+    from symsys.sweeps.reduce import MAXIMIZE
 
     out = {}
     for part in text.split(","):
@@ -265,7 +265,7 @@ def _economics(args) -> dict:
 
             raise InvalidParameter("--price/--power apply with --cost")
         return {}
-    from symsys.solvers.sweep_grid import DEFAULT_COLUMNS, ECONOMICS
+    from symsys.sweeps.grid import DEFAULT_COLUMNS, ECONOMICS
 
     price = None if args.price is None else quantities(args.price, "--price")
     return {"columns": [*DEFAULT_COLUMNS, *ECONOMICS], "price": price, "power": args.power}
@@ -297,8 +297,8 @@ def law_inputs(texts) -> dict | None:
 def run(args):
     from symsys.errors import InvalidParameter
     from symsys.registry import Hardware
-    from symsys.solvers import reduce
-    from symsys.solvers.sweep import sweep
+    from symsys.sweeps import reduce
+    from symsys.sweeps.sweep import sweep
 
     if args.rows < 0:
         raise InvalidParameter(f"--rows {args.rows}: expected a number of rows >= 0")

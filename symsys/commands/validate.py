@@ -37,20 +37,20 @@ def run(args):
     from symsys.errors import InvalidParameter
 
     if args.multi_gpu:
-        from symsys.solvers import multi_gpu_validation
+        from symsys.accuracy import multi_gpu
 
-        data = multi_gpu_validation.report()
-        return multi_gpu_validation.render(data), data
+        data = multi_gpu.report()
+        return multi_gpu.render(data), data
     if args.e2e:
-        from symsys.solvers import e2e_validation
+        from symsys.accuracy import e2e
 
-        data = e2e_validation.report()
-        return e2e_validation.render(data), data
+        data = e2e.report()
+        return e2e.render(data), data
     if args.training:
-        from symsys.solvers import training_validation
+        from symsys.accuracy import training as training_accuracy
 
-        data = training_validation.report()
-        return training_validation.render(data), data
+        data = training_accuracy.report()
+        return training_accuracy.render(data), data
     laws = tuple(args.law or LAWS)
     unknown = [law for law in laws if law not in LAWS]
     if unknown:

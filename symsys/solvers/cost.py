@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 from symsys.errors import InvalidParameter
-from symsys.solvers import steps, validate
+from symsys.solvers import checks, steps
 from symsys.solvers.inference import InferenceResult, evaluate_step
 from symsys.solvers.inputs import request_inputs
 from symsys.solvers.options import StepRequest, step_solver
@@ -83,7 +83,7 @@ def _price(hw, price) -> float:
                 f"{hw.key} has no cloud price in the registry; give one device's price per "
                 "hour: price='2.50 USD/hour' (--price on the command line)")
         price = hw.cloud_price.hourly
-    return validate.positive_quantity("price", price, "USD/s")
+    return checks.positive_quantity("price", price, "USD/s")
 
 
 def _power(hw, power) -> float:
@@ -92,7 +92,7 @@ def _power(hw, power) -> float:
             raise InvalidParameter(f"{hw.key} has no TDP in the registry; give one device's "
                                    "power: power='700 W' (--power on the command line)")
         power = hw.tdp
-    return validate.positive_quantity("power", power, "W")
+    return checks.positive_quantity("power", power, "W")
 
 
 def with_economics(inputs, price=None, power=None, power_fraction=1.0):
@@ -101,7 +101,7 @@ def with_economics(inputs, price=None, power=None, power_fraction=1.0):
     if inputs.model is not None and not hasattr(inputs.model, "shape"):
         raise InvalidParameter(f"{inputs.model.key}: cost per token applies to transformer "
                                "steps (a fixed workload yields samples, not tokens)")
-    fraction = validate.fraction("power_fraction", power_fraction)
+    fraction = checks.fraction("power_fraction", power_fraction)
     values = {**inputs.values, "p_dev": _price(inputs.hardware, price),
               "P_dev": _power(inputs.hardware, power), "f_P": fraction, "n_dev": 1}
     options = {**inputs.options, "price": "given" if price is not None else "registry",

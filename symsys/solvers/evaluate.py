@@ -18,8 +18,8 @@ from symsys import symbols as S
 from symsys.errors import InvalidParameter, suggest
 from symsys.laws import ALL, Law, get
 from symsys.solvers import pickling  # noqa: F401 (a LawResult's law pickles by name)
+from symsys.solvers.checks import FRACTIONS
 from symsys.solvers.result import regime_codes
-from symsys.solvers.validate import FRACTIONS
 from symsys.units import to_magnitude, to_quantity
 
 

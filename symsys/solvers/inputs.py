@@ -32,7 +32,7 @@ from symsys.registry.hardware import (
 from symsys.registry.links import Link
 from symsys.registry.models import FixedWorkload, Models, Transformer
 from symsys.registry.systems import System, Systems
-from symsys.solvers import FORWARD, steps, validate
+from symsys.solvers import FORWARD, checks, steps
 from symsys.solvers.options import OPTIONS, SET_BY, StepRequest
 from symsys.solvers.scenario import Option, Scenario, device_inputs
 
@@ -508,14 +508,14 @@ def law_input_value(name: str, value, unit: str):
     if isinstance(value, str):
         if unit == "1":
             try:
-                return validate.finite_number(f"inputs: {name}", float(value))
+                return checks.finite_number(f"inputs: {name}", float(value))
             except ValueError:
                 raise InvalidParameter(f"inputs: {name}={value!r}: expected a number "
                                        "(it is dimensionless)") from None
         value = parse_quantity(value, unit, f"inputs: {name}", error=InvalidParameter,
                                positive=False)
     magnitude = to_magnitude(value, unit, f"inputs: {name}")
-    return validate.finite_number(f"inputs: {name}", magnitude)
+    return checks.finite_number(f"inputs: {name}", magnitude)
 
 
 def kernel_card(law: LawRef) -> dict:
@@ -547,11 +547,11 @@ def _fixed_workload_step(model, r: StepRequest, values: dict) -> LawRef:
         raise InvalidParameter(f"{model.key} is a fixed workload on one device: link_latency "
                                "and network_latency apply to parallel transformer steps only")
     if isinstance(model, Workload):
-        values["F_1"] = validate.nonnegative_quantity("flops_per_sample",
+        values["F_1"] = checks.nonnegative_quantity("flops_per_sample",
                                                       model.flops_per_sample, "FLOP")
-        values["Q_1"] = validate.nonnegative_quantity("bytes_per_sample",
+        values["Q_1"] = checks.nonnegative_quantity("bytes_per_sample",
                                                       model.bytes_per_sample, "B")
-        weight_bytes = validate.nonnegative_quantity("weight_bytes", model.weight_bytes, "B")
+        weight_bytes = checks.nonnegative_quantity("weight_bytes", model.weight_bytes, "B")
         values["N_total"] = weight_bytes / values["bytes_w"]
         if values["Q_1"] == 0 and weight_bytes == 0:
             raise InvalidParameter(

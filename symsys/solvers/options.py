@@ -10,7 +10,7 @@ once by its declaration's validator. A solver takes them as ``**options``
 option is one line here, and no solver re-lists them by hand.
 
 This module is cheap to import (no numpy, no pint): the command line builds its parser from it.
-Validators are named, not imported: ``check`` is a function of :mod:`symsys.solvers.validate`
+Validators are named, not imported: ``check`` is a function of :mod:`symsys.solvers.checks`
 called as ``check(option, value)``, loaded on the first value checked.
 """
 
@@ -47,7 +47,7 @@ class Option:
     unit : str or None
         The canonical unit a quantity is stored in (None for counts, names and fractions).
     check : str or None
-        The validator in :mod:`symsys.solvers.validate` (``check(option, value)`` returns
+        The validator in :mod:`symsys.solvers.checks` (``check(option, value)`` returns
         the canonical value or raises an error naming the option, the value and what is
         valid); None where the value needs the model or device to check (precision,
         runtime): :func:`symsys.solvers.inputs.request_inputs` checks it there, once.
@@ -81,9 +81,9 @@ class Option:
         ``unit``); unchanged when the option has no context-free check."""
         if self.check is None:
             return value
-        from symsys.solvers import validate  # numpy and pint: only once a value is checked
+        from symsys.solvers import checks  # numpy and pint: only once a value is checked
 
-        return getattr(validate, self.check)(self, value)
+        return getattr(checks, self.check)(self, value)
 
     def entry(self) -> str:
         """The option's numpy-style Parameters entry (name : type, then the text)."""
@@ -312,9 +312,9 @@ def step_solver(function):
     parameters followed by each of :data:`STEP_OPTIONS` with its declared default; the line
     ``<step options>`` of its docstring becomes their Parameters entries; and a keyword that
     is neither its own nor a step option is an error that names the closest spelling
-    (:func:`symsys.solvers.validate.keywords`). ``**options`` holds only the options given.
+    (:func:`symsys.solvers.checks.keywords`). ``**options`` holds only the options given.
     """
-    from symsys.solvers import validate
+    from symsys.solvers import checks
 
     own = inspect.signature(function)
     kept = [p for p in own.parameters.values() if p.kind is not p.VAR_KEYWORD]
@@ -325,7 +325,7 @@ def step_solver(function):
             for o in STEP_OPTIONS]
     function.__signature__ = own.replace(parameters=[*kept, *step])
     function.__doc__ = _documented(function.__doc__, function.__qualname__)
-    return validate.keywords(function)
+    return checks.keywords(function)
 
 
 def _documented(doc: str | None, where: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from symsys import kernels
 from symsys.errors import InvalidParameter
-from symsys.solvers import steps, validate
+from symsys.solvers import checks, steps
 from symsys.solvers.inference import InferenceResult, solve
 from symsys.solvers.options import StepRequest, step_solver
 from symsys.solvers.result import Result
@@ -215,8 +215,8 @@ class ServingModel:
         output_len : int, generated tokens per request (the first comes from the prefill).
         <step options>
         """
-        prompt_len = validate.positive_int("prompt_len", prompt_len)
-        output_len = validate.positive_int("output_len", output_len)
+        prompt_len = checks.positive_int("prompt_len", prompt_len)
+        output_len = checks.positive_int("output_len", output_len)
         for name in ("phase", "seq_len"):
             if name in options:
                 raise InvalidParameter(

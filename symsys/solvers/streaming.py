@@ -16,7 +16,7 @@ from symsys.errors import InfeasibleConfiguration, InvalidParameter
 from symsys.kernels import LawRef
 from symsys.registry.hardware import PRECISION_BYTES, Hardware, resolve_precision
 from symsys.registry.models import Transformer
-from symsys.solvers import STREAMING_LAWS, balance, validate
+from symsys.solvers import STREAMING_LAWS, balance, checks
 from symsys.solvers.inputs import resolve_hardware, resolve_model
 from symsys.solvers.result import Output, Result
 from symsys.solvers.scenario import Option, Scenario, device_inputs
@@ -45,16 +45,16 @@ def streaming_inputs(model, hardware, *, seq_len, batch_size=1, precision="auto"
             f"devices with one: {', '.join(streaming_devices())}"
         )
     precision = resolve_precision(hw, precision)
-    validate.choice("phase", phase, tuple(STREAMING_LAWS))
+    checks.choice("phase", phase, tuple(STREAMING_LAWS))
     if not isinstance(overlap, bool):
         raise InvalidParameter(f"overlap={overlap!r}: expected True (double-buffered) or False")
     if seq_len is None:
         raise InvalidParameter("seq_len is required: the K/V cache held on chip, and so the "
                                "largest batch that fits, grows with it")
-    eta_c, eta_m = validate.efficiencies(efficiency)
+    eta_c, eta_m = checks.efficiencies(efficiency)
     element = PRECISION_BYTES[precision]
-    b = validate.positive_int("batch_size", batch_size)
-    s = validate.positive_int("seq_len", seq_len, allow_zero=phase == "decode")
+    b = checks.positive_int("batch_size", batch_size)
+    s = checks.positive_int("seq_len", seq_len, allow_zero=phase == "decode")
     values = {
         **model.shape.parameter_inputs(), **model.summary, **device_inputs(hw, precision),
         "eta_c": eta_c, "eta_m": eta_m, "bytes_w": element, "bytes_kv": element,
@@ -274,7 +274,7 @@ def _evaluate(inputs: StreamingInputs) -> WeightStreamingResult:
 class WeightStreamingModel:
     """Weight streaming from an external store (Cerebras MemoryX, GH200 host memory)."""
 
-    @validate.keywords
+    @checks.keywords
     def solve(self, model, hardware, *, seq_len=None, batch_size=1, precision="auto",
               phase="decode", overlap=True, efficiency=None,
               raise_if_infeasible=False) -> WeightStreamingResult:

@@ -21,7 +21,7 @@ import numpy as np
 
 from symsys.errors import InvalidParameter, UnitError, suggest
 from symsys.kernel_source import TARGET
-from symsys.solvers import balance, validate
+from symsys.solvers import balance, checks
 from symsys.solvers.options import StepRequest, step_solver
 from symsys.solvers.result import Result, binding
 from symsys.units import format_value, parse_quantity, to_magnitude, to_quantity
@@ -226,7 +226,7 @@ def _branch_value(scenario, fn, name: str, y: float) -> float | None:
 
 def _beyond_peak(card: dict, lever: str, value: float) -> bool:
     """An efficiency (a fraction of a peak) above 1: beyond the speed of light."""
-    return dict(card["levers"])[lever] in validate.FRACTIONS and value > 1
+    return dict(card["levers"])[lever] in checks.FRACTIONS and value > 1
 
 
 def _note(lever: str, value: float, design: Result, card: dict) -> str:

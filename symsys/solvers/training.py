@@ -20,7 +20,7 @@ from symsys.errors import InvalidParameter
 from symsys.kernels import LawRef
 from symsys.registry.hardware import PRECISION_BYTES, Device, resolve_precision
 from symsys.registry.models import Transformer
-from symsys.solvers import validate
+from symsys.solvers import checks
 from symsys.solvers.inputs import device_numbers, resolve_model
 from symsys.solvers.result import Output, Result
 from symsys.solvers.scenario import Option, Scenario
@@ -97,7 +97,7 @@ def _links(system, device, tp: int, others: int, link_bandwidth, network_bandwid
     """beta_x (fast domain, per direction) and beta_n (scale-out per device, per direction)."""
     fast, fast_bandwidth, network = _fabric(system, device)
     if link_bandwidth is not None:
-        beta_x = validate.positive_quantity("link_bandwidth", link_bandwidth, "B/s")
+        beta_x = checks.positive_quantity("link_bandwidth", link_bandwidth, "B/s")
     elif tp == 1:
         beta_x = 1.0  # no tensor-parallel group: the all-reduce term is 0 for any bandwidth
     elif fast_bandwidth is None:
@@ -110,7 +110,7 @@ def _links(system, device, tp: int, others: int, link_bandwidth, network_bandwid
                 f"tensor_parallel={tp}: the fast domain ({fast.name}) connects "
                 f"{fast.domain_size} devices; tensor parallelism stays inside it")
     if network_bandwidth is not None:
-        beta_n = validate.positive_quantity("network_bandwidth", network_bandwidth, "B/s")
+        beta_n = checks.positive_quantity("network_bandwidth", network_bandwidth, "B/s")
     elif others == 1:
         beta_n = 1.0  # no pipeline sends nor gradient all-reduce cross the network
     elif network is None:
@@ -131,7 +131,7 @@ def _efficiency(device, precision, efficiency) -> tuple[float, float, str]:
         profile = profile_for(device, precision)
         return profile.eta_c, profile.eta_m, (f"calibrated profile {profile.device} "
                                               f"{profile.precision} ({profile.law})")
-    eta_c, eta_m = validate.efficiencies(efficiency)
+    eta_c, eta_m = checks.efficiencies(efficiency)
     source = ("speed of light (efficiency 1)" if (eta_c, eta_m) == (1.0, 1.0)
               else f"given: eta_c {eta_c:.3g}, eta_m {eta_m:.3g}")
     return eta_c, eta_m, source
@@ -167,15 +167,15 @@ def training_inputs(model, hardware, *, global_batch_size, seq_len, tensor_paral
         raise InvalidParameter(f"{model.key}: the training law applies to transformers")
     system, device = _system_and_device(hardware)
     precision = resolve_precision(device, precision)
-    tp, pp, dp = (validate.positive_int(n, v) for n, v in (
+    tp, pp, dp = (checks.positive_int(n, v) for n, v in (
         ("tensor_parallel", tensor_parallel), ("pipeline_parallel", pipeline_parallel),
         ("data_parallel", data_parallel)))
-    v = validate.positive_int("interleave", interleave)
-    batch = validate.positive_int("global_batch_size", global_batch_size)
-    micro = validate.positive_int("microbatch_size", microbatch_size)
-    s = validate.positive_int("seq_len", seq_len)
-    validate.choice("recompute", recompute, RECOMPUTE)
-    validate.choice("attention", attention, ATTENTION)
+    v = checks.positive_int("interleave", interleave)
+    batch = checks.positive_int("global_batch_size", global_batch_size)
+    micro = checks.positive_int("microbatch_size", microbatch_size)
+    s = checks.positive_int("seq_len", seq_len)
+    checks.choice("recompute", recompute, RECOMPUTE)
+    checks.choice("attention", attention, ATTENTION)
     if zero_stage not in ZERO_STAGES:
         raise InvalidParameter(f"zero_stage={zero_stage!r}: expected one of {ZERO_STAGES}")
     for name, flag in (("sequence_parallel", sequence_parallel),
@@ -197,10 +197,10 @@ def training_inputs(model, hardware, *, global_batch_size, seq_len, tensor_paral
         "z_sp": int(sequence_parallel), "f_opt": int(zero_stage >= 1),
         "f_gr": int(zero_stage >= 2), "f_w": int(zero_stage == 3),
         "z_dp": int(overlap_grad_reduce),
-        "alpha_x": validate.nonnegative_quantity("link_latency", link_latency, "s"),
+        "alpha_x": checks.nonnegative_quantity("link_latency", link_latency, "s"),
         "alpha_c": 0.0,  # no sourced per-call latency (the link profiles are for inference)
-        "alpha_n": validate.nonnegative_quantity("network_latency", network_latency, "s"),
-        "D_tok": batch * s if tokens is None else validate.token_count(tokens),
+        "alpha_n": checks.nonnegative_quantity("network_latency", network_latency, "s"),
+        "D_tok": batch * s if tokens is None else checks.token_count(tokens),
         **_links(system, device, tp, pp * dp, link_bandwidth, network_bandwidth),
     }
     options = {"global_batch_size": batch, "seq_len": s, "tensor_parallel": tp,
@@ -308,7 +308,7 @@ class TrainingResult(Result):
 
     def time_to_train(self, tokens):
         """Wall time to train on ``tokens`` (a count, a Quantity or text like "1T tokens")."""
-        raw = self.scenario.call(("T_train",), D_tok=validate.token_count(tokens))
+        raw = self.scenario.call(("T_train",), D_tok=checks.token_count(tokens))
         return to_quantity(raw["T_train"], self.card["units"]["T_train"]).to("day")
 
     def device_hours(self, tokens):
@@ -334,7 +334,7 @@ class TrainingModel:
     """Training iterations under tensor, pipeline and data parallelism, ZeRO and
     recomputation (``symsys.TrainingModel().solve``)."""
 
-    @validate.keywords
+    @checks.keywords
     def solve(self, model, hardware, *, global_batch_size, seq_len, tensor_parallel=1,
               pipeline_parallel=1, data_parallel=1, microbatch_size=1, interleave=1,
               recompute="none", sequence_parallel=False, zero_stage=0, precision="auto",
@@ -394,7 +394,7 @@ class TrainingModel:
         size) that the model's shape allows, evaluated in one vectorised call of the compiled
         training law; returns the rows sorted by step time, feasible first, as a list of
         dicts (``step_time`` in seconds, ``memory_per_device`` in bytes)."""
-        devices = validate.positive_int("devices", devices)
+        devices = checks.positive_int("devices", devices)
         model = resolve_model(model)
         system, device = _system_and_device(hardware)
         fast = system.fast_domain if system is not None else device.interconnect

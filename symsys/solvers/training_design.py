@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from symsys.errors import InvalidParameter
-from symsys.solvers import validate
+from symsys.solvers import checks
 from symsys.solvers.parallel import closed_form
 
 
@@ -97,8 +97,8 @@ def largest_microbatch(result) -> Design:
 def devices_to_train(result, tokens, time) -> Design:
     """The fewest data-parallel replicas (devices = tensor x pipeline x data) that train on
     ``tokens`` within ``time`` at this global batch, microbatch and per-replica layout."""
-    tokens = validate.token_count(tokens)
-    goal = validate.positive_quantity("time", time, "s")
+    tokens = checks.token_count(tokens)
+    goal = checks.positive_quantity("time", time, "s")
     scenario = result.scenario
     values = scenario.values
     exact = None

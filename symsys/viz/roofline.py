@@ -104,7 +104,7 @@ def plot_roofline(hardware, workloads=None, precision="auto", efficiency=None, b
     trajectory per model and device showing the step moving toward the ridge as the batch
     grows. ``seq_len``/``phase`` are passed to the solver. Returns ``(fig, ax)``.
     """
-    from symsys.solvers import validate
+    from symsys.solvers import checks
 
     devices = _devices(hardware)
     workloads = list(workloads or [])
@@ -118,7 +118,7 @@ def plot_roofline(hardware, workloads=None, precision="auto", efficiency=None, b
     xlim, ylim = _limits(devices, solved, paths, precision, unit)
     ax.set_xlim(xlim)
     ax.set_ylim(ylim)
-    eta = validate.efficiencies(efficiency)
+    eta = checks.efficiencies(efficiency)
     for i, hw in enumerate(devices):
         _draw_device(ax, hw, i, precision, eta, unit, xlim, ylim)
     names = [name for name, _ in solved]

@@ -23,7 +23,7 @@ def plot_sweep(model, hardware, batch_sizes=None, seq_lens=None, precision="auto
     (at ``batch_size``) when given. Returns ``(fig, (ax_latency, ax_throughput))``.
     """
     from symsys.solvers.inputs import resolve_hardware, resolve_model
-    from symsys.solvers.sweep import sweep
+    from symsys.sweeps.sweep import sweep
 
     model = resolve_model(model)
     devices = [resolve_hardware(h) for h in

@@ -29,7 +29,7 @@ from symsys.solvers.sweep_result import SweepResult
 __all__ = ["best", "pareto", "boundary", "top_k", "feasible_count", "histogram", "apply",
            "Best", "Pareto", "TopK", "Count", "Histogram", "HistogramResult", "Where"]
 
-from symsys.solvers.reduce_rows import (  # noqa: F401  (ResultFrame, Where: public here)
+from symsys.sweeps.rows import (  # noqa: F401  (ResultFrame, Where: public here)
     MAXIMIZE,
     ORDER,
     ColumnsFrame,
@@ -227,9 +227,9 @@ class TopK:
     """The ``k`` best rows by ``by`` (ties to the lowest row number), best first."""
 
     def __init__(self, k: int, by="throughput", where="feasible", sense=None):
-        from symsys.solvers import validate
+        from symsys.solvers import checks
 
-        self.k = validate.positive_int("k", k)
+        self.k = checks.positive_int("k", k)
         self.by, self.sense, self.where = by, _sense(by, sense), Where(where)
 
     def partial(self, frame):

@@ -1,10 +1,10 @@
 """The Dask back end of :func:`symsys.sweep`: the grid in blocks, never whole.
 
 ``symsys.sweep(..., backend="dask")`` plans the grid as the numpy path does (one
-:class:`~symsys.solvers.sweep_grid.Plan` per step law) and cuts each plan into rectangular
+:class:`~symsys.sweeps.grid.Plan` per step law) and cuts each plan into rectangular
 blocks of about ``chunk_size`` configurations. Each block is evaluated on a worker by the same
-compiled kernel (:func:`~symsys.solvers.sweep_grid.evaluate`), so values equal the numpy
-path's bit for bit. :func:`symsys.solvers.reduce.apply` (``best``, ``pareto``, ...) sends one
+compiled kernel (:func:`~symsys.sweeps.grid.evaluate`), so values equal the numpy
+path's bit for bit. :func:`symsys.sweeps.reduce.apply` (``best``, ``pareto``, ...) sends one
 task per block that evaluates it and returns only the reducers' partial results, combined
 here as they arrive: memory is a few blocks per worker whatever the grid's size.
 ``DaskSweep.arrays()`` gives the grid's outputs as lazy dask arrays (``map_blocks`` over the
@@ -38,9 +38,9 @@ import time
 import numpy as np
 
 from symsys.errors import ClusterError, InvalidParameter
-from symsys.solvers import validate
-from symsys.solvers.sweep_columns import BlockView, assemble
-from symsys.solvers.sweep_grid import AXES, evaluate
+from symsys.solvers import checks
+from symsys.sweeps.columns import BlockView, assemble
+from symsys.sweeps.grid import AXES, evaluate
 
 #: configurations per block by default: ~2M keeps a block's ~10 float columns near 150 MB
 DEFAULT_CHUNK = 1 << 21
@@ -158,7 +158,7 @@ def blocks_of(shape: tuple, chunk: int):
 
 
 class DaskSweep:
-    """A sweep evaluated lazily on a Dask cluster; reduce it with :mod:`symsys.solvers.reduce`.
+    """A sweep evaluated lazily on a Dask cluster; reduce it with :mod:`symsys.sweeps.reduce`.
 
     ``len()`` is the number of configurations; ``blocks`` the number of blocks.
     """
@@ -168,7 +168,7 @@ class DaskSweep:
         require_dask()
         self.plans, self.skipped, self.wanted = plans, list(skipped), wanted
         self.chunk_size = (DEFAULT_CHUNK if chunk_size is None else
-                           validate.positive_int("chunk_size", chunk_size))
+                           checks.positive_int("chunk_size", chunk_size))
         self.scheduler, self.progress = scheduler, progress
 
     def __len__(self) -> int:
@@ -224,7 +224,7 @@ class DaskSweep:
 
     def arrays(self, plan: int = 0) -> dict:
         """The law outputs of plan ``plan`` as lazy 9-D dask arrays over its grid (axes
-        ``sweep_grid.AXES``), one ``map_blocks`` task per block."""
+        ``symsys.sweeps.grid.AXES``), one ``map_blocks`` task per block."""
         import dask.array as da
 
         p = self.plans[plan]

@@ -14,7 +14,7 @@ smallest of each model.
 ``registry/data/measured/multi_gpu/tensorrt_llm.csv`` holds TensorRT-LLM's published
 tensor-parallel rows (first-token latency at TP 4, static-batch throughput at TP 2 and 4, on
 DGX A100 in fp16 and DGX H100 in fp8). They are whole requests in the end-to-end schema and
-are solved by :mod:`symsys.solvers.e2e_validation` on the system, with the kernel profile,
+are solved by :mod:`symsys.accuracy.e2e` on the system, with the kernel profile,
 the link profile and the TensorRT-LLM runtime of the row's version (fitted on single-GPU
 GPT-J rows only): every one of them is held out.
 """
@@ -103,16 +103,16 @@ def report() -> dict:
 
 def e2e_rows() -> list[dict]:
     """TensorRT-LLM's tensor-parallel rows (the end-to-end schema)."""
-    from symsys.solvers import e2e_validation
+    from symsys.accuracy import e2e
 
-    return e2e_validation.rows(TENSORRT_LLM)
+    return e2e.rows(TENSORRT_LLM)
 
 
 def _engine_rows() -> dict:
     """TensorRT-LLM's tensor-parallel requests, as the end-to-end validation reports them."""
-    from symsys.solvers import e2e_validation
+    from symsys.accuracy import e2e
 
-    return e2e_validation.report(TENSORRT_LLM)
+    return e2e.report(TENSORRT_LLM)
 
 
 def render(data: dict) -> str:
@@ -136,10 +136,10 @@ def render(data: dict) -> str:
                   f"; all {data['all']['n']} rows mean {data['all']['mean']:.1%}",
               f"speed-of-light bound: {len(data['bound_violations'])} row(s) measured faster "
               "than it" + "".join(f"\n  VIOLATION {v}" for v in data["bound_violations"])]
-    from symsys.solvers import e2e_validation
+    from symsys.accuracy import e2e
 
     lines += ["", "TensorRT-LLM, tensor parallel (whole requests; kernel, link and runtime "
-                  "profiles)", e2e_validation.render(data["tensorrt_llm"])]
+                  "profiles)", e2e.render(data["tensorrt_llm"])]
     return "\n".join(lines)
 
 
@@ -163,7 +163,7 @@ def readme_tables(data: dict) -> str:
                      f"| {s['speed_of_light']:.2f} | {s['calibrated']:.2f} | "
                      f"{runs[s['from_tp']]['calibrated_error']:+.1%} / "
                      f"{runs[s['to_tp']]['calibrated_error']:+.1%} |")
-    from symsys.solvers import e2e_validation
+    from symsys.accuracy import e2e
 
     engine = data["tensorrt_llm"]
     lines += ["", "| TensorRT-LLM request | measured | speed of light | calibrated | error |",
@@ -171,5 +171,5 @@ def readme_tables(data: dict) -> str:
     lines += [f"| {r['id']} | {r['value']:g} {r['unit']} | {r['speed_of_light_s'] * 1e3:.4g} ms "
               f"| {r['calibrated_s'] * 1e3:.4g} ms | {r['calibrated_error']:+.1%} |"
               for r in engine["rows"]]
-    lines += ["", e2e_validation.markdown(engine)]
+    lines += ["", e2e.markdown(engine)]
     return "\n".join(lines)

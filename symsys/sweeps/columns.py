@@ -12,7 +12,8 @@ import math
 import numpy as np
 
 from symsys.solvers.result import regime_codes
-from symsys.solvers.sweep_grid import (
+from symsys.solvers.sweep_result import SweepResult
+from symsys.sweeps.grid import (
     AXES,
     BATCH_AXIS,
     COLUMNS,
@@ -27,7 +28,6 @@ from symsys.solvers.sweep_grid import (
     _sliced,
     resolve,
 )
-from symsys.solvers.sweep_result import SweepResult
 from symsys.units import to_quantity
 
 

@@ -2,7 +2,7 @@
 
 A :class:`symsys.calibration.runtimes.FittedRuntime` is known only from end-to-end rows
 (``registry/data/measured/e2e/single_gpu.csv``, ``use = fit``, ``runtime = its key``). Each
-fit row is solved as :mod:`symsys.solvers.e2e_validation` solves it, with its calibrated
+fit row is solved as :mod:`symsys.accuracy.e2e` solves it, with its calibrated
 kernel profile, three times: with no runtime term, with t_aux = 1 s per layer and step, and
 with q_act = 1 B; the law adds ``n_aux L t_aux + q_act d L n_tok / (eta_m beta)`` to every
 step, so the request time is exactly linear in both. The least squares in relative error,
@@ -42,7 +42,7 @@ def fit_nonnegative(base, per_t, per_q, measured) -> tuple[float, float]:
 
 def fit_rows(key: str, precision: str | None = None) -> list[dict]:
     """The end-to-end rows runtime ``key`` is fitted to (at ``precision``, or all)."""
-    from symsys.solvers.e2e_validation import rows
+    from symsys.accuracy.e2e import rows
 
     return [r for r in rows() if r["runtime"] == key and r["use"] == "fit"
             and precision in (None, r["precision"])]
@@ -51,7 +51,7 @@ def fit_rows(key: str, precision: str | None = None) -> list[dict]:
 def _linear_parts(row: dict, key: str) -> tuple[float, float, float, float]:
     """A fit row's request time with no runtime term, its change per unit t_aux and per unit
     q_act, and its measured time."""
-    from symsys.solvers.e2e_validation import (
+    from symsys.accuracy.e2e import (
         calibrated_profile,
         measured_seconds,
         predicted_seconds,

@@ -26,8 +26,8 @@ def warm_up() -> None:
     from symsys.solvers.sensitivity import SensitivitySolver
     from symsys.solvers.serving import ServingModel
     from symsys.solvers.streaming import WeightStreamingModel
-    from symsys.solvers.sweep import sweep
     from symsys.solvers.synthesis import SynthesisSolver
+    from symsys.sweeps.sweep import sweep
     from symsys.units import Q_
 
     for model in MODELS:
@@ -74,8 +74,8 @@ def warm_up() -> None:
                     Engine.solve(model, "DGX_H100", expert_parallel=4 if degrees.get(
                         "pipeline_parallel") else 8, **degrees, **step).to_dict()
     from symsys.solvers.cost import CostModel
-    from symsys.solvers.sweep_grid import DEFAULT_COLUMNS, ECONOMICS
     from symsys.solvers.training import TrainingModel
+    from symsys.sweeps.grid import DEFAULT_COLUMNS, ECONOMICS
 
     for model, step in itertools.product(
             ("Llama3_8B", "Llama3_70B"),  # one fits a device (its batch limit), one does not
@@ -95,10 +95,11 @@ def warm_up() -> None:
         r.devices_to_train("1G token", "1 day")
         TrainingModel().configurations(model, "DGX_H100", devices=16, global_batch_size=64,
                                        seq_len=128)
-    from symsys.solvers import e2e_validation, multi_gpu_validation, training_validation
+    from symsys.accuracy import e2e, multi_gpu
+    from symsys.accuracy import training as training_accuracy
 
-    for validation in (e2e_validation, multi_gpu_validation, training_validation):
-        validation.report()  # symsys validate --e2e, --multi-gpu, --training
+    for accuracy in (e2e, multi_gpu, training_accuracy):
+        accuracy.report()  # symsys validate --e2e, --multi-gpu, --training
     for model in ("Llama3_70B", "Mixtral_8x7B"):  # symsys sweep --tp
         sweep(model, ["DGX_H100"], batch_size=[1, 2], tensor_parallel=[1, 8])
         sweep(model, ["DGX_H100"], batch_size=[1, 2], tensor_parallel=[1, 8],

@@ -2,7 +2,7 @@
 
 The cartesian product of every list-valued keyword is evaluated by broadcast calls of the
 step law's compiled function, never a Python loop per configuration. A sweep is planned as
-one grid per step law (see :mod:`symsys.solvers.sweep_grid`): models x device variants
+one grid per step law (see :mod:`symsys.sweeps.grid`): models x device variants
 (device, compute, weight and KV precision) x hypothetical peak x bandwidth x capacity x
 price x tensor-parallel degree x the law inputs swept by name x batch x context. The
 calls run over blocks of about 64k configurations (arrays that stay in cache are ~2x faster
@@ -11,7 +11,7 @@ than one huge call), and compute only the outputs the result reports.
 ``chunk_size=`` turns the sweep into an iterator of results of at most that many
 configurations, so 1e8 configurations run in bounded memory (a ``range`` batch axis is never
 materialised whole); ``backend="dask"`` evaluates the grid lazily in chunks on a Dask cluster
-(:mod:`symsys.solvers.sweep_dask`), reduced by :mod:`symsys.solvers.reduce` without the grid
+(:mod:`symsys.sweeps.on_dask`), reduced by :mod:`symsys.sweeps.reduce` without the grid
 ever existing whole. Device/precision pairs the device lacks are not silently dropped: they
 are listed in ``result.skipped`` with the reason, and printed under the table.
 """
@@ -23,9 +23,9 @@ import warnings
 import numpy as np
 
 from symsys.errors import InvalidParameter
-from symsys.solvers import validate
-from symsys.solvers.sweep_columns import assemble
-from symsys.solvers.sweep_grid import COLUMNS, QUANTITIES, evaluate, plan_sweep
+from symsys.solvers import checks
+from symsys.sweeps.columns import assemble
+from symsys.sweeps.grid import COLUMNS, QUANTITIES, evaluate, plan_sweep
 
 __all__ = ["sweep", "COLUMNS", "QUANTITIES", "BACKENDS"]
 
@@ -42,7 +42,7 @@ def _declared_options(function):
 
     from symsys.solvers.options import STEP_OPTIONS
 
-    checked = validate.keywords(function)
+    checked = checks.keywords(function)
     own = set(inspect.signature(function).parameters)
     unswept = [o.name for o in STEP_OPTIONS if o.name not in own]
 
@@ -155,15 +155,15 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
         the batch axis (at least one batch value per chunk); with ``backend="dask"``, the
         configurations per Dask block.
     backend : "numpy" or "dask"
-        ``"dask"`` returns a lazy :class:`~symsys.solvers.sweep_dask.DaskSweep`: reduce it
-        with :mod:`symsys.solvers.reduce` (``best``, ``pareto``, ...) on a cluster, or
+        ``"dask"`` returns a lazy :class:`~symsys.sweeps.on_dask.DaskSweep`: reduce it
+        with :mod:`symsys.sweeps.reduce` (``best``, ``pareto``, ...) on a cluster, or
         ``.compute()`` it into a :class:`SweepResult` when it is small. Needs the ``dask``
         extra (``pip install "symsys[dask]"``).
     scheduler : None, address or ``distributed.Client`` (dask only)
         ``None``: a local cluster on this machine's cores; ``"tcp://host:8786"``: an
         existing cluster. One that cannot be reached, or is lost during the sweep (its
         scheduler gone, or no worker left), is a :class:`~symsys.errors.ClusterError` naming
-        its address and what happened (see :mod:`symsys.solvers.sweep_dask` for the waits).
+        its address and what happened (see :mod:`symsys.sweeps.on_dask` for the waits).
     progress : bool, optional
         Progress bar for chunked and Dask reductions (default: only on a terminal).
 
@@ -171,7 +171,7 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
     -------
     SweepResult, an iterator of SweepResult (``chunk_size``), or a DaskSweep.
     """
-    validate.choice("backend", backend, BACKENDS)
+    checks.choice("backend", backend, BACKENDS)
     if scheduler is not None and backend != "dask":
         raise InvalidParameter(f"scheduler={scheduler!r} applies to backend='dask' only")
     with warnings.catch_warnings(record=True) as caught:
@@ -188,12 +188,12 @@ def sweep(model, hardware, batch_size=1, seq_len=None, precision="auto", phase="
         category = next(w.category for w in caught if str(w.message) == message)
         warnings.warn(message, category, stacklevel=2)  # caller's line, not the planner's
     if backend == "dask":
-        from symsys.solvers.sweep_dask import DaskSweep
+        from symsys.sweeps.on_dask import DaskSweep
 
         return DaskSweep(plans, skipped, wanted, chunk_size=chunk_size, scheduler=scheduler,
                          progress=progress)
     if chunk_size is not None:
-        return Chunks(plans, skipped, wanted, validate.positive_int("chunk_size", chunk_size),
+        return Chunks(plans, skipped, wanted, checks.positive_int("chunk_size", chunk_size),
                       progress)
     full = [tuple(slice(0, n) for n in plan.shape) for plan in plans]
     return assemble(plans, [evaluate(plan, s) for plan, s in zip(plans, full)], full,

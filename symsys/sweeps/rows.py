@@ -1,4 +1,4 @@
-"""What the reducers of :mod:`symsys.solvers.reduce` read: frames (one interface over a
+"""What the reducers of :mod:`symsys.sweeps.reduce` read: frames (one interface over a
 :class:`SweepResult`, an evaluated block and plain columns), row conditions (``where=``) and
 the rows a reducer keeps."""
 

@@ -18,7 +18,7 @@ K/V heads or the fast domain forbid (``Engine.solve`` raises for it) keeps its r
 holds only the small per-axis input arrays (the batch axis may be a lazy ``range``), so any
 rectangular block of the grid is evaluated on its own by :func:`evaluate` -- in this
 process, in chunks, or on a Dask worker -- with the same compiled kernel, and
-:class:`~symsys.solvers.sweep_columns.BlockView` gives that block's columns. Plans are
+:class:`~symsys.sweeps.columns.BlockView` gives that block's columns. Plans are
 picklable: a worker fetches the kernel from its own cache by (law, outputs, variant).
 """
 
@@ -37,7 +37,7 @@ from symsys.errors import InvalidParameter, UnsupportedPrecision, warn_beyond_ma
 from symsys.registry.hardware import resolve_precision
 from symsys.registry.models import Transformer
 from symsys.registry.systems import System
-from symsys.solvers import PHASES, steps, validate
+from symsys.solvers import PHASES, checks, steps
 from symsys.solvers.cost import with_economics
 from symsys.solvers.inputs import (
     calibrated_link,
@@ -154,7 +154,7 @@ def _batch_axis(batch_size):
             raise InvalidParameter(f"batch_size={batch_size!r}: expected a non-empty range "
                                    "of batch sizes >= 1")
         return batch_size
-    return _axis(validate.positive_int("batch_size", batch_size, array=True))
+    return _axis(checks.positive_int("batch_size", batch_size, array=True))
 
 
 def hypothetical_axis(name: str, value) -> np.ndarray | None:
@@ -213,7 +213,7 @@ def degrees_axis(tensor_parallel) -> np.ndarray | None:
         return None
     if isinstance(tensor_parallel, range):
         tensor_parallel = list(tensor_parallel)
-    degrees = _axis(validate.positive_int("tensor_parallel", tensor_parallel, array=True))
+    degrees = _axis(checks.positive_int("tensor_parallel", tensor_parallel, array=True))
     return degrees.astype(np.int64)
 
 
@@ -256,13 +256,13 @@ def plan_sweep(*, model, hardware, batch_size, seq_len, precision, phase, weight
     if np.ndim(expert_parallel) or isinstance(expert_parallel, list | tuple | range):
         raise InvalidParameter(f"expert_parallel={expert_parallel!r}: one degree for the "
                                "whole sweep, not an axis")
-    experts = validate.positive_int("expert_parallel", expert_parallel)
+    experts = checks.positive_int("expert_parallel", expert_parallel)
     if experts > 1 and degrees is None:  # the expert-parallel law has a tensor-parallel group
         degrees = np.ones(1, dtype=np.int64)
     if np.ndim(memory_fraction) or isinstance(memory_fraction, list | tuple | range):
         raise InvalidParameter(f"memory_fraction={memory_fraction!r}: one value for the whole "
                                "sweep, not an axis")
-    fraction = validate.memory_fraction(memory_fraction)
+    fraction = checks.memory_fraction(memory_fraction)
     wanted = _wanted(columns, degrees is not None)
     models = [resolve_model(m) for m in _listify(model, "model")]
     if experts > 1:
@@ -275,10 +275,10 @@ def plan_sweep(*, model, hardware, batch_size, seq_len, precision, phase, weight
     precisions = _listify(precision, "precision")
     weights = _listify(weight_precision, "weight_precision")
     kvs = _listify(kv_precision, "kv_precision")
-    phases = [validate.choice("phase", p, PHASES) for p in _listify(phase, "phase")]
+    phases = [checks.choice("phase", p, PHASES) for p in _listify(phase, "phase")]
     batches = _batch_axis(batch_size)
     seqs = (None if seq_len is None else
-            _axis(validate.positive_int("seq_len", seq_len, allow_zero=True, array=True)))
+            _axis(checks.positive_int("seq_len", seq_len, allow_zero=True, array=True)))
     hypothetical = {name: axis for name, value in
                     (("peak", peak), ("bandwidth", bandwidth), ("capacity", capacity),
                      ("price", price))
