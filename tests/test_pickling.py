@@ -358,11 +358,10 @@ def result_types() -> set:
     """Every result class symsys defines: Result and its subclasses, every class of a solver,
     sweep or accuracy module named ``*Result``, and the other types the public solvers
     return."""
-    from symsys.solvers.training_design import Design
-    from symsys.sweeps.on_dask import DaskSweep
-
     import symsys.accuracy
     import symsys.sweeps
+    from symsys.solvers.training_design import Design
+    from symsys.sweeps.on_dask import DaskSweep
 
     modules = [importlib.import_module(f"{package.__name__}.{info.name}")
                for package in (symsys.solvers, symsys.sweeps, symsys.accuracy)
