@@ -343,6 +343,8 @@ n_p = _declare("n_p", r"n_{p}", "1", "pipeline-parallel stages", lever="pipeline
                **_count)
 n_dp = _declare("n_dp", r"n_{d}", "1", "data-parallel replicas", lever="data_parallel",
                 **_count)
+g_dp = _declare("g_dp", r"g_{d}", "1",
+                "data-parallel replicas of one group inside one fast domain", **_count)
 v_il = _declare("v_il", r"v", "1", "model chunks per pipeline stage (interleaved schedule)",
                 lever="interleave", **_count)
 B_g = _declare("B_g", r"B", "1", "global batch: sequences per iteration",

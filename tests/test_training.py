@@ -178,3 +178,62 @@ def test_readme_validation_table_is_the_generated_one():
     block = readme.split("<!-- begin: symsys validate --training -->")[1].split("<!-- end -->")[0]
     rendered = training_accuracy.render(training_accuracy.report())
     assert block.strip() == f"```text\n{rendered}\n```"
+
+
+# --- data parallelism inside a fast domain (issue 26, cause 3) -----------------------------
+#: the per-direction bandwidths of a DGX H100: NVLink 4 450 GB/s per GPU; 8 x 400 Gb/s NICs
+#: for 8 GPUs, 50 GB/s each
+NVLINK4, NIC = 450e9, 50e9
+
+
+def _llama8b(hardware, **options):
+    return TrainingModel().solve("Llama3_8B", hardware, **{
+        "global_batch_size": 64, "seq_len": 2048, "precision": "bf16", **options})
+
+
+def _gradient_bytes(r) -> float:
+    """bf16 gradients of one device's parameters (N / (n_t n_p)), the all-reduced buffer."""
+    v = r.scenario.values
+    return 2 * v["N_total"] / (v["n_t"] * v["n_p"])
+
+
+def test_a_data_parallel_group_inside_one_node_reduces_over_nvlink():
+    # 8 replicas in one DGX H100: one ring all-reduce over NVLink, 2 (n - 1) / n m / beta_x
+    r = _llama8b("DGX_H100", data_parallel=8)
+    m = _gradient_bytes(r)
+    assert r.scenario.values["g_dp"] == 8
+    assert r.raw["t_dp"] == pytest.approx(2 * 7 / 8 * m / NVLINK4, rel=1e-12)
+    # the same group's ring over the network would take 9x as long (450 / 50 GB/s)
+    assert r.raw["t_dp"] * NVLINK4 / NIC == pytest.approx(2 * 7 / 8 * m / NIC, rel=1e-12)
+
+
+def test_a_group_across_nodes_reduces_hierarchically():
+    # tp 2 x dp 8 on a SuperPOD unit: 4 replicas per node over NVLink, then the 4-way shards
+    # across the 2 nodes over the NICs (reduce-scatter + all-gather inside, ring across)
+    r = _llama8b("DGX_H100_SU", tensor_parallel=2, data_parallel=8)
+    m = _gradient_bytes(r)
+    assert r.scenario.values["g_dp"] == 4
+    inside = 2 * 3 / 4 * m / NVLINK4
+    across = 2 * 1 / 2 * (m / 4) / NIC
+    assert r.raw["t_dp"] == pytest.approx(inside + across, rel=1e-12)
+
+
+def test_one_replica_per_node_is_the_ring_over_the_network_as_before():
+    # tp 8 fills each node: the data-parallel ring is entirely over the NICs
+    r = _llama8b("DGX_H100_SU", tensor_parallel=8, data_parallel=4)
+    m = _gradient_bytes(r)
+    assert r.scenario.values["g_dp"] == 1
+    assert r.raw["t_dp"] == pytest.approx(2 * 3 / 4 * m / NIC, rel=1e-12)
+
+
+def test_zero3_inside_a_node_pays_its_extra_gather_over_nvlink():
+    plain = _llama8b("DGX_H100", data_parallel=8)
+    sharded = _llama8b("DGX_H100", data_parallel=8, zero_stage=3)
+    assert sharded.raw["t_dp"] == pytest.approx(1.5 * plain.raw["t_dp"], rel=1e-12)
+
+
+def test_layouts_whose_groups_straddle_domains_are_named():
+    with pytest.raises(InvalidParameter, match=r"multiple of 8 / tensor_parallel"):
+        _llama8b("DGX_H100_SU", tensor_parallel=2, data_parallel=6, global_batch_size=48)
+    with pytest.raises(InvalidParameter, match=r"would straddle two"):
+        _llama8b("DGX_H100_SU", data_parallel=3, pipeline_parallel=2, global_batch_size=48)

@@ -99,6 +99,7 @@ from symsys.symbols import (
     f_gr,
     f_opt,
     f_w,
+    g_dp,
     h,
     k,
     m_bub,
@@ -107,6 +108,7 @@ from symsys.symbols import (
     n_dp,
     n_g,
     n_need,
+    n_node,
     n_p,
     n_t,
     phi_bub,
@@ -114,6 +116,7 @@ from symsys.symbols import (
     r_full,
     r_sel,
     s,
+    t_ar_hier,
     t_bub,
     t_comms,
     t_compute,
@@ -151,9 +154,14 @@ _SEND = collectives.expr("t_p2p")
 _TP_ALL_REDUCE = _ALL_REDUCE.xreplace({n_g: n_t, m_c: bytes_act * b * s * d})
 #: one pipeline send of a microbatch's activations (1/n_t of them) over the scale-out network
 _PP_SEND = _SEND.xreplace({m_c: bytes_act * b * s * d / n_t, beta_x: beta_n, alpha_x: alpha_n})
-#: the gradients' all-reduce over the data-parallel replicas (scale-out network)
-_DP_ALL_REDUCE = _ALL_REDUCE.xreplace({n_g: n_dp, m_c: bytes_g * N_dev, beta_x: beta_n,
-                                       alpha_x: alpha_n})
+#: the gradients' all-reduce over the n_d data-parallel replicas, g_d of them in each fast
+#: domain: the collectives law's hierarchical all-reduce, a ring over the g_d replicas of a
+#: domain over its link (beta_x), then a ring of their shards across the n_d / g_d domains over
+#: the scale-out network (beta_n). g_d = n_d: the group inside one domain (no network);
+#: g_d = 1: one replica per domain (a tensor-parallel group filling a node), all over the
+#: network
+_DP_ALL_REDUCE = collectives.expr(t_ar_hier).xreplace({n_g: g_dp, n_node: n_dp / g_dp,
+                                                       m_c: bytes_g * N_dev})
 
 # --- activations per layer per microbatch (Korthikanti et al. 2022, Section 4, 16-bit) -----
 # a layer's forward writes s b d (10 + 24/t) + 5 a s^2 b / t bytes on one device: sequence
@@ -233,7 +241,7 @@ training = Law(
     ),
     inputs=(Pi, beta, eta_c, eta_m, L, d, h, V, E, k, N_total, N_dense, N_expert, N_embed,
             a_attn, b, s, bytes_w, bytes_act, bytes_g, bytes_o, bytes_u, C_mem, beta_x, alpha_x,
-            beta_n, alpha_n, n_t, n_p, n_dp, v_il, B_g, z_fa, r_sel, r_full, z_sp, z_il,
+            beta_n, alpha_n, n_t, n_p, n_dp, g_dp, v_il, B_g, z_fa, r_sel, r_full, z_sp, z_il,
             f_w, f_gr, f_opt, z_dp, D_tok, L_w, w_sw, x_bub, T_goal, alpha_c),
     definitions=_DEFINITIONS,
     derived=_DERIVED,
@@ -241,6 +249,7 @@ training = Law(
              ("Optimizer", t_opt)),
     defaults={eta_c: 1, eta_m: 1, alpha_x: 0, alpha_n: 0, alpha_c: 0, z_fa: 1, r_sel: 0,
               r_full: 0, z_sp: 0, z_il: 0, f_w: 0, f_gr: 0, f_opt: 0, z_dp: 0, v_il: 1,
+              g_dp: 1,
               bytes_act: 2, bytes_g: 2, bytes_o: 12, bytes_u: 28,
               # no sliding window (the Megatron GPT models have none)
               L_w: 0, w_sw: NO_WINDOW},
@@ -254,13 +263,16 @@ training = Law(
         "embedding stage imbalance are not counted (each device is given N/(n_t n_p) "
         "parameters).",
         "Communication does not overlap computation, except the data-parallel all-reduce when "
-        "z_dp = 1. Tensor parallelism runs over the fast domain (beta_x), pipeline sends and "
-        "the data-parallel all-reduce over the scale-out network (beta_n), as when the "
-        "tensor-parallel group fills a node.",
+        "z_dp = 1. Tensor parallelism runs over the fast domain (beta_x) and pipeline sends "
+        "over the scale-out network (beta_n); the data-parallel all-reduce is hierarchical: "
+        "over the fast domain among the g_d replicas a domain holds, over the network among "
+        "the n_d / g_d domains (g_d = 1 when the tensor-parallel group fills a node). The "
+        "solvers lay devices out tensor-parallel ranks first, then data-parallel, then "
+        "pipeline stages (Megatron-LM's order).",
     ),
     latency=T, rate=R_tok, footprint=M, capacity=C_mem,
     levers=(Pi, beta, eta_c, eta_m, beta_x, alpha_x, beta_n, alpha_n, C_mem, b, B_g, n_t,
             n_p, n_dp, v_il),
-    integers=(b, B_g, n_t, n_p, n_dp, v_il),
+    integers=(b, B_g, n_t, n_p, n_dp, g_dp, v_il),
     variants={"dense": lambda expr: expr.xreplace({E: 1, k: 1})},
 )

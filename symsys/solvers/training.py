@@ -93,25 +93,56 @@ def _fabric(system, device) -> tuple:
     return fast, fast_bandwidth, network
 
 
-def _links(system, device, tp: int, others: int, link_bandwidth, network_bandwidth) -> dict:
-    """beta_x (fast domain, per direction) and beta_n (scale-out per device, per direction)."""
+def replicas_per_domain(fast, tp: int, dp: int, pp: int = 1) -> int:
+    """g_d: the data-parallel replicas of one group that share a fast domain. Devices are laid
+    out tensor-parallel ranks first, then data-parallel, then pipeline stages (Megatron-LM's
+    order), so a group of dp replicas, tp apart, fills domains of D devices D / tp at a time:
+    all dp inside one domain when tp dp <= D (with pipeline stages, each stage's tp dp devices
+    must tile the domains, or a later stage's group would straddle two). Without a known
+    domain size every replica talks over the network (g_d = 1)."""
+    domain = None if fast is None else fast.domain_size
+    if domain is None or dp == 1:
+        return 1
+    if tp * dp <= domain:
+        if pp > 1 and domain % (tp * dp):
+            raise InvalidParameter(
+                f"tensor_parallel={tp} x data_parallel={dp} x pipeline_parallel={pp}: a "
+                f"stage's {tp * dp} devices do not tile fast domains of {domain} "
+                f"({fast.name}), so a later stage's data-parallel group would straddle two; "
+                f"use tensor_parallel x data_parallel dividing {domain}")
+        return dp
+    if domain % tp or dp % (domain // tp):
+        raise InvalidParameter(
+            f"tensor_parallel={tp} x data_parallel={dp}: the data-parallel group spans fast "
+            f"domains of {domain} devices ({fast.name}), {domain // max(tp, 1)} replicas each, "
+            f"so data_parallel must be a multiple of {domain} / tensor_parallel "
+            f"(tensor_parallel dividing {domain})")
+    return domain // tp
+
+
+def _links(system, device, tp: int, pp: int, dp: int, link_bandwidth,
+           network_bandwidth) -> dict:
+    """beta_x (fast domain, per direction), beta_n (scale-out per device, per direction) and
+    g_dp (the data-parallel replicas a fast domain holds, :func:`replicas_per_domain`)."""
     fast, fast_bandwidth, network = _fabric(system, device)
+    if fast is not None and fast.domain_size is not None and tp > fast.domain_size:
+        raise InvalidParameter(
+            f"tensor_parallel={tp}: the fast domain ({fast.name}) connects "
+            f"{fast.domain_size} devices; tensor parallelism stays inside it")
+    group = replicas_per_domain(fast, tp, dp, pp)
     if link_bandwidth is not None:
         beta_x = checks.positive_quantity("link_bandwidth", link_bandwidth, "B/s")
-    elif tp == 1:
-        beta_x = 1.0  # no tensor-parallel group: the all-reduce term is 0 for any bandwidth
+    elif tp == 1 and group == 1:
+        beta_x = 1.0  # nothing crosses the fast domain: its terms are 0 for any bandwidth
     elif fast_bandwidth is None:
-        raise InvalidParameter(f"tensor_parallel={tp}: {device.key} has no device-to-device "
-                               "link with a sourced bandwidth; give link_bandwidth=")
+        raise InvalidParameter(f"tensor_parallel={tp}, data_parallel={dp}: {device.key} has "
+                               "no device-to-device link with a sourced bandwidth; give "
+                               "link_bandwidth=")
     else:
         beta_x = fast_bandwidth
-        if fast.domain_size is not None and tp > fast.domain_size:
-            raise InvalidParameter(
-                f"tensor_parallel={tp}: the fast domain ({fast.name}) connects "
-                f"{fast.domain_size} devices; tensor parallelism stays inside it")
     if network_bandwidth is not None:
         beta_n = checks.positive_quantity("network_bandwidth", network_bandwidth, "B/s")
-    elif others == 1:
+    elif pp == 1 and dp == group:
         beta_n = 1.0  # no pipeline sends nor gradient all-reduce cross the network
     elif network is None:
         where = device.key if system is None else system.key
@@ -121,7 +152,7 @@ def _links(system, device, tp: int, others: int, link_bandwidth, network_bandwid
             "network_bandwidth= per device")
     else:
         beta_n = network
-    return {"beta_x": beta_x, "beta_n": beta_n}
+    return {"beta_x": beta_x, "beta_n": beta_n, "g_dp": group}
 
 
 def _efficiency(device, precision, efficiency) -> tuple[float, float, str]:
@@ -201,7 +232,7 @@ def training_inputs(model, hardware, *, global_batch_size, seq_len, tensor_paral
         "alpha_c": 0.0,  # no sourced per-call latency (the link profiles are for inference)
         "alpha_n": checks.nonnegative_quantity("network_latency", network_latency, "s"),
         "D_tok": batch * s if tokens is None else checks.token_count(tokens),
-        **_links(system, device, tp, pp * dp, link_bandwidth, network_bandwidth),
+        **_links(system, device, tp, pp, dp, link_bandwidth, network_bandwidth),
     }
     options = {"global_batch_size": batch, "seq_len": s, "tensor_parallel": tp,
                "pipeline_parallel": pp, "data_parallel": dp, "microbatch_size": micro,
@@ -407,24 +438,28 @@ class TrainingModel:
             for micro in microbatch_sizes:
                 try:
                     _check_shape(model, tp, pp, 1, global_batch_size, micro, dp)
+                    # a layout that tiles the fast domains, over links the hardware has
+                    links = _links(system, device, tp, pp, dp, None, None)
                 except InvalidParameter:
                     continue
-                rows.append((tp, pp, dp, micro))
+                rows.append((tp, pp, dp, micro, links["g_dp"], links["beta_x"],
+                             links["beta_n"]))
         if not rows:
             raise InvalidParameter(f"no (tensor, pipeline, data) factorisation of {devices} "
                                    f"devices fits {model.key}'s shape and a global batch of "
                                    f"{global_batch_size}")
         base = training_inputs(
             model, hardware, global_batch_size=global_batch_size, seq_len=seq_len,
-            tensor_parallel=max(r[0] for r in rows), pipeline_parallel=max(r[1] for r in rows),
-            data_parallel=max(r[2] for r in rows), recompute=recompute,
+            tensor_parallel=rows[0][0], pipeline_parallel=rows[0][1],
+            data_parallel=rows[0][2], recompute=recompute,
             sequence_parallel=sequence_parallel, zero_stage=zero_stage, precision=precision,
             efficiency=efficiency, attention=attention,
             overlap_grad_reduce=overlap_grad_reduce)
         grid = np.array(rows, dtype=float)
         fn = base.kernel(("T", "M", "U_mfu"), scalar=False)
         values = {**base.values, "n_t": grid[:, 0], "n_p": grid[:, 1], "n_dp": grid[:, 2],
-                  "b": grid[:, 3]}
+                  "b": grid[:, 3], "g_dp": grid[:, 4], "beta_x": grid[:, 5],
+                  "beta_n": grid[:, 6]}
         with np.errstate(all="ignore"):
             step, memory, mfu = (np.broadcast_to(o, (len(rows),)) for o in
                                  fn(*(values[a] for a in fn.args)))
