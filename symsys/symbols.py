@@ -343,6 +343,8 @@ n_p = _declare("n_p", r"n_{p}", "1", "pipeline-parallel stages", lever="pipeline
                **_count)
 n_dp = _declare("n_dp", r"n_{d}", "1", "data-parallel replicas", lever="data_parallel",
                 **_count)
+Pi_a = _declare("Pi_a", r"\Pi_{a}", "FLOP/s",
+                "peak FLOP/s of attention's matmuls (the 16-bit peak in low-precision training)")
 g_dp = _declare("g_dp", r"g_{d}", "1",
                 "data-parallel replicas of one group inside one fast domain", **_count)
 v_il = _declare("v_il", r"v", "1", "model chunks per pipeline stage (interleaved schedule)",

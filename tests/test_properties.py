@@ -226,6 +226,10 @@ def law_points(draw, name: str):
     )
     values.setdefault("h_kv", shape.kv_heads)  # MLA shapes name their K/V heads too
     values["p_net"] = draw(st.integers(0, values["n_pp"] - 1))  # sends between fast domains
+    # the data-parallel replicas a fast domain holds: one, all, or a divisor between
+    values["g_dp"] = draw(st.sampled_from([g for g in (1, 2, 8) if values["n_dp"] % g == 0]))
+    # attention's peak: the GEMM peak (16-bit training) or half of it (fp8 training)
+    values["Pi_a"] = values["Pi"] / draw(st.sampled_from([1, 2]))
     values["j_0"] = draw(st.integers(1, 2048))
     values["j_1"] = values["j_0"] + draw(st.integers(0, 2048))
     return law, {s.name: values[s.name] for s in law.inputs}

@@ -4,6 +4,7 @@ exact sensitivities, the configuration search and the validation against Table 5
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -237,3 +238,32 @@ def test_layouts_whose_groups_straddle_domains_are_named():
         _llama8b("DGX_H100_SU", tensor_parallel=2, data_parallel=6, global_batch_size=48)
     with pytest.raises(InvalidParameter, match=r"would straddle two"):
         _llama8b("DGX_H100_SU", data_parallel=3, pipeline_parallel=2, global_batch_size=48)
+
+
+# --- fp8 training: only the linear layers' GEMMs in fp8 (issue 26, cause 7) ------------------
+#: H100 SXM dense peaks: 989.4 TFLOP/s bf16, 1978.9 TFLOP/s fp8 (NVIDIA H100 datasheet)
+H100_BF16, H100_FP8 = 989.4e12, 1978.9e12
+
+
+def test_fp8_training_runs_the_gemms_at_the_fp8_peak_and_attention_at_bf16():
+    kwargs = dict(tensor_parallel=8, global_batch_size=8, seq_len=8192)
+    bf16 = _llama8b("DGX_H100", **kwargs)
+    fp8 = _llama8b("DGX_H100", **{**kwargs, "precision": "fp8"})
+    v = fp8.scenario.values
+    assert (v["Pi"], v["Pi_a"]) == pytest.approx((H100_FP8, H100_BF16))
+    assert v["bytes_w"] == v["bytes_g"] == v["bytes_act"] == 2  # held and moved in bf16
+    assert "attention, weights, gradients and activations in bf16" in fp8.to_dict()[
+        "precision_note"]
+    # the same FLOPs: attention's share at the bf16 peak, the rest at twice it
+    share = 3 * fp8.raw["F_attn"] * v["b"] / (v["B_g"] * v["n_t"] * v["n_p"])  # no recompute
+    flops = fp8.raw["F"]
+    assert flops == pytest.approx(bf16.raw["F"], rel=1e-12)
+    assert fp8.raw["t_compute"] == pytest.approx(
+        (flops - share) / H100_FP8 + share / H100_BF16, rel=1e-12)
+    assert bf16.raw["t_compute"] == pytest.approx(flops / H100_BF16, rel=1e-12)
+    # so fp8 is less than 2x faster: the attention at 8k context and the memory-bound kernels
+    speedup = bf16.step_time.m_as("s") / fp8.step_time.m_as("s")
+    assert 1 < speedup < 2
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    assert f"steps {speedup:.2f}x faster in fp8 than in bf16" in readme
+    assert f"(MFU over the fp8 peak: {fp8.mfu:.3f})" in readme

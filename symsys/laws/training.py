@@ -71,6 +71,7 @@ from symsys.symbols import (
     N_expert,
     N_total,
     Pi,
+    Pi_a,
     Q,
     R_tok,
     T,
@@ -176,6 +177,10 @@ _KEPT = _LINEAR + (1 - r_sel) * _SCORES_KEPT
 _FULL = 2 * s * b * d / n_t ** z_sp
 _ACTIVATIONS = (1 - r_full) * _KEPT + r_full * _FULL
 
+#: attention's matmul FLOPs in one microbatch on one device: the forward's, its backward's two,
+#: and what full or selective recomputation repeats (the share F takes of F_hw's)
+_ATTENTION_SHARE = (3 + r_full + r_sel) * F_attn * b / (B_g * n_t * n_p)
+
 _DEFINITIONS = (
     (F_attn, _SCORES),
     (F_fwd, _FORWARD),
@@ -188,7 +193,10 @@ _DEFINITIONS = (
     (F, F_hw * b / (B_g * n_t * n_p)),
     (A_fwd, _LINEAR + _SCORES_KEPT),
     (Q, L / n_p * ((6 + 2 * r_full) * A_fwd + 2 * r_sel * _SCORES_KEPT)),
-    (t_compute, roofline.expr(t_compute)),
+    # the linear layers at the GEMM peak Pi, attention's matmuls at Pi_a (equal in 16-bit
+    # training; in fp8 training only the linear layers run in fp8)
+    (t_compute, roofline.expr(t_compute).xreplace({F: F - _ATTENTION_SHARE})
+     + roofline.expr(t_compute).xreplace({F: _ATTENTION_SHARE, Pi: Pi_a})),
     (t_memory, roofline.expr(t_memory)),
     (t_tp, L / n_p * (4 + 2 * r_full) * _TP_ALL_REDUCE),
     (t_pp, 2 * v_il * sp.Min(n_p - 1, 1) * _PP_SEND),
@@ -239,7 +247,7 @@ training = Law(
         "1F1B pipeline with its bubble, the tensor-parallel all-reduces and pipeline sends of "
         "each microbatch, the data-parallel gradient all-reduce and the optimizer step."
     ),
-    inputs=(Pi, beta, eta_c, eta_m, L, d, h, V, E, k, N_total, N_dense, N_expert, N_embed,
+    inputs=(Pi, Pi_a, beta, eta_c, eta_m, L, d, h, V, E, k, N_total, N_dense, N_expert, N_embed,
             a_attn, b, s, bytes_w, bytes_act, bytes_g, bytes_o, bytes_u, C_mem, beta_x, alpha_x,
             beta_n, alpha_n, n_t, n_p, n_dp, g_dp, v_il, B_g, z_fa, r_sel, r_full, z_sp, z_il,
             f_w, f_gr, f_opt, z_dp, D_tok, L_w, w_sw, x_bub, T_goal, alpha_c),
@@ -262,6 +270,10 @@ training = Law(
         "included); the embedding and output layers' activations and the pipeline's "
         "embedding stage imbalance are not counted (each device is given N/(n_t n_p) "
         "parameters).",
+        "Low-precision training (fp8) runs the linear layers' GEMMs at the fp8 peak Pi and "
+        "attention's matmuls at the 16-bit peak Pi_a (Transformer Engine's recipe: fused "
+        "attention stays in bf16); weights, gradients and activations are held and moved in "
+        "16 bits beside the fp32 master weights and moments. U_mfu is over the GEMM peak Pi.",
         "Communication does not overlap computation, except the data-parallel all-reduce when "
         "z_dp = 1. Tensor parallelism runs over the fast domain (beta_x) and pipeline sends "
         "over the scale-out network (beta_n); the data-parallel all-reduce is hierarchical: "

@@ -155,6 +155,17 @@ def _links(system, device, tp: int, pp: int, dp: int, link_bandwidth,
     return {"beta_x": beta_x, "beta_n": beta_n, "g_dp": group}
 
 
+def _sixteen_bit(device, precision: str) -> str:
+    """The 16-bit format that low-precision training keeps beside ``precision``: bf16 where
+    the device has it, else fp16."""
+    for name in ("bf16", "fp16"):
+        if name in device.compute.peak_dense:
+            return name
+    raise InvalidParameter(f"precision={precision!r}: training in {precision} keeps attention, "
+                           f"weights and gradients in 16 bits, and {device.key} has neither "
+                           "bf16 nor fp16")
+
+
 def _efficiency(device, precision, efficiency) -> tuple[float, float, str]:
     if efficiency == "calibrated":
         from symsys.calibration import profile_for
@@ -216,10 +227,14 @@ def training_inputs(model, hardware, *, global_batch_size, seq_len, tensor_paral
     _check_shape(model, tp, pp, v, batch, micro, dp)
     eta_c, eta_m, efficiency_source = _efficiency(device, precision, efficiency)
     numbers = device_numbers(device, precision)
-    element = PRECISION_BYTES[precision]
+    # below 16 bits (fp8) only the linear layers' GEMMs run at that precision: attention,
+    # weights, gradients and activations stay 16-bit (Transformer Engine's fp8 recipe)
+    wide = precision if PRECISION_BYTES[precision] >= 2 else _sixteen_bit(device, precision)
+    element = PRECISION_BYTES[wide]
     values = {
         **model.shape.parameter_inputs(), **model.summary,
-        "Pi": numbers["Pi"], "beta": numbers["beta"], "C_mem": numbers["C_mem"],
+        "Pi": numbers["Pi"], "Pi_a": device_numbers(device, wide)["Pi"],
+        "beta": numbers["beta"], "C_mem": numbers["C_mem"],
         "eta_c": eta_c, "eta_m": eta_m, "b": micro, "s": s, "B_g": batch,
         "n_t": tp, "n_p": pp, "n_dp": dp, "v_il": v, "z_il": int(v > 1),
         "bytes_w": element, "bytes_act": element, "bytes_g": element, **law_defaults(),
@@ -239,6 +254,9 @@ def training_inputs(model, hardware, *, global_batch_size, seq_len, tensor_paral
                "interleave": v, "recompute": recompute, "sequence_parallel": sequence_parallel,
                "zero_stage": zero_stage, "precision": precision, "attention": attention,
                "efficiency": efficiency_source}
+    if wide != precision:
+        options["precision_note"] = (f"{precision}: the linear layers' GEMMs; attention, "
+                                     f"weights, gradients and activations in {wide}")
     if system is not None:
         options["system"] = system.key
     variant = "dense" if model.shape.experts == 1 else None
