@@ -52,18 +52,38 @@ def build_parser() -> argparse.ArgumentParser:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
         command.add_argument("--json", action="store_true", help="machine-readable output")
         module.add_arguments(command)
-        command.set_defaults(_module=module)
+        command.set_defaults(_module=module, _parser=command)
     return parser
+
+
+def _unrecognized(args, extras: list[str]) -> int:
+    """Arguments the command does not take: a usage error of the command (exit 2) that names
+    the closest of its options for each mistyped one."""
+    from symsys.errors import close_matches, did_you_mean
+
+    command = args._parser
+    options = [s for action in command._actions for s in action.option_strings
+               if s.startswith("--")]
+    hints = "".join(did_you_mean(close_matches(extra.split("=")[0], options, 3))
+                    for extra in extras if extra.startswith("--"))
+    command.print_usage(sys.stderr)
+    print(f"symsys {args.command}: error: unrecognized arguments: {' '.join(extras)}."
+          f"{hints}", file=sys.stderr)
+    return 2
 
 
 def main(argv=None) -> int:
     from symsys.errors import SymsysError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
     if not getattr(args, "command", None):
+        if extras:
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
         parser.print_help()
         return 2
+    if extras:
+        return _unrecognized(args, extras)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning

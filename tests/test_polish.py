@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import symsys
+import symsys.units
 from symsys import Engine, ServingModel, SynthesisSolver
 from symsys.cli import main
 from symsys.errors import InvalidParameter, RegistryError, UnknownModel, suggest
@@ -262,3 +264,30 @@ def test_wafer_scale_example_prints_only_meaningful_numbers(tmp_path):
             and ("YES" in line or "OOM" in line)]
     assert [r[0] for r in rows if r[-1] == "YES"] == ["1", "2", "3"]
     assert all("n/a" in r for r in rows if r[-1] == "OOM")
+
+
+def test_jupyter_shows_a_result_as_its_answer_not_its_derivation():
+    r = symsys.Engine.solve("Llama3_8B", "H100", batch_size=8, seq_len=1024)
+    page = r._repr_html_()
+    assert page.startswith("<div><b>InferenceResult: Llama3_8B on H100</b>")
+    assert "<th style='text-align:left'>latency</th>" in page
+    assert f"<td style='text-align:left'>{symsys.units.format_value(r.latency)}</td>" in page
+    assert "aligned" not in page  # the derivation stays on request: r.derivation()
+    assert str(r).splitlines()[0] == "InferenceResult: Llama3_8B on H100"
+
+
+def test_a_sweep_prints_its_rows_not_its_internals():
+    s = symsys.sweep("Llama3_8B", ["H100", "A100"], batch_size=[1, 8])
+    assert repr(s).startswith("<SweepResult 4 rows: model, hardware")
+    assert str(s) == s.table(20) and "lambda" not in str(s)
+    assert s._repr_html_().startswith("<pre>model")
+
+
+def test_a_mistyped_option_names_the_closest_of_the_command(capsys):
+    assert main(["solve", "Llama3_8B", "H100", "--batchsize", "8"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == ("symsys solve: error: unrecognized arguments: --batchsize "
+                                    "8. Did you mean '--batch-size'?")
+    assert "usage: symsys solve" in err  # the command's usage, not the top level's
+    assert main(["sweep", "Llama3_8B", "H100", "--tensorparallel=1,2"]) == 2
+    assert "Did you mean '--tensor-parallel'" in capsys.readouterr().err

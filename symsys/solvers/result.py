@@ -215,16 +215,34 @@ class Result:
     def _repr_latex_(self) -> str:
         return "$$" + self.derivation() + "$$"
 
-    def __str__(self) -> str:
-        lines = [f"{type(self).__name__}: {self.scenario.label()}"]
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the answer as a compact table (it takes this over the LaTeX
+        derivation, which ``derivation()`` gives on request)."""
+        import html
+
+        title, settings, rows = self._card()
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(name)}</th>"
+                       f"<td style='text-align:left'>{html.escape(value)}</td></tr>"
+                       for name, value in rows)
+        note = (f"<div style='font-size:smaller'>{html.escape(settings)}</div>"
+                if settings else "")
+        return f"<div><b>{html.escape(title)}</b>{note}<table>{body}</table></div>"
+
+    def _card(self) -> tuple[str, str, list[tuple[str, str]]]:
+        """(title, the settings that shaped the answer, (name, value) rows): what ``str`` and
+        the HTML view show, each value at 4 significant digits."""
         extra = {k: v for k, v in self.identity().items()
                  if k not in ("kind", "law", "model", "hardware") and v is not None}
-        if extra:
-            lines.append("  " + ", ".join(f"{k} {v}" for k, v in extra.items()))
-        for name, value in self.summary().items():
-            if name == "reason" and not value:
-                continue
-            lines.append(f"  {name.replace('_', ' ')}: {format_value(value)}")
+        rows = [(name.replace("_", " "), format_value(value))
+                for name, value in self.summary().items()
+                if not (name == "reason" and not value)]
+        return (f"{type(self).__name__}: {self.scenario.label()}",
+                ", ".join(f"{k} {v}" for k, v in extra.items()), rows)
+
+    def __str__(self) -> str:
+        title, settings, rows = self._card()
+        lines = [title] + (["  " + settings] if settings else [])
+        lines += [f"  {name}: {value}" for name, value in rows]
         return "\n".join(lines)
 
     def _repr_tail(self) -> str:

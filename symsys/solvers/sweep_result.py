@@ -20,7 +20,7 @@ from symsys.units import text_table
 OVER_CAPACITY = "memory footprint per device exceeds the capacity"
 
 
-@dataclass
+@dataclass(repr=False)
 class SweepResult:
     """Columnar result: ``result["latency"]`` / ``result.latency`` is an array (strings,
     numbers or Quantities); ``skipped`` lists device/precision pairs the device lacks."""
@@ -176,6 +176,20 @@ class SweepResult:
             writer.writerow(list(data))
             columns = [v.tolist() for v in data.values()]
             writer.writerows(zip(*columns))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(self.names[:8]) + (", ..." if len(self.names) > 8 else "")
+        return f"<SweepResult {len(self):,} rows: {shown}>"
+
+    def __str__(self) -> str:
+        return self.table(20)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the first rows as the aligned text table (``to_pandas()`` for a
+        DataFrame)."""
+        import html
+
+        return f"<pre>{html.escape(self.table(20))}</pre>"
 
     def table(self, max_rows: int = 40) -> str:
         """The first ``max_rows`` rows as aligned text, with the skipped pairs under them."""
