@@ -71,3 +71,20 @@ def test_calibrated_without_link_profile_is_an_error():
     with pytest.raises(InvalidParameter, match="link_latency"):
         symsys.Engine.solve("Llama3_70B", "DGX_H100", tensor_parallel=8,
                             efficiency="calibrated", link_latency=symsys.Q_(1, "us"))
+
+
+def test_a_fabric_profile_transfers_to_a_system_with_the_same_fast_domain():
+    # DGX H200: the DGX H100's NVLink 4 / third-generation NVSwitch fabric with H200 GPUs
+    profile = links.link_profile_for(None, "DGX_H200")
+    assert profile is links.link_profile_for(None, "DGX_H100") or (
+        profile.system == "DGX_H100")
+    r = symsys.Engine.solve("Llama3_70B", "DGX_H200", tensor_parallel=8,
+                            efficiency="calibrated")
+    v = r.inputs.values
+    assert v["beta_x"] == pytest.approx(profile.eta_x * profile.beta_nominal)
+    assert v["alpha_c"] == profile.alpha_c
+    assert ("fitted on DGX_H100, transferred to DGX_H200's identical fast domain"
+            in r.efficiency_source)
+    # another fabric (NVLink 5 on a DGX B200) has none, and says which systems do
+    with pytest.raises(InvalidParameter, match="no link calibration for system DGX_B200"):
+        links.link_profile_for(None, "DGX_B200")

@@ -233,15 +233,31 @@ def shipped() -> list[LinkProfile]:
 
 
 def _same_fast_domain(key: str, other: str) -> bool:
-    """Whether systems ``key`` and ``other`` have the very same fast domain: the device, its
-    bandwidth and its size (a cluster of DGX H100 nodes has a DGX H100's NVLink domain in
-    each node, so a profile fitted on one DGX H100 holds for it)."""
+    """Whether systems ``key`` and ``other`` have the very same fast domain: the same
+    bandwidth and size, and the same device or fabric (by name). A link profile describes the
+    fabric, not the GPU's memory: a cluster of DGX H100 nodes has a DGX H100's NVLink domain
+    in each node, and a DGX H200 the same NVLink 4 / third-generation NVSwitch fabric, so a
+    profile fitted on one DGX H100 is transferred to both (and says so:
+    :func:`describe_for`)."""
     from symsys.registry.systems import Systems
 
     mine, theirs = Systems[key], Systems[other]
     a, b = mine.fast_domain, theirs.fast_domain
-    return (mine.device == theirs.device and a is not None and b is not None
-            and (a.bandwidth, a.domain_size) == (b.bandwidth, b.domain_size))
+    if a is None or b is None or (a.bandwidth, a.domain_size) != (b.bandwidth, b.domain_size):
+        return False
+    # the same fabric: the same device in the same domain, or a domain of the same name
+    return mine.device == theirs.device or a.name == b.name
+
+
+def describe_for(profile: LinkProfile, system) -> str:
+    """The profile's description, saying where it was fitted when ``system`` (its key) is
+    another system with the same fast domain."""
+    key = getattr(system, "key", system)
+    text = profile.describe()
+    if key is not None and key != profile.system:
+        text += (f"; fitted on {profile.system}, transferred to {key}'s identical fast "
+                 "domain (no measurement of it was fitted)")
+    return text
 
 
 def link_profile_for(device, system=None) -> LinkProfile:

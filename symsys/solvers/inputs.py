@@ -408,7 +408,9 @@ def request_inputs(model, hardware, request: StepRequest) -> StepInputs:
     if system is not None:
         options["system"] = system.key
     if link_profile:
-        options["link_calibration"] = link_profile.describe()
+        from symsys.calibration.links import describe_for
+
+        options["link_calibration"] = describe_for(link_profile, system)
     bind_law_inputs(law, values, r.inputs)
     if r.law is not None:
         options["step_law"] = r.law
