@@ -291,3 +291,17 @@ def test_a_mistyped_option_names_the_closest_of_the_command(capsys):
     assert "usage: symsys solve" in err  # the command's usage, not the top level's
     assert main(["sweep", "Llama3_8B", "H100", "--tensorparallel=1,2"]) == 2
     assert "Did you mean '--tensor-parallel'" in capsys.readouterr().err
+
+
+def test_zoo_hardware_lists_what_cost_and_energy_use(capsys):
+    # an H100 SXM's 700 W TDP (NVIDIA datasheet) and its registry cloud price per GPU-hour
+    assert main(["zoo", "hardware", "--json"]) == 0
+    rows = {d["key"]: d for d in json.loads(capsys.readouterr().out)}
+    h100 = Hardware["H100"]
+    assert rows["H100"]["tdp_w"] == 700
+    assert rows["H100"]["price_usd_per_hour"] == pytest.approx(
+        h100.cloud_price.hourly.m_as("USD/hour"))
+    assert rows["MI250X"]["price_usd_per_hour"] is None  # none in the registry: blank
+    assert main(["zoo", "hardware"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.rstrip().endswith("TDP W  USD/h")

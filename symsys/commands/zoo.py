@@ -60,9 +60,14 @@ def run(args):
         rows = [[d.key, d.vendor, d.group, d.year, _fmt(d.compute.peak_flops, "TFLOP/s"),
                  _fmt(d.memory.bandwidth, "TB/s"), _fmt(d.memory.capacity, "GB"),
                  f"{d.ridge_point(_sixteen(d)).m_as('FLOP/B'):.0f}",
-                 _fmt(d.interconnect and d.interconnect.bandwidth, "GB/s")] for d in devices]
+                 _fmt(d.interconnect and d.interconnect.bandwidth, "GB/s"),
+                 _fmt(d.tdp, "W"),
+                 _fmt(d.cloud_price and d.cloud_price.hourly, "USD/hour")] for d in devices]
+        # TDP and the on-demand cloud price are what cost and energy answers use (blank: none
+        # in the registry, and those answers need --power / --price)
         text = table(["key", "vendor", "group", "year", "16-bit TFLOP/s", "TB/s", "GB",
-                      "ridge FLOP/B", "link GB/s per direction"], rows, file=io.StringIO())
+                      "ridge FLOP/B", "link GB/s per direction", "TDP W", "USD/h"], rows,
+                     file=io.StringIO())
         data = [{"key": d.key, "name": d.name, "vendor": d.vendor, "group": d.group,
                  "year": d.year, "aliases": list(d.aliases),
                  "peak_dense_tflops": {p: q.m_as("TFLOP/s") for p, q in
@@ -72,6 +77,9 @@ def run(args):
                  "memory_capacity_gb": d.memory.capacity.m_as("GB"),
                  "memory_bandwidth_tbs": d.memory.bandwidth.m_as("TB/s"),
                  "interconnect": link_dict(d.interconnect),
+                 "tdp_w": None if d.tdp is None else d.tdp.m_as("W"),
+                 "price_usd_per_hour": (None if d.cloud_price is None
+                                        else d.cloud_price.hourly.m_as("USD/hour")),
                  "source": str(d.source)} for d in devices]
         return text, data
     models = [Models[k] for k in Models.list(args.group)]
