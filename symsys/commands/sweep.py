@@ -272,21 +272,17 @@ def _economics(args) -> dict:
 
 
 def law_inputs(texts) -> dict | None:
-    """``--set NAME=VALUES`` texts as ``inputs=``: numbers ("0.6,0.8") for a dimensionless
-    input, else a list or range with a unit ("0,5,10 us", "1:4:1TB/s"), which the law's unit
-    checks."""
+    """``--set NAME=VALUES`` texts as ``inputs=``: each split by the step option's own reader
+    (:func:`symsys.solvers.checks.law_inputs`), its values numbers ("0.6,0.8") for a
+    dimensionless input, else a list or range with a unit ("0,5,10 us", "1:4:1TB/s"), which
+    the law's unit checks."""
     if not texts:
         return None
-    from symsys.errors import InvalidParameter
+    from symsys.solvers import checks
+    from symsys.solvers.options import OPTIONS
 
     out = {}
-    for text in texts:
-        name, sep, values = text.partition("=")
-        name, values = name.strip(), values.strip()
-        if not sep or not name or not values:
-            raise InvalidParameter(f"--set {text!r}: expected NAME=VALUES, e.g. a_acc=0.6,0.8")
-        if name in out:
-            raise InvalidParameter(f"--set: {name} is given twice")
+    for name, values in checks.law_inputs(OPTIONS["inputs"], texts):
         try:
             out[name] = [float(v) for v in values.split(",")]
         except ValueError:

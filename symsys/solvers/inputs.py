@@ -476,7 +476,7 @@ def bind_law_inputs(law, values: dict, given) -> None:
     the option."""
     if not given and isinstance(law, LawRef):
         return  # the package's laws get every input from the front end
-    card = law.card() if not isinstance(law, LawRef) else kernel_card(law)
+    card = kernel_card(law) if isinstance(law, LawRef) else steps.card_of(law)
     units = card["units"]
     for name, value in given or ():
         if name not in card["inputs"]:

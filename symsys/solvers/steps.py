@@ -41,12 +41,19 @@ def roles_of_laws(laws) -> dict[str, dict]:
     return {name: law.card()["step"] for name, law in laws.items() if law.step is not None}
 
 
+@functools.lru_cache(maxsize=256)
+def card_of(law) -> dict:
+    """The card of a Law of another package (or of this session), built once per law: a
+    solve of such a law reads its inputs, defaults, units and role from it every time."""
+    return law.card()
+
+
 def role(law) -> dict | None:
     """The step role (plain data) of a law -- a LawRef or name of a law of the package, or a
     Law -- or None for a law that is no step (the fixed workload, the roofline)."""
     if isinstance(law, str | LawRef):
         return package_roles().get(law if isinstance(law, str) else law.name)
-    return law.card()["step"]
+    return card_of(law)["step"]
 
 
 def parallel(law) -> tuple[str, ...]:
@@ -74,7 +81,7 @@ def choose(phase: str, needed, law: str | None = None):
         found, declared = LawRef(law), package_roles()[law]
     else:
         found = _registered(law)
-        declared = found.card()["step"]
+        declared = card_of(found)["step"]
         if declared is None:
             raise InvalidParameter(
                 f"law={law!r} declares no step role (StepRole: its phase and parallel "
