@@ -289,6 +289,15 @@ t_rs = _declare("t_rs", r"t_{\mathrm{RS}}", "s", "ring reduce-scatter time")
 t_ag = _declare("t_ag", r"t_{\mathrm{AG}}", "s", "ring all-gather time")
 t_a2a = _declare("t_a2a", r"t_{\mathrm{A2A}}", "s", "all-to-all time (pairwise exchange)")
 t_p2p = _declare("t_p2p", r"t_{\mathrm{P2P}}", "s", "point-to-point send time")
+z_nvls = _declare("z_nvls", r"z_{\mathrm{NVLS}}", "1",
+                  "1 if the fast domain's switches reduce in the network (NVLink SHARP), 0 if "
+                  "the devices reduce (ring)", **_flag)
+t_ar_nvls = _declare("t_ar_nvls", r"t_{\mathrm{AR}}^{\mathrm{NVLS}}", "s",
+                     "all-reduce reduced in the switch (NVLink SHARP): two steps, and "
+                     "(n - 1)/n of the buffer each way (a bound)")
+t_ar_fab = _declare("t_ar_fab", r"t_{\mathrm{AR}}^{\mathrm{fab}}", "s",
+                    "the fast domain's all-reduce: in the switch where the fabric reduces, "
+                    "else the ring")
 t_ar_hier = _declare("t_ar_hier", r"t_{\mathrm{AR}}^{\mathrm{hier}}", "s",
                      "hierarchical all-reduce: in the domain, across nodes, in the domain")
 

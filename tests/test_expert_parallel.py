@@ -96,7 +96,8 @@ def test_ep_over_the_tp_group_with_link_latency_by_hand():
     # a device holds 1/8 of the other weights and one whole expert: N_total / 8 when e = n
     assert raw["W_res"] == pytest.approx(2 * (N_OTHER / 8 + N_EXPERT), rel=1e-12)
     assert raw["W_res"] == pytest.approx(2 * N_TOTAL / 8, rel=1e-12)
-    all_reduce = 2 * 7 * (alpha + 2 * 4 * D / (8 * LINK))  # b x d fp16 over 8 devices
+    # b x d fp16 over 8 devices, in the DGX H100's NVSwitch: (n - 1)/n (2 alpha + m / beta)
+    all_reduce = 7 / 8 * (2 * alpha + 2 * 4 * D / LINK)
     message = 2 * K * 4 * D / 8  # a device's 1/8 share of the 4 tokens' 2 copies: 8 192 B
     dispatch = 7 * (alpha + message / (8 * LINK))
     assert raw["t_disp"] == pytest.approx(_a2a(8, message, alpha), rel=1e-12)
@@ -134,7 +135,7 @@ def test_replicas_of_the_tp_group_by_hand():
     # expert work per device: k N_e x 16 tokens / 8 devices = the TP law's k N_e x 4 / 2
     assert raw["F"] == pytest.approx(2 * (N_DENSE / 2 + K * N_EXPERT / 2) * 4, rel=1e-12)
     message = 2 * K * 4 * D / 2
-    all_reduce = 2 * 1 * (2 * 4 * D / (2 * LINK))
+    all_reduce = 1 / 2 * (2 * 4 * D / LINK)  # in the switch: half the ring's bytes
     assert raw["t_comm"] == pytest.approx(
         LAYERS * all_reduce + 2 * LAYERS * _a2a(8, message), rel=1e-12)
     assert raw["R_tok"] == pytest.approx(16 / raw["T"], rel=1e-12)
@@ -195,7 +196,7 @@ def test_pipeline_stages_of_expert_parallel_groups():
     raw = r.raw
     assert r.card["law"] == "decode_ep_pp" and r.devices == 8
     # a stage: 16 layers' all-reduces (over 2) and all-to-alls (over 4), half the one send
-    all_reduce = 2 * (2 * 8 * D / (2 * LINK))
+    all_reduce = 1 / 2 * (2 * 8 * D / LINK)  # over 2, in the switch: half the ring's bytes
     dispatch = _a2a(4, 2 * K * 8 * D / 2)
     send = 2 * 8 * D / LINK
     assert raw["t_disp"] == pytest.approx(dispatch, rel=1e-12)

@@ -75,22 +75,22 @@ def test_tensorrt_llm_per_gpu_throughput_by_hand(data):
 
 
 def test_readme_claims_on_tensorrt_llm_rows(data):
-    """The README's sentences on these rows: first-token latencies within 19 %, the
-    multi-head models' requests within 9 %, Llama-2-70B's long decodes 51-64 % fast and its
-    short-output rows within 24 %; and the per-GPU reading of the A100 table (as totals,
+    """The README's sentences on these rows: first-token latencies within 17 %, the
+    multi-head models' requests within 12 %, Llama-2-70B's long decodes 43-59 % fast and its
+    short-output rows within 22 %; and the per-GPU reading of the A100 table (as totals,
     GPT-J at TP 2 and batch 120 would be only 1.14x one GPU's Llama-2-7B at batch 60)."""
     rows = data["tensorrt_llm"]["rows"]
     ttft = [abs(r["calibrated_error"]) for r in rows if r["metric"] == "ttft_ms"]
-    assert max(ttft) < 0.19
+    assert max(ttft) < 0.17
     multi_head = [abs(r["calibrated_error"]) for r in rows
                   if r["model"] in ("GPT_J_6B", "Llama2_7B")]
-    assert len(multi_head) == 3 and max(multi_head) < 0.09
+    assert len(multi_head) == 3 and max(multi_head) < 0.12
     long_70b = [r["calibrated_error"] for r in rows if r["model"] == "Llama2_70B"
                 and r["metric"] != "ttft_ms" and r["output_len"] == 2048]
-    assert len(long_70b) == 3 and all(-0.65 < e < -0.50 for e in long_70b)
+    assert len(long_70b) == 3 and all(-0.60 < e < -0.42 for e in long_70b)
     short_70b = [abs(r["calibrated_error"]) for r in rows if r["model"] == "Llama2_70B"
                  and r["metric"] != "ttft_ms" and r["output_len"] == 128]
-    assert len(short_70b) == 4 and max(short_70b) < 0.24
+    assert len(short_70b) == 4 and max(short_70b) < 0.22
     from symsys.accuracy import e2e
 
     single = {r["id"]: float(r["value"]) for r in e2e.rows()}
@@ -102,7 +102,7 @@ def test_readme_claims_on_tensorrt_llm_rows(data):
 def test_per_query_head_kv_reads_do_not_explain_both_gpus(data):
     """The README's reason for adding no GQA re-read term: with every K/V head read once per
     query head (Llama-2-70B as if it had 64 K/V heads), the long-output H100 rows come within
-    16 % and the A100 rows overshoot (up to 44 % slow)."""
+    20 % and the A100 rows overshoot (up to 46 % slow)."""
     import dataclasses
     import warnings
 
@@ -130,5 +130,5 @@ def test_per_query_head_kv_reads_do_not_explain_both_gpus(data):
                              / e2e.measured_seconds(row) - 1)
     h100 = [abs(e) for k, e in errors.items() if "h100" in k]
     a100 = [e for k, e in errors.items() if "a100" in k]
-    assert len(h100) == 4 and max(h100) < 0.16
-    assert len(a100) == 3 and 0.40 < max(a100) < 0.45
+    assert len(h100) == 4 and max(h100) < 0.20
+    assert len(a100) == 3 and 0.40 < max(a100) < 0.47

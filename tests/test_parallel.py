@@ -8,7 +8,18 @@ import symsys
 from symsys import Q_, Engine, SensitivitySolver, SynthesisSolver
 from symsys.errors import InvalidParameter
 from symsys.laws import collectives, decode, decode_tp
-from symsys.symbols import L_w, alpha_c, alpha_n, alpha_x, beta_n, beta_x, m_c, n_g, n_node
+from symsys.symbols import (
+    L_w,
+    alpha_c,
+    alpha_n,
+    alpha_x,
+    beta_n,
+    beta_x,
+    m_c,
+    n_g,
+    n_node,
+    z_nvls,
+)
 
 H100_LINK = 450e9  # NVLink 4: 18 links x 25 GB/s per direction
 
@@ -40,19 +51,22 @@ def test_ring_collectives_by_hand():
 
 def test_hierarchical_all_reduce_adds_the_scale_out_ring_over_the_shards():
     values = {n_g: 8, m_c: 1e9, beta_x: H100_LINK, alpha_x: 0, n_node: 4, beta_n: 50e9,
-              alpha_n: 0, alpha_c: 0}
+              alpha_n: 0, alpha_c: 0, z_nvls: 0}
     inside = 2 * 7 * 1e9 / (8 * H100_LINK)
     across = 2 * 3 * (1e9 / 8) / (4 * 50e9)
     assert float(collectives.expr("t_ar_hier").evalf(subs=values)) == pytest.approx(
         inside + across, rel=1e-12)
+    # where the switches reduce, the part inside the domain is half the ring's bytes
+    in_switch = float(collectives.expr("t_ar_hier").evalf(subs={**values, z_nvls: 1}))
+    assert in_switch == pytest.approx(inside / 2 + across, rel=1e-12)
 
 
 def test_collective_derivatives_match_finite_differences():
     from symsys import derive
 
     point = {n_g: 8, m_c: 2e8, beta_x: H100_LINK, alpha_x: 4e-6, n_node: 2, beta_n: 5e10,
-             alpha_n: 1e-5, alpha_c: 6e-6}
-    for output in ("t_ar", "t_ar_tree", "t_ar_hier", "t_a2a"):
+             alpha_n: 1e-5, alpha_c: 6e-6, z_nvls: 1}
+    for output in ("t_ar", "t_ar_tree", "t_ar_hier", "t_a2a", "t_ar_nvls", "t_ar_fab"):
         expr = collectives.expr(output)
         for x in (beta_x, alpha_x, m_c, beta_n, alpha_n, alpha_c):
             exact = float(derive.diff(expr, x).at(point))

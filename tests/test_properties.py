@@ -207,6 +207,7 @@ def law_points(draw, name: str):
         n_node=draw(st.integers(1, 64)), beta_n=10 ** draw(log(9, 11)),
         alpha_n=draw(st.sampled_from([0.0, 5e-6])), m_c=10 ** draw(log(3, 10)),
         bytes_act=draw(st.sampled_from([1, 2])), z_comm=draw(st.sampled_from([0, 1])),
+        z_nvls=draw(st.sampled_from([0, 1])),
         bytes_a=draw(st.sampled_from([1, 2])), z_ovl=draw(st.sampled_from([0, 1])),
         n_dev=draw(st.integers(1, 16)), P_dev=draw(st.floats(10, 1500)),
         f_P=draw(efficiency), p_dev=draw(st.floats(0.1, 20)) / 3600,

@@ -176,6 +176,11 @@ bandwidth = "900 GB/s"
     ("H100", 8, "", r"fast_domain\.statement: required field is missing"),
     ("H1000", 8, 'statement = "bidirectional"', r"\.device: unknown hardware.*Did you mean"),
     ("H100", 16, 'statement = "bidirectional"', r"fast-domain size 16 exceeds .* 8 devices"),
+    # a claim that the switches reduce changes every all-reduce: it needs its own source
+    ("H100", 8, 'statement = "bidirectional"\nin_network_reduction = true',
+     r"fast_domain\.in_network_reduction: needs its own source"),
+    ("H100", 8, 'statement = "bidirectional"\nin_network_reduction = "yes"',
+     r"fast_domain\.in_network_reduction: expected"),
 ])
 def test_a_bad_system_is_a_load_error_naming_file_and_field(tmp_path, device, domain,
                                                              statement, message):
@@ -183,6 +188,22 @@ def test_a_bad_system_is_a_load_error_naming_file_and_field(tmp_path, device, do
     bad.write_text(BAD_SYSTEM.format(device=device, domain=domain, statement=statement))
     with pytest.raises(RegistryError, match=r"systems_bad\.toml: system\[0\] \(S\)" + ".*" + message):
         load_systems([bad])
+
+
+def test_in_network_reduction_is_a_sourced_fast_domain_claim(tmp_path):
+    # the DGX H100's third-generation NVSwitch reduces in the network; the DGX A100's does not
+    assert Systems.DGX_H100.fast_domain.in_network_reduction
+    assert "Third-Generation NVIDIA NVSwitch" in str(
+        Systems.DGX_H100.source_of("fast_domain.in_network_reduction"))
+    assert not Systems.DGX_A100.fast_domain.in_network_reduction
+    assert not Systems.MI300X_Platform.fast_domain.in_network_reduction
+    good = tmp_path / "systems_good.toml"
+    good.write_text(BAD_SYSTEM.format(device="H100", domain=8, statement=(
+        'statement = "bidirectional"\nin_network_reduction = true\n[system.field_sources]\n'
+        '"fast_domain.in_network_reduction" = { document = "d", url = "http://x", '
+        'date = "2024-01-01" }')))
+    (system,) = load_systems([good])
+    assert system.fast_domain.in_network_reduction
 
 
 def test_link_and_system_validate_themselves():

@@ -25,8 +25,12 @@ def test_a_system_is_its_device_and_its_fast_domain():
     on_device = Engine.solve("Llama3_70B", "H100", tensor_parallel=8)
     assert on_system.system.key == "DGX_H100" and on_system.hardware.key == "H100"
     assert on_system.scenario.values["beta_x"] == NVLINK4
-    for name in ("T", "t_comm", "M", "W_read"):
+    for name in ("M", "W_read", "t_memory"):
         assert on_system.raw[name] == on_device.raw[name]
+    # the DGX H100's NVSwitch reduces in the network (NVLink SHARP): half the ring's bytes and
+    # 2 (n - 1)/n steps instead of 2 (n - 1), where a bare H100 says nothing of its switch
+    assert on_system.scenario.values["z_nvls"] == 1 and on_device.scenario.values["z_nvls"] == 0
+    assert on_system.raw["t_comm"] == pytest.approx(on_device.raw["t_comm"] / 2, rel=1e-12)
     data = on_system.to_dict()
     assert data["system"] == "DGX_H100" and data["hardware"] == "H100"
     assert data["devices"] == 8
@@ -103,8 +107,9 @@ def test_pipeline_decode_by_hand():
 
 def test_tensor_times_pipeline_and_the_communication_regime():
     r = Engine.solve("Llama3_70B", "DGX_H100", tensor_parallel=4, pipeline_parallel=2)
-    # per stage: 40 layers x 2 ring all-reduces over 4 devices of 16 kB + half a send
-    all_reduces = 40 * 2 * 2 * 3 * (2 * D_MODEL / (4 * NVLINK4))
+    # per stage: 40 layers x 2 all-reduces over 4 devices of 16 kB, in the switch (3/4 of
+    # the buffer each way, half the ring's 2 x 3/4) + half a send
+    all_reduces = 40 * 2 * 3 * (2 * D_MODEL / (4 * NVLINK4))
     send = 2 * D_MODEL / NVLINK4
     assert r.raw["t_comm"] == pytest.approx(all_reduces + send / 2, rel=1e-12)
     assert r.latency.m_as("s") == pytest.approx(2 * (r.raw["t_memory"] + r.raw["t_comm"]),
@@ -160,7 +165,8 @@ def test_fewest_devices_that_hold_the_model():
 
 def test_the_degree_beyond_which_decode_gets_slower():
     one = Engine.solve("Llama3_70B", "H100")
-    r = Engine.solve("Llama3_70B", "DGX_H100", tensor_parallel=8, link_latency=Q_(3, "us"))
+    # a ring fabric (a bare H100's NVLink 4, which says nothing of a switch that reduces)
+    r = Engine.solve("Llama3_70B", "H100", tensor_parallel=8, link_latency=Q_(3, "us"))
     # T(n) = t_mem(1)/n + 4 L (n - 1)(alpha + m / (n beta_x)): dT/dn = 0 at
     # n*^2 = (t_mem(1) - 4 L m / beta_x) / (4 L alpha), m = 8192 x 2 B: 41.49 ms and 3 us
     # per message step give n* = 6.57
@@ -184,11 +190,16 @@ def test_the_degree_beyond_which_decode_gets_slower():
     faster = Engine.solve("Llama3_70B", "H100", tensor_parallel=8, link_latency=Q_(2, "us"))
     assert faster.fastest_tensor_parallel_exact == pytest.approx(8.051, abs=1e-3)
     # 20 us per message step: n* = 2.55, and of the degrees 1, 2, 4, 8 two is fastest
-    slow = Engine.solve("Llama3_70B", "DGX_H100", tensor_parallel=8,
-                        link_latency=Q_(20, "us"))
+    slow = Engine.solve("Llama3_70B", "H100", tensor_parallel=8, link_latency=Q_(20, "us"))
     assert slow.fastest_tensor_parallel_exact == pytest.approx(2.546, abs=1e-3)
     times = {k: slow.scenario.call(("T",), n_g=k)["T"] for k in (1, 2, 4, 8)}
     assert min(times, key=times.get) == slow.fastest_tensor_parallel == 2
+    # where the switch reduces (DGX H100, NVLink SHARP) the all-reduce takes 2 (n - 1)/n
+    # steps, fewer than 2 for any n: there is no n*, and the whole node is fastest
+    in_switch = Engine.solve("Llama3_70B", "DGX_H100", tensor_parallel=8,
+                             link_latency=Q_(20, "us"))
+    assert in_switch.fastest_tensor_parallel_exact is None
+    assert in_switch.fastest_tensor_parallel == 8
 
 
 def test_with_no_message_latency_every_device_helps():
@@ -208,7 +219,7 @@ def test_the_readme_quotes_these_numbers():
     r = Engine.solve("Llama3_70B", "DGX_H100", tensor_parallel=4, pipeline_parallel=2)
     assert repr(r).split(", Memory")[0] in section
     assert f"{r.throughput.m_as('token/s'):.1f} tokens/s" in section
-    r = Engine.solve("Llama3_70B", "DGX_H100", tensor_parallel=8, link_latency=Q_(3, "us"))
+    r = Engine.solve("Llama3_70B", "H100", tensor_parallel=8, link_latency=Q_(3, "us"))
     assert (f"({r.min_tensor_parallel}, {r.min_tensor_parallel_exact:.4f})" in section
             and f"({r.fastest_tensor_parallel}, {r.fastest_tensor_parallel_exact:.4f})"
             in section)

@@ -199,13 +199,18 @@ def _gradient_bytes(r) -> float:
 
 
 def test_a_data_parallel_group_inside_one_node_reduces_over_nvlink():
-    # 8 replicas in one DGX H100: one ring all-reduce over NVLink, 2 (n - 1) / n m / beta_x
+    # 8 replicas in one DGX H100: one all-reduce over NVLink, in the switch (NVLink SHARP):
+    # (n - 1) / n m / beta_x, half the ring's 2 (n - 1) / n m / beta_x
     r = _llama8b("DGX_H100", data_parallel=8)
     m = _gradient_bytes(r)
-    assert r.scenario.values["g_dp"] == 8
-    assert r.raw["t_dp"] == pytest.approx(2 * 7 / 8 * m / NVLINK4, rel=1e-12)
-    # the same group's ring over the network would take 9x as long (450 / 50 GB/s)
-    assert r.raw["t_dp"] * NVLINK4 / NIC == pytest.approx(2 * 7 / 8 * m / NIC, rel=1e-12)
+    assert r.scenario.values["g_dp"] == 8 and r.scenario.values["z_nvls"] == 1
+    assert r.raw["t_dp"] == pytest.approx(7 / 8 * m / NVLINK4, rel=1e-12)
+    # a DGX A100's switch does not reduce: the ring over its 300 GB/s
+    a100 = _llama8b("DGX_A100", data_parallel=8)
+    assert a100.raw["t_dp"] == pytest.approx(2 * 7 / 8 * _gradient_bytes(a100) / 300e9,
+                                             rel=1e-12)
+    # the same group's ring over the network would take 18x as long (2 x 450 / 50 GB/s)
+    assert r.raw["t_dp"] * NVLINK4 / NIC * 2 == pytest.approx(2 * 7 / 8 * m / NIC, rel=1e-12)
 
 
 def test_a_group_across_nodes_reduces_hierarchically():
@@ -214,7 +219,7 @@ def test_a_group_across_nodes_reduces_hierarchically():
     r = _llama8b("DGX_H100_SU", tensor_parallel=2, data_parallel=8)
     m = _gradient_bytes(r)
     assert r.scenario.values["g_dp"] == 4
-    inside = 2 * 3 / 4 * m / NVLINK4
+    inside = 3 / 4 * m / NVLINK4  # in the switch
     across = 2 * 1 / 2 * (m / 4) / NIC
     assert r.raw["t_dp"] == pytest.approx(inside + across, rel=1e-12)
 

@@ -1,10 +1,13 @@
 """Link calibration: a fast domain's achieved bandwidth and message latency, fitted to
 measured all-reduce times.
 
-The collectives law's ring all-reduce ``t_AR(n, m, beta_x, alpha_x, alpha_c)`` is evaluated by
-its own compiled kernel (never retyped here) with ``beta_x = eta_x * beta`` (beta: the
-registry's nominal per-direction link bandwidth), ``alpha_x`` the latency of one of its
-2 (n - 1) message steps and ``alpha_c`` the latency of the call. One group size's
+The collectives law's fast-domain all-reduce ``t_AR^fab(n, m, beta_x, alpha_x, alpha_c, z)``
+(the ring, or where the registry says the switches reduce, z = 1, the in-network all-reduce
+NCCL runs there by default) is evaluated by its own compiled kernel (never retyped here) with
+``beta_x = eta_x * beta`` (beta: the registry's nominal per-direction link bandwidth),
+``alpha_x`` the latency of one message step (2 (n - 1) of them in a ring, 2 in the switch)
+and ``alpha_c`` the latency of the call. A profile is fitted on whole 8-GPU nodes, across
+8 KiB to 8 GiB, and belongs to the fabric it was measured on. One group size's
 measurements cannot tell a per-call latency from a per-step one, so ``alpha_x`` is not fitted:
 it is NCCL's own per-step latency over NVLink (``NVLINK_STEP``, its tuning model), and
 ``fit_link`` finds ``eta_x`` (0 < eta_x <= 1) and ``alpha_c`` (> 0) by least squares on
@@ -36,8 +39,9 @@ from symsys.registry.common import DATA
 
 MEASURED = DATA / "measured" / "collectives" / "all_reduce.csv"
 _PREFIX = "link_calibration_"
-#: the kernel of the law's ring all-reduce and its exact derivatives in alpha_c and beta_x
-SPECS = ("t_ar", "d:right:alpha_c:t_ar", "d:right:beta_x:t_ar")
+#: the kernel of the law's fast-domain all-reduce and its exact derivatives in alpha_c and
+#: beta_x
+SPECS = ("t_ar_fab", "d:right:alpha_c:t_ar_fab", "d:right:beta_x:t_ar_fab")
 #: NCCL's per-step latency of the LL protocol over NVLink (ring and tree alike), microseconds,
 #: in its tuning model: hwLat[NCCL_HW_NVLINK] in src/graph/tuning.cc
 NVLINK_STEP = 0.6e-6
@@ -52,8 +56,10 @@ class LinkProfile:
 
     ``eta_x`` is achieved / nominal per-direction bandwidth (``beta_nominal``, B/s, from the
     registry), ``alpha_c`` the fitted seconds per collective call, ``alpha_x`` the seconds
-    per ring step (a ring all-reduce of n devices takes 2 (n - 1) of them; NCCL's value, not
-    fitted). ``fit`` and ``holdout`` are error statistics (fractions) of
+    per message step (a ring all-reduce of n devices takes 2 (n - 1) of them, the in-network
+    one 2; NCCL's value, not fitted). ``in_network`` says which all-reduce the fabric runs
+    and the profile was fitted on (the switch's where it reduces, else the ring). ``fit``
+    and ``holdout`` are error statistics (fractions) of
     |predicted / measured - 1| on the fitted and the held-out rows.
     """
 
@@ -70,6 +76,7 @@ class LinkProfile:
     rms_log: float = float("nan")
     holdout_rows: tuple[str, ...] = ()
     provenance: str = ""
+    in_network: bool = False
 
     def __post_init__(self):
         if not 0 < self.eta_x <= 1:
@@ -86,10 +93,12 @@ class LinkProfile:
         return self.eta_x * self.beta_nominal
 
     def describe(self) -> str:
-        return (f"link profile {self.system} ({self.link}): eta_x {self.eta_x:.3f} "
-                f"({self.bandwidth / 1e9:.0f} of {self.beta_nominal / 1e9:.0f} GB/s per "
-                f"direction), alpha_c {self.alpha_c * 1e6:.2f} us per call, alpha_x "
-                f"{self.alpha_x * 1e6:.2f} us per ring step")
+        algorithm = "in-network (NVLink SHARP)" if self.in_network else "ring"
+        return (f"link profile {self.system} ({self.link}, {algorithm} all-reduce): eta_x "
+                f"{self.eta_x:.3f} ({self.bandwidth / 1e9:.0f} of "
+                f"{self.beta_nominal / 1e9:.0f} GB/s per direction), alpha_c "
+                f"{self.alpha_c * 1e6:.2f} us per call, alpha_x {self.alpha_x * 1e6:.2f} us "
+                "per message step")
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -125,35 +134,37 @@ def _label(row: dict) -> str:
     return f"{row['gpus']} GPUs {int(row['size_bytes'])} B ({row['url'].rsplit('/', 2)[-2:][-1]})"
 
 
-def _call(n, m, bandwidth, alpha_c, alpha_x=NVLINK_STEP):
-    """(time, d time / d alpha_c, d time / d beta_x) of the law's ring all-reduce, compiled."""
+def _call(n, m, bandwidth, alpha_c, alpha_x=NVLINK_STEP, in_network=False):
+    """(time, d time / d alpha_c, d time / d beta_x) of the law's fast-domain all-reduce
+    (in the switch when ``in_network``, else the ring), compiled."""
     from symsys import kernels
 
     fn = kernels.kernel("collectives", SPECS)
     values = {"n_g": n, "m_c": m, "beta_x": bandwidth, "alpha_x": alpha_x + 0 * n,
-              "alpha_c": alpha_c + 0 * n}
+              "alpha_c": alpha_c + 0 * n, "z_nvls": int(in_network) + 0 * n}
     return fn(*(values[a] for a in fn.args))
 
 
-def predict(n, m, bandwidth, alpha_c, alpha_x=NVLINK_STEP) -> np.ndarray:
-    """The law's ring all-reduce time (s) of ``n`` devices on ``m`` bytes."""
-    return _call(n, m, bandwidth, alpha_c, alpha_x)[0]
+def predict(n, m, bandwidth, alpha_c, alpha_x=NVLINK_STEP, in_network=False) -> np.ndarray:
+    """The law's fast-domain all-reduce time (s) of ``n`` devices on ``m`` bytes: in the
+    switch when ``in_network``, else the ring."""
+    return _call(n, m, bandwidth, alpha_c, alpha_x, in_network)[0]
 
 
-def _evaluate(n, m, beta, eta, alpha_c):
+def _evaluate(n, m, beta, eta, alpha_c, in_network):
     """(time, d time / d eta, d time / d alpha_c) at bandwidth eta x beta."""
-    t, dt_alpha, dt_beta = _call(n, m, eta * beta, alpha_c)
+    t, dt_alpha, dt_beta = _call(n, m, eta * beta, alpha_c, in_network=in_network)
     return t, dt_beta * beta, dt_alpha
 
 
-def _solve(n, m, beta, t, eta0=0.8, alpha0=5e-6, iterations=200):
+def _solve(n, m, beta, t, in_network=False, eta0=0.8, alpha0=5e-6, iterations=200):
     """Levenberg-Marquardt on u = logit(eta), v = log(alpha_c)."""
     u, v = math.log(eta0 / (1 - eta0)), math.log(alpha0)
     lam = 1e-3
 
     def residual(u, v):
         eta, alpha = 1 / (1 + math.exp(-u)), math.exp(v)
-        pred, d_eta, d_alpha = _evaluate(n, m, beta, eta, alpha)
+        pred, d_eta, d_alpha = _evaluate(n, m, beta, eta, alpha, in_network)
         r = np.log(pred) - np.log(t)
         jac = np.column_stack([d_eta * eta * (1 - eta) / pred, d_alpha * alpha / pred])
         return r, jac
@@ -176,13 +187,15 @@ def _solve(n, m, beta, t, eta0=0.8, alpha0=5e-6, iterations=200):
     return 1 / (1 + math.exp(-u)), math.exp(v), math.sqrt(cost / len(t))
 
 
-def nominal_link(system: str) -> tuple[float, str, str]:
-    """(per-direction bandwidth B/s, link description, device key) of ``system``'s domain."""
+def nominal_link(system: str) -> tuple[float, str, str, bool]:
+    """(per-direction bandwidth B/s, link description, device key, whether the switches
+    reduce) of ``system``'s domain."""
     from symsys.registry.systems import Systems
 
     entry = Systems.get(system)
     link = entry.fast_domain
-    return link.bandwidth.m_as("B/s"), link.name, entry.hardware.key
+    return (link.bandwidth.m_as("B/s"), link.name, entry.hardware.key,
+            link.in_network_reduction)
 
 
 def fit_link(system: str, path=MEASURED, use_holdout: bool = False) -> LinkProfile:
@@ -192,7 +205,7 @@ def fit_link(system: str, path=MEASURED, use_holdout: bool = False) -> LinkProfi
         raise InvalidParameter(f"no measured all-reduce rows for {system} in {Path(path).name}")
     fitted = [r for r in selected if use_holdout or r["split"] != "holdout"]
     held = [r for r in selected if r["split"] == "holdout" and not use_holdout]
-    beta, link, device = nominal_link(system)
+    beta, link, device, in_network = nominal_link(system)
 
     def arrays(subset):
         return (np.array([r["gpus"] for r in subset], float),
@@ -200,11 +213,12 @@ def fit_link(system: str, path=MEASURED, use_holdout: bool = False) -> LinkProfi
                 np.array([r["time_s"] for r in subset]))
 
     n, m, t = arrays(fitted)
-    eta, alpha, rms = _solve(n, m, beta, t)
-    errors = predict(n, m, eta * beta, alpha) / t - 1
+    eta, alpha, rms = _solve(n, m, beta, t, in_network)
+    errors = predict(n, m, eta * beta, alpha, in_network=in_network) / t - 1
     if held:
         hn, hm, ht = arrays(held)
-        held_stats = error_stats(predict(hn, hm, eta * beta, alpha) / ht - 1)
+        held_stats = error_stats(predict(hn, hm, eta * beta, alpha, in_network=in_network)
+                                 / ht - 1)
     else:
         held_stats = {}
     sources = sorted({r["url"] for r in selected})
@@ -215,7 +229,10 @@ def fit_link(system: str, path=MEASURED, use_holdout: bool = False) -> LinkProfi
         rms_log=rms, holdout_rows=tuple(_label(r) for r in held),
         provenance=(f"fitted by symsys.calibration.links.fit_link on {len(fitted)} rows of "
                     f"measured/collectives/all_reduce.csv ({len(held)} held out): "
-                    + "; ".join(sources) + f"; alpha_x from {NVLINK_STEP_SOURCE}"))
+                    + "; ".join(sources) + f"; alpha_x from {NVLINK_STEP_SOURCE}"
+                    + ("" if "NVLink" in link else " (NCCL's NVLink value, used for want of "
+                       "a sourced per-step latency of this fabric)")),
+        in_network=in_network)
 
 
 def _plain(stats: dict) -> dict:
@@ -283,6 +300,6 @@ def link_profile_for(device, system=None) -> LinkProfile:
         "symsys.calibration.links.fit_link().")
 
 
-def write_shipped(systems=("DGX_A100", "DGX_H100")) -> list[Path]:
+def write_shipped(systems=("DGX_A100", "DGX_H100", "MI300X_Platform")) -> list[Path]:
     """Refit and write the shipped link profiles (a maintainer's step)."""
     return [fit_link(s).save(shipped_path(s)) for s in systems]

@@ -78,7 +78,8 @@ def relative_errors(predicted, measured) -> np.ndarray:
 
 
 def error_stats(errors) -> dict:
-    """n and the median, mean and 90th percentile of the absolute relative errors."""
+    """n and the median, mean, 90th percentile and largest of the absolute relative errors."""
     magnitude = np.abs(np.asarray(errors, dtype=float))
     return {"n": int(magnitude.size), "median": float(np.median(magnitude)),
-            "mean": float(np.mean(magnitude)), "p90": float(np.percentile(magnitude, 90))}
+            "mean": float(np.mean(magnitude)), "p90": float(np.percentile(magnitude, 90)),
+            "max": float(np.max(magnitude))}

@@ -32,7 +32,10 @@ def link_text(link) -> str:
     if link.domain_size is not None:
         text += f"; domain of {link.domain_size} devices"
     alpha = "not published" if link.alpha is None else format_value(link.alpha)
-    return f"{link.name}: {text}; alpha {alpha}"
+    text = f"{link.name}: {text}; alpha {alpha}"
+    if link.in_network_reduction:
+        text += "; the switches reduce in the network (NVLink SHARP)"
+    return text
 
 
 def link_dict(link) -> dict | None:
@@ -44,6 +47,7 @@ def link_dict(link) -> dict | None:
             "bandwidth_per_direction_gbs": _gbs(link.bandwidth),
             "domain_size": link.domain_size,
             "alpha_us": None if link.alpha is None else float(link.alpha.m_as("us")),
+            "in_network_reduction": link.in_network_reduction,
             "quoted": link.quoted}
 
 
@@ -63,6 +67,9 @@ def _sources(s) -> dict[str, str]:
         for number in NUMBERS if link is not None else ():
             if getattr(link, number) is not None:
                 found[f"{role}.{number}"] = str(s.source_of(f"{role}.{number}"))
+        if link is not None and link.in_network_reduction:
+            name = f"{role}.in_network_reduction"
+            found[name] = str(s.source_of(name))
     return found
 
 
@@ -103,6 +110,13 @@ def _per_direction(link) -> str:
     return f"{_gbs(link.bandwidth):g}" if link.bandwidth is not None else "?"
 
 
+def _all_reduce(link) -> str:
+    """The fast domain's all-reduce: in the switch where it reduces, else the ring."""
+    if link is None:
+        return "-"
+    return "in-network" if link.in_network_reduction else "ring"
+
+
 def _scale_out(link) -> str:
     if link is None:
         return "-"
@@ -118,7 +132,9 @@ def zoo_systems(systems):
 
     rows = [[s.key, _count(s),
              f"{s.fast_domain.name} ({s.fast_domain.domain_size})" if s.fast_domain else "-",
-             _per_direction(s.fast_domain), _scale_out(s.scale_out)] for s in systems]
+             _per_direction(s.fast_domain), _all_reduce(s.fast_domain),
+             _scale_out(s.scale_out)] for s in systems]
     text = table(["key", "device x count", "fast domain (size)", "link GB/s per direction",
-                  "scale-out per node (per direction)"], rows, file=io.StringIO())
+                  "all-reduce", "scale-out per node (per direction)"], rows,
+                 file=io.StringIO())
     return text, [system_dict(s) for s in systems]

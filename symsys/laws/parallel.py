@@ -113,6 +113,7 @@ from symsys.symbols import (
     t_send_net,
     t_stage,
     z_comm,
+    z_nvls,
 )
 
 #: what one of n devices holds and does: every weight matrix split n ways (vocabulary-parallel
@@ -151,7 +152,9 @@ FITTING_DEGREE = Derived.balance(n_fit, M, C_mem, n_g, given=_SHARED_HEADS)
 
 #: the closed-form optimum degree is taken inside one fast domain (N = 1): N = n / domain
 #: size moves with n in steps, so across nodes the solvers search whole degrees instead
-_ONE_DOMAIN = {**_SHARED_HEADS, n_node: sp.Integer(1)}
+#: one; and on a ring fabric (z_NVLS = 0): the in-network all-reduce takes as long for any
+#: n >= 2, so there every added device shortens the step and n* is infinite
+_ONE_DOMAIN = {**_SHARED_HEADS, n_node: sp.Integer(1), z_nvls: sp.Integer(0)}
 
 
 def _fastest_degree(law: Law) -> sp.Expr:
@@ -189,27 +192,30 @@ def tensor_parallel(step: Law, name: str, title: str) -> Law:
                  "holds and reads 1/n of the weights, computes 1/n of the FLOPs, keeps its "
                  "share of the K/V heads, and all-reduces the activations twice per layer."),
         inputs=(*step.inputs, n_g, beta_x, alpha_x, alpha_c, h_kv, bytes_act, z_comm, n_node,
-                beta_n, alpha_n),
+                beta_n, alpha_n, z_nvls),
         definitions=tuple(definitions),
         derived=(*step.derived, FITTING_DEGREE),
         regimes=(*step.regimes, ("Communication", t_comm)),
         defaults={**step.defaults, alpha_x: sp.Integer(0), alpha_c: sp.Integer(0),
-                  z_comm: sp.Integer(0), n_node: sp.Integer(1), alpha_n: sp.Integer(0)},
+                  z_comm: sp.Integer(0), n_node: sp.Integer(1), alpha_n: sp.Integer(0),
+                  z_nvls: sp.Integer(0)},
         notes=(*step.notes,
                "Tensor parallelism: n must divide h_kv when n <= h_kv; beyond h_kv each device "
                "replicates one K/V head. Communication is the hierarchical all-reduce of the "
-               "collectives law over N fast domains of n/N devices (N = 1: the ring "
-               "all-reduce over n; N > 1 adds a ring all-reduce of each device's m N/n shard "
-               "across the domains over the scale-out network, beta_n per device); overlap "
-               "with "
-               "computation is an option (z_comm), off by default because a layer's "
-               "all-reduce waits for the GEMM that produces it.",
+               "collectives law over N fast domains of n/N devices (N = 1: the fast "
+               "domain's all-reduce over n, in the switch where it reduces (z_NVLS = 1, "
+               "NVLink SHARP) and the ring elsewhere; N > 1 adds a ring all-reduce of each "
+               "device's m N/n shard across the domains over the scale-out network, beta_n "
+               "per device); overlap with computation is an option (z_comm), off by "
+               "default because a layer's all-reduce waits for the GEMM that produces it.",
                "n_fit holds for n <= h_kv (each device its share of the K/V heads). The "
                "degree beyond which a memory-bound step gets slower, n* = root of "
                "d(t_memory + t_comm)/dn = 0, is derived on the same law by the solvers "
                "(FASTEST_DEGREE in symsys.laws.parallel) inside one fast domain (N = 1: "
                "across domains N = n / domain size moves with n in whole steps, and the "
-               "solvers search whole degrees); it is infinite when alpha is 0."),
+               "solvers search whole degrees) on a ring fabric; it is infinite when alpha is 0 "
+               "or the switch reduces (the in-network all-reduce takes as long for any "
+               "n >= 2)."),
         latency=step.latency, rate=step.rate, footprint=step.footprint,
         capacity=step.capacity,
         levers=(*step.levers, beta_x, alpha_x, alpha_c, beta_n, alpha_n, n_g),

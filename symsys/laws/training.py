@@ -135,6 +135,7 @@ from symsys.symbols import (
     z_fa,
     z_il,
     z_logit,
+    z_nvls,
     z_sp,
 )
 
@@ -149,7 +150,7 @@ _FORWARD = (_PREFILL_F - _CAUSAL_ATTENTION).xreplace({b: B_g}) + F_attn
 _SCORES = (1 - z_fa / 2) * 2 * _CAUSAL_ATTENTION.xreplace({b: B_g})
 
 # --- the collectives, from the collectives law ---------------------------------------------
-_ALL_REDUCE = collectives.expr("t_ar")
+_ALL_REDUCE = collectives.expr("t_ar_fab")
 _SEND = collectives.expr("t_p2p")
 #: one all-reduce of a microbatch's activations inside the tensor-parallel group (fast domain)
 _TP_ALL_REDUCE = _ALL_REDUCE.xreplace({n_g: n_t, m_c: bytes_act * b * s * d})
@@ -250,14 +251,14 @@ training = Law(
     inputs=(Pi, Pi_a, beta, eta_c, eta_m, L, d, h, V, E, k, N_total, N_dense, N_expert, N_embed,
             a_attn, b, s, bytes_w, bytes_act, bytes_g, bytes_o, bytes_u, C_mem, beta_x, alpha_x,
             beta_n, alpha_n, n_t, n_p, n_dp, g_dp, v_il, B_g, z_fa, r_sel, r_full, z_sp, z_il,
-            f_w, f_gr, f_opt, z_dp, D_tok, L_w, w_sw, x_bub, T_goal, alpha_c),
+            f_w, f_gr, f_opt, z_dp, D_tok, L_w, w_sw, x_bub, T_goal, alpha_c, z_nvls),
     definitions=_DEFINITIONS,
     derived=_DERIVED,
     regimes=(("Work", t_work), ("Communication", t_comms), ("Bubble", t_bub),
              ("Optimizer", t_opt)),
     defaults={eta_c: 1, eta_m: 1, alpha_x: 0, alpha_n: 0, alpha_c: 0, z_fa: 1, r_sel: 0,
               r_full: 0, z_sp: 0, z_il: 0, f_w: 0, f_gr: 0, f_opt: 0, z_dp: 0, v_il: 1,
-              g_dp: 1,
+              g_dp: 1, z_nvls: 0,
               bytes_act: 2, bytes_g: 2, bytes_o: 12, bytes_u: 28,
               # no sliding window (the Megatron GPT models have none)
               L_w: 0, w_sw: NO_WINDOW},
@@ -275,7 +276,8 @@ training = Law(
         "attention stays in bf16); weights, gradients and activations are held and moved in "
         "16 bits beside the fp32 master weights and moments. U_mfu is over the GEMM peak Pi.",
         "Communication does not overlap computation, except the data-parallel all-reduce when "
-        "z_dp = 1. Tensor parallelism runs over the fast domain (beta_x) and pipeline sends "
+        "z_dp = 1. Tensor parallelism runs over the fast domain (beta_x; its all-reduce in "
+        "the switch where the fabric reduces, z_NVLS = 1) and pipeline sends "
         "over the scale-out network (beta_n); the data-parallel all-reduce is hierarchical: "
         "over the fast domain among the g_d replicas a domain holds, over the network among "
         "the n_d / g_d domains (g_d = 1 when the tensor-parallel group fills a node). The "

@@ -24,7 +24,9 @@ from symsys.registry.links import LINK_KEYS, Link, check_keys, read_link
 GROUPS = ("Node", "Rack", "Cluster")
 #: The fabric tables of a system entry and the scope of their numbers.
 FABRICS = {"fast_domain": "per device", "scale_out": "per node"}
-_FROM_DEVICE_KEYS = ("name", "domain_size", "from_device")
+_FROM_DEVICE_KEYS = ("name", "domain_size", "from_device", "in_network_reduction")
+#: fabric fields that are not numbers but still need a source of their own when set
+_CLAIMS = ("in_network_reduction",)
 _NUMBERS = ("bandwidth", "link_bandwidth", "links", "alpha", "domain_size")
 
 
@@ -104,6 +106,13 @@ def _fabric(fields: Fields | None, role: str, device: Device, sources: dict) -> 
     """A fabric table: its own numbers, or the device's interconnect (``from_device``)."""
     if fields is None:
         return None
+    if fields.get("in_network_reduction", bool, False):
+        if role != "fast_domain":
+            raise RegistryError(f"{fields.where}.in_network_reduction: only a fast domain's "
+                                "switches reduce in the network")
+        if f"{role}.in_network_reduction" not in sources:
+            raise RegistryError(f"{fields.where}.in_network_reduction: needs its own source "
+                                f"(field_sources.'{role}.in_network_reduction')")
     if not fields.get("from_device", bool, False):
         link = read_link(fields, LINK_KEYS + ("from_device",))
         if link.alpha is not None and f"{role}.alpha" not in sources:
@@ -119,7 +128,8 @@ def _fabric(fields: Fields | None, role: str, device: Device, sources: dict) -> 
         sources.setdefault(f"{role}.{number}", device.source_of(f"interconnect.{number}"))
     values = {f.name: getattr(base, f.name) for f in dataclass_fields(Link)}
     values.update(name=fields.get("name", str),
-                  domain_size=fields.positive("domain_size", int, None))
+                  domain_size=fields.positive("domain_size", int, None),
+                  in_network_reduction=fields.get("in_network_reduction", bool, False))
     return Link(**values)
 
 
@@ -131,7 +141,7 @@ def _system(fields: Fields) -> System:
     sources = {name: table.source(name) for name in table.table} if table else {}
     for name in sources:
         role, _, number = name.partition(".")
-        if role not in FABRICS or number not in _NUMBERS + ("name",):
+        if role not in FABRICS or number not in _NUMBERS + _CLAIMS + ("name",):
             raise RegistryError(f"{table.where}.{name}: not a fabric field (expected e.g. "
                                 "'fast_domain.links' or 'scale_out.link_bandwidth')")
     device = _device_key(fields)

@@ -177,6 +177,14 @@ def link_numbers(hw: Device, system: System | None = None) -> tuple[float, int |
     return link.bandwidth.m_as("B/s"), link.domain_size, f"{owner}'s {link.name}"
 
 
+def in_network_reduction(system: System | None) -> int:
+    """1 where ``system``'s fast domain reduces in its switches (NVLink SHARP, a sourced
+    registry field), else 0: a bare device does not say which switch it sits behind, and a
+    ring is what any fabric offers."""
+    domain = None if system is None else system.fast_domain
+    return int(domain is not None and domain.in_network_reduction)
+
+
 def check_kv_split(model, n: int) -> None:
     """The K/V heads of ``model`` split evenly over ``n`` devices (or each keeps a copy)."""
     heads = model.shape.kv_heads
@@ -261,7 +269,8 @@ def tensor_parallel_inputs(model, hw: Device, n: int, link_latency: float | None
                            precision: str, system: System | None = None, stages: int = 1,
                            experts: int = 1, network_latency: float | None = None) -> dict:
     """The inputs a tensor-parallel step adds: the group size, the fast-domain link per
-    direction (the system's, else the device's), the message latency (0 unless given: the
+    direction (the system's, else the device's) and whether its switches reduce (z_nvls),
+    the message latency (0 unless given: the
     registry has no sourced alpha), the K/V heads and the activation element size, and the
     scale-out network: the fast domains the group spans (N), the pipeline sends that cross
     between domains (p_net, with ``stages`` > 1), the network bandwidth per device and its
@@ -279,6 +288,7 @@ def tensor_parallel_inputs(model, hw: Device, n: int, link_latency: float | None
         nodes, crossings = _across_domains(n, stages, experts, domain, link, system)
     network = network_bandwidth(system)
     values = {"n_g": n, "beta_x": bandwidth, "h_kv": model.shape.kv_heads, "z_comm": 0,
+              "z_nvls": in_network_reduction(system),
               "alpha_x": link_latency or 0.0,
               "alpha_c": 0.0,  # no sourced per-call latency: calibrated link profiles carry one
               "bytes_act": PRECISION_BYTES[precision], "n_node": nodes,
@@ -297,7 +307,7 @@ def calibrated_link(values: dict, hw: Device, system: System | None, profile,
                     link_latency):
     """With a calibration profile (``efficiency="calibrated"`` or a profile) on a parallel
     step, the fast domain's link profile: beta_x becomes eta_x x beta_x and alpha_x the fitted
-    latency per ring step (updated in ``values``). A missing link profile is an error, never
+    latency per message step (updated in ``values``). A missing link profile is an error, never
     a silent speed-of-light link. None without a calibration profile."""
     if profile is None:
         return None

@@ -128,15 +128,18 @@ def min_fitting_degree(scenario) -> tuple[float | None, int | None]:
 
 def fastest_degree(scenario) -> tuple[float | None, int | None]:
     """``(exact, whole)``: the degree n* where d(t_memory + t_comm)/dn = 0 (closed form inside
-    one fast domain; None with no message latency, when every added device shortens the
-    step), and the allowed degree with the least latency on the compiled law, searched over
-    the fast domain or, on a system with a scale-out network, its devices (where the link has
-    no domain size: up to twice n*, beyond which the latency only grows; None with no n*)."""
+    one fast domain; None with no message latency or where the switches reduce, when every
+    added device shortens the step), and the allowed degree with the least latency on the
+    compiled law, searched over the fast domain or, on a system with a scale-out network, its
+    devices (where the link has no domain size: up to twice n*, beyond which the latency only
+    grows; None with no n*)."""
     tp = parallel_scenario(scenario)
     if tp is None:
         return None, None
-    if tp.values["alpha_x"] == 0:
-        exact = None  # no message latency: n* is infinite, and no sympy is needed to say so
+    if tp.values["alpha_x"] == 0 or tp.values.get("z_nvls", 0) == 1:
+        # no message latency, or an all-reduce in the switch that takes as long for any
+        # n >= 2: n* is infinite, and no sympy is needed to say so
+        exact = None
     else:
         from symsys.laws.parallel import FASTEST_DEGREE_LAWS  # sympy: only for a finite n*
 

@@ -122,8 +122,9 @@ def replicas_per_domain(fast, tp: int, dp: int, pp: int = 1) -> int:
 
 def _links(system, device, tp: int, pp: int, dp: int, link_bandwidth,
            network_bandwidth) -> dict:
-    """beta_x (fast domain, per direction), beta_n (scale-out per device, per direction) and
-    g_dp (the data-parallel replicas a fast domain holds, :func:`replicas_per_domain`)."""
+    """beta_x (fast domain, per direction), beta_n (scale-out per device, per direction),
+    g_dp (the data-parallel replicas a fast domain holds, :func:`replicas_per_domain`) and
+    z_nvls (1 where the fast domain's switches reduce in the network)."""
     fast, fast_bandwidth, network = _fabric(system, device)
     if fast is not None and fast.domain_size is not None and tp > fast.domain_size:
         raise InvalidParameter(
@@ -152,7 +153,9 @@ def _links(system, device, tp: int, pp: int, dp: int, link_bandwidth,
             "network_bandwidth= per device")
     else:
         beta_n = network
-    return {"beta_x": beta_x, "beta_n": beta_n, "g_dp": group}
+    # the switches reduce in the network only on a system's fast domain that says so
+    in_network = int(getattr(fast, "in_network_reduction", False))
+    return {"beta_x": beta_x, "beta_n": beta_n, "g_dp": group, "z_nvls": in_network}
 
 
 def _sixteen_bit(device, precision: str) -> str:
@@ -167,9 +170,16 @@ def _sixteen_bit(device, precision: str) -> str:
 
 
 def _efficiency(device, precision, efficiency) -> tuple[float, float, str]:
+    """(eta_c, eta_m, where they came from). "calibrated" takes the device's training
+    profile where one was fitted on training runs (H100), else its kernel profile (fitted on
+    inference kernels, transferred: the A100's is checked against Megatron runs)."""
     if efficiency == "calibrated":
         from symsys.calibration import profile_for
+        from symsys.calibration.training_profile import training_profile_for
 
+        trained = training_profile_for(device, precision)
+        if trained is not None:
+            return trained.eta_c, trained.eta_m, trained.describe()
         profile = profile_for(device, precision)
         return profile.eta_c, profile.eta_m, (f"calibrated profile {profile.device} "
                                               f"{profile.precision} ({profile.law})")
