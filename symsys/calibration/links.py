@@ -5,7 +5,7 @@ The collectives law's fast-domain all-reduce ``t_AR^fab(n, m, beta_x, alpha_x, a
 (the ring, or where the registry says the switches reduce, z = 1, the in-network all-reduce
 NCCL runs there by default) is evaluated by its own compiled kernel (never retyped here) with
 ``beta_x = eta_x * beta`` (beta: the registry's nominal per-direction link bandwidth),
-``alpha_x`` the latency of one message step (2 (n - 1) of them in a ring, 2 in the switch)
+``alpha_x`` the latency of one message step (as many as the law's all-reduce counts)
 and ``alpha_c`` the latency of the call. A profile is fitted on whole 8-GPU nodes, across
 8 KiB to 8 GiB, and belongs to the fabric it was measured on. One group size's
 measurements cannot tell a per-call latency from a per-step one, so ``alpha_x`` is not fitted:
@@ -56,8 +56,8 @@ class LinkProfile:
 
     ``eta_x`` is achieved / nominal per-direction bandwidth (``beta_nominal``, B/s, from the
     registry), ``alpha_c`` the fitted seconds per collective call, ``alpha_x`` the seconds
-    per message step (a ring all-reduce of n devices takes 2 (n - 1) of them, the in-network
-    one 2; NCCL's value, not fitted). ``in_network`` says which all-reduce the fabric runs
+    per message step (as many as the law's all-reduce counts; NCCL's value, not fitted).
+    ``in_network`` says which all-reduce the fabric runs
     and the profile was fitted on (the switch's where it reduces, else the ring). ``fit``
     and ``holdout`` are error statistics (fractions) of
     |predicted / measured - 1| on the fitted and the held-out rows.

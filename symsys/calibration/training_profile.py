@@ -45,6 +45,8 @@ class TrainingProfile:
     fit: dict = field(default_factory=dict)
     holdout: dict = field(default_factory=dict)
     provenance: str = ""
+    #: the precision whose fit this profile stands for (the tensor-core twin), or ""
+    transferred_from: str = ""
 
     def __post_init__(self):
         for name in ("eta_c", "eta_m"):
@@ -55,9 +57,8 @@ class TrainingProfile:
     def describe(self) -> str:
         held = (f"; {self.holdout['n']} held out (used in development), median error "
                 f"{self.holdout['median']:.1%}" if self.holdout else "")
-        moved = self.provenance.rpartition("; transferred from ")[2].split(":")[0]
-        moved = (f", transferred from {moved}" if "; transferred from " in self.provenance
-                 else "")
+        moved = (f", transferred from {self.transferred_from} to {self.precision}"
+                 if self.transferred_from else "")
         return (f"training profile {self.device} {self.precision}: eta_c {self.eta_c:.3f}, "
                 f"eta_m {self.eta_m:.3f} (fitted on {self.n_fit} published training runs"
                 f"{held}{moved})")
@@ -99,7 +100,7 @@ def training_profile_for(device, precision: str) -> TrainingProfile | None:
     if not _same_rate(Hardware[key], precision, twin):
         return None
     profile = TrainingProfile.load(shipped_path(key, twin))
-    return dataclasses.replace(profile, precision=precision,
+    return dataclasses.replace(profile, precision=precision, transferred_from=twin,
                                provenance=f"{profile.provenance}; transferred from {twin} to "
                                           f"{precision}: the same tensor cores at one peak")
 

@@ -21,7 +21,7 @@ from symsys.kernels import LawRef
 from symsys.registry.hardware import PRECISION_BYTES, Device, resolve_precision
 from symsys.registry.models import Transformer
 from symsys.solvers import checks
-from symsys.solvers.inputs import device_numbers, resolve_model
+from symsys.solvers.inputs import device_numbers, in_network_reduction, resolve_model
 from symsys.solvers.result import Output, Result
 from symsys.solvers.scenario import Option, Scenario
 from symsys.solvers.sensitivity import sensitivities
@@ -153,9 +153,8 @@ def _links(system, device, tp: int, pp: int, dp: int, link_bandwidth,
             "network_bandwidth= per device")
     else:
         beta_n = network
-    # the switches reduce in the network only on a system's fast domain that says so
-    in_network = int(getattr(fast, "in_network_reduction", False))
-    return {"beta_x": beta_x, "beta_n": beta_n, "g_dp": group, "z_nvls": in_network}
+    return {"beta_x": beta_x, "beta_n": beta_n, "g_dp": group,
+            "z_nvls": in_network_reduction(system)}
 
 
 def _sixteen_bit(device, precision: str) -> str:
